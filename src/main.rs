@@ -1,1 +1,128 @@
-fn main() {}
+//! The binary's edge: parse the command line, run, map the result to an exit code.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Arg, ArgMatches, Command};
+
+use codesign_gate::config::{self, Config, Inputs, INPUTS};
+use codesign_gate::report::{self, github, Log};
+use codesign_gate::RunError;
+
+mod demo;
+
+/// Every enabled stage succeeded for every artifact.
+const EXIT_OK: u8 = 0;
+/// A service refused, failed or timed out.
+const EXIT_FAILED: u8 = 1;
+/// An input is wrong; nothing was sent.
+const EXIT_INPUT: u8 = 2;
+
+fn input_args() -> Vec<Arg> {
+    INPUTS
+        .iter()
+        .map(|i| {
+            Arg::new(i.name)
+                .long(i.name)
+                .value_name("VALUE")
+                .help(format!("{} [env: {}]", i.help, config::env_name(i.name)))
+        })
+        .collect()
+}
+
+fn cli() -> Command {
+    Command::new("codesign-gate")
+        .version(env!("CARGO_PKG_VERSION"))
+        .about("Pre-qualify, pre-approve and sign release artifacts with Venafi TPP and AppViewX.\nEvery input can be given as --flag or as the INPUT_* variable GitHub sets; a flag wins.")
+        .args(input_args())
+        .args_conflicts_with_subcommands(true)
+        .subcommand(Command::new("run").about("Run the gate (the default)").args(input_args()))
+        .subcommand(
+            Command::new("demo")
+                .about("Run the whole gate against an embedded simulator, with sample artifacts")
+                .arg(Arg::new("artifacts").long("artifacts").value_name("DIR").help("Sign the files in DIR instead of generated samples")),
+        )
+        .subcommand(
+            Command::new("simulator")
+                .about("Serve the Venafi TPP and AppViewX simulator, for testing workflows without a TPP")
+                .arg(Arg::new("listen").long("listen").value_name("ADDR").default_value("127.0.0.1:8080").help("Address to listen on"))
+                .arg(Arg::new("config").long("config").value_name("FILE").help("TOML file with users, environments, policies and faults"))
+                .arg(Arg::new("tls-ca-out").long("tls-ca-out").value_name("FILE").help("Serve https with a generated CA, writing the CA certificate (PEM) here")),
+        )
+}
+
+fn main() -> ExitCode {
+    let matches = cli().get_matches();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("codesign-gate: cannot start: {e}");
+            return ExitCode::from(EXIT_FAILED);
+        }
+    };
+    let result = match matches.subcommand() {
+        Some(("demo", m)) => runtime.block_on(demo::demo(
+            m.get_one::<String>("artifacts").map(PathBuf::from),
+        )),
+        Some(("simulator", m)) => runtime.block_on(demo::simulator(m)),
+        Some(("run", m)) => return runtime.block_on(run(m)),
+        _ => return runtime.block_on(run(&matches)),
+    };
+    match result {
+        Ok(code) => ExitCode::from(code),
+        Err(e) => {
+            eprintln!("codesign-gate: {e:#}");
+            ExitCode::from(EXIT_FAILED)
+        }
+    }
+}
+
+async fn run(matches: &ArgMatches) -> ExitCode {
+    let github = std::env::var("GITHUB_ACTIONS").is_ok_and(|v| v == "true");
+    let inputs = Inputs::gather(
+        |name| matches.get_one::<String>(name).cloned(),
+        |var| std::env::var(var).ok(),
+    );
+    let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
+    let config = match Config::from_inputs(&inputs, &|k| std::env::var(k).ok(), &cwd) {
+        Ok(c) => c,
+        Err(e) => return input_error(&e.to_string(), github),
+    };
+    let log = Log::new(Box::new(std::io::stdout()), github);
+    match run_gate(&config, &log).await {
+        Ok(code) => ExitCode::from(code),
+        Err(RunError::Input(e)) => input_error(&e.to_string(), github),
+        Err(e) => {
+            eprintln!("codesign-gate: {e}");
+            ExitCode::from(EXIT_FAILED)
+        }
+    }
+}
+
+/// Runs the pipeline and writes every report; the exit code follows the outcome.
+pub async fn run_gate(config: &Config, log: &Log) -> Result<u8, RunError> {
+    let mut outcome = codesign_gate::run(config, log).await?;
+    let failures = report::finish(&mut outcome, config, log);
+    for f in &failures {
+        eprintln!("codesign-gate: {f}");
+    }
+    Ok(if outcome.success() && failures.is_empty() {
+        EXIT_OK
+    } else {
+        EXIT_FAILED
+    })
+}
+
+fn input_error(message: &str, github: bool) -> ExitCode {
+    if github {
+        println!(
+            "::error title=codesign-gate: invalid input::{}",
+            github::escape_data(message)
+        );
+    }
+    eprintln!("codesign-gate: {message}");
+    ExitCode::from(EXIT_INPUT)
+}

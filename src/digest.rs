@@ -1,0 +1,320 @@
+//! Streaming SHA-2 digests of the artifacts, in parallel, and the encodings the vendors want.
+
+use std::fs::File;
+use std::io::{self, Read};
+use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
+
+use base64::Engine as _;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum HashAlgorithm {
+    Sha256,
+    Sha384,
+    Sha512,
+}
+
+impl HashAlgorithm {
+    pub fn parse(text: &str) -> Option<Self> {
+        match text.trim().to_ascii_lowercase().replace('-', "").as_str() {
+            "sha256" => Some(Self::Sha256),
+            "sha384" => Some(Self::Sha384),
+            "sha512" => Some(Self::Sha512),
+            _ => None,
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Sha256 => "sha256",
+            Self::Sha384 => "sha384",
+            Self::Sha512 => "sha512",
+        }
+    }
+
+    pub fn digest_len(self) -> usize {
+        match self {
+            Self::Sha256 => 32,
+            Self::Sha384 => 48,
+            Self::Sha512 => 64,
+        }
+    }
+
+    fn from_len(len: usize) -> Option<Self> {
+        [Self::Sha256, Self::Sha384, Self::Sha512]
+            .into_iter()
+            .find(|a| a.digest_len() == len)
+    }
+
+    /// The DER prefix of a PKCS#1 v1.5 DigestInfo (AlgorithmIdentifier with NULL parameters,
+    /// then the OCTET STRING header), as RFC 8017 §9.2 lists it.
+    fn digest_info_prefix(self) -> &'static [u8] {
+        match self {
+            Self::Sha256 => &[
+                0x30, 0x31, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02,
+                0x01, 0x05, 0x00, 0x04, 0x20,
+            ],
+            Self::Sha384 => &[
+                0x30, 0x41, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02,
+                0x02, 0x05, 0x00, 0x04, 0x30,
+            ],
+            Self::Sha512 => &[
+                0x30, 0x51, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02,
+                0x03, 0x05, 0x00, 0x04, 0x40,
+            ],
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Digest {
+    pub algorithm: HashAlgorithm,
+    pub bytes: Vec<u8>,
+}
+
+impl Digest {
+    pub fn hex(&self) -> String {
+        self.bytes.iter().map(|b| format!("{b:02x}")).collect()
+    }
+
+    pub fn base64(&self) -> String {
+        base64::engine::general_purpose::STANDARD.encode(&self.bytes)
+    }
+
+    /// DER DigestInfo, what AppViewX's hash-based signing takes as `fileHashContent`.
+    pub fn digest_info(&self) -> Vec<u8> {
+        let mut out = self.algorithm.digest_info_prefix().to_vec();
+        out.extend_from_slice(&self.bytes);
+        out
+    }
+
+    pub fn digest_info_base64(&self) -> String {
+        base64::engine::general_purpose::STANDARD.encode(self.digest_info())
+    }
+}
+
+/// Why one artifact could not be digested.
+#[derive(Debug, thiserror::Error)]
+pub enum DigestError {
+    #[error("cannot read: {0}")]
+    Io(#[from] io::Error),
+    #[error(
+        "does not hold a digest: expected the Base64 or hex of a 32, 48 or 64-byte SHA-2 digest"
+    )]
+    NotADigest,
+    #[error("holds a {found}-byte digest, but hash-algorithm is {expected}")]
+    WrongLength {
+        found: usize,
+        expected: &'static str,
+    },
+}
+
+const BUFFER: usize = 256 * 1024;
+
+/// Hashes a file in fixed-size chunks: memory stays flat whatever the artifact's size.
+pub fn hash_file(path: &Path, algorithm: HashAlgorithm) -> Result<Digest, DigestError> {
+    let mut file = File::open(path)?;
+    let mut buf = vec![0u8; BUFFER];
+    let bytes = match algorithm {
+        HashAlgorithm::Sha256 => stream::<sha2::Sha256>(&mut file, &mut buf)?,
+        HashAlgorithm::Sha384 => stream::<sha2::Sha384>(&mut file, &mut buf)?,
+        HashAlgorithm::Sha512 => stream::<sha2::Sha512>(&mut file, &mut buf)?,
+    };
+    Ok(Digest { algorithm, bytes })
+}
+
+fn stream<D: sha2::Digest>(reader: &mut impl Read, buf: &mut [u8]) -> io::Result<Vec<u8>> {
+    let mut hasher = D::new();
+    loop {
+        match reader.read(buf) {
+            Ok(0) => return Ok(hasher.finalize().to_vec()),
+            Ok(n) => hasher.update(&buf[..n]),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+/// Reads a precomputed digest such as the Base64 line `signtool sign /dg` writes into a `.dig`
+/// file. For Authenticode that digest, not the file's own hash, is what the signer presents.
+pub fn read_digest_file(path: &Path, algorithm: HashAlgorithm) -> Result<Digest, DigestError> {
+    let meta = std::fs::metadata(path)?;
+    if meta.len() > 4096 {
+        return Err(DigestError::NotADigest);
+    }
+    let raw = std::fs::read(path)?;
+    let text = String::from_utf8_lossy(&raw);
+    let text: String = text
+        .trim_start_matches('\u{feff}')
+        .chars()
+        .filter(|c| !c.is_whitespace())
+        .collect();
+    let bytes = decode_digest_text(&text).ok_or(DigestError::NotADigest)?;
+    match HashAlgorithm::from_len(bytes.len()) {
+        Some(found) if found == algorithm => Ok(Digest { algorithm, bytes }),
+        Some(_) => Err(DigestError::WrongLength {
+            found: bytes.len(),
+            expected: algorithm.name(),
+        }),
+        None => Err(DigestError::NotADigest),
+    }
+}
+
+fn decode_digest_text(text: &str) -> Option<Vec<u8>> {
+    let is_hex = text.len() % 2 == 0
+        && HashAlgorithm::from_len(text.len() / 2).is_some()
+        && text.bytes().all(|b| b.is_ascii_hexdigit());
+    if is_hex {
+        return (0..text.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(&text[i..i + 2], 16).ok())
+            .collect();
+    }
+    base64::engine::general_purpose::STANDARD.decode(text).ok()
+}
+
+/// Digests many files on up to `workers` threads. Results keep the input order.
+pub fn digest_all(
+    paths: &[&Path],
+    algorithm: HashAlgorithm,
+    digest_files: bool,
+    workers: usize,
+) -> Vec<Result<Digest, DigestError>> {
+    let next = AtomicUsize::new(0);
+    let results: Vec<Mutex<Option<Result<Digest, DigestError>>>> =
+        paths.iter().map(|_| Mutex::new(None)).collect();
+    let workers = workers.clamp(1, paths.len().max(1));
+    std::thread::scope(|scope| {
+        for _ in 0..workers {
+            scope.spawn(|| loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                let Some(path) = paths.get(i) else { break };
+                let result = if digest_files {
+                    read_digest_file(path, algorithm)
+                } else {
+                    hash_file(path, algorithm)
+                };
+                if let Ok(mut slot) = results[i].lock() {
+                    *slot = Some(result);
+                }
+            });
+        }
+    });
+    results
+        .into_iter()
+        .map(|slot| {
+            slot.into_inner().ok().flatten().unwrap_or_else(|| {
+                Err(DigestError::Io(io::Error::other("hashing thread panicked")))
+            })
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn known_vectors() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("abc");
+        std::fs::write(&p, b"abc").unwrap();
+        assert_eq!(
+            hash_file(&p, HashAlgorithm::Sha256).unwrap().hex(),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
+        assert_eq!(
+            hash_file(&p, HashAlgorithm::Sha384).unwrap().hex(),
+            "cb00753f45a35e8bb5a03d699ac65007272c32ab0eded1631a8b605a43ff5bed8086072ba1e7cc2358baeca134c825a7"
+        );
+        assert!(hash_file(&p, HashAlgorithm::Sha512)
+            .unwrap()
+            .hex()
+            .starts_with("ddaf35a193617aba"));
+    }
+
+    #[test]
+    fn streaming_matches_one_shot_across_buffer_boundaries() {
+        use sha2::Digest as _;
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("big");
+        let data: Vec<u8> = (0..(BUFFER * 3 + 17)).map(|i| (i % 251) as u8).collect();
+        std::fs::write(&p, &data).unwrap();
+        let expected = sha2::Sha256::digest(&data).to_vec();
+        assert_eq!(
+            hash_file(&p, HashAlgorithm::Sha256).unwrap().bytes,
+            expected
+        );
+    }
+
+    #[test]
+    fn digest_info_has_the_documented_prefix() {
+        let d = Digest {
+            algorithm: HashAlgorithm::Sha256,
+            bytes: vec![0xab; 32],
+        };
+        let info = d.digest_info();
+        assert_eq!(info.len(), 19 + 32);
+        assert_eq!(&info[..4], &[0x30, 0x31, 0x30, 0x0d]);
+        assert_eq!(
+            info[1] as usize,
+            info.len() - 2,
+            "outer SEQUENCE length covers the rest"
+        );
+        for alg in [HashAlgorithm::Sha384, HashAlgorithm::Sha512] {
+            let info = Digest {
+                algorithm: alg,
+                bytes: vec![1; alg.digest_len()],
+            }
+            .digest_info();
+            assert_eq!(info[1] as usize, info.len() - 2);
+            assert_eq!(info[18] as usize, alg.digest_len());
+        }
+    }
+
+    #[test]
+    fn digest_files_accept_base64_and_hex_and_check_length() {
+        let dir = tempfile::tempdir().unwrap();
+        let b64 = dir.path().join("a.dig");
+        std::fs::write(&b64, "q6urq6urq6urq6urq6urq6urq6urq6urq6urq6urq6s=\r\n").unwrap();
+        assert_eq!(
+            read_digest_file(&b64, HashAlgorithm::Sha256).unwrap().bytes,
+            vec![0xab; 32]
+        );
+        let hex = dir.path().join("b.dig");
+        std::fs::write(&hex, "ab".repeat(48)).unwrap();
+        assert_eq!(
+            read_digest_file(&hex, HashAlgorithm::Sha384).unwrap().bytes,
+            vec![0xab; 48]
+        );
+        assert!(matches!(
+            read_digest_file(&hex, HashAlgorithm::Sha256),
+            Err(DigestError::WrongLength { found: 48, .. })
+        ));
+        let junk = dir.path().join("c.dig");
+        std::fs::write(&junk, "not a digest").unwrap();
+        assert!(matches!(
+            read_digest_file(&junk, HashAlgorithm::Sha256),
+            Err(DigestError::NotADigest)
+        ));
+    }
+
+    #[test]
+    fn parallel_results_keep_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let paths: Vec<_> = (0..20)
+            .map(|i| {
+                let p = dir.path().join(format!("f{i}"));
+                std::fs::write(&p, format!("{i}")).unwrap();
+                p
+            })
+            .collect();
+        let refs: Vec<&Path> = paths.iter().map(|p| p.as_path()).collect();
+        let all = digest_all(&refs, HashAlgorithm::Sha256, false, 4);
+        for (p, r) in refs.iter().zip(all) {
+            assert_eq!(r.unwrap(), hash_file(p, HashAlgorithm::Sha256).unwrap());
+        }
+    }
+}

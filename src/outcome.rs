@@ -1,0 +1,285 @@
+//! The result of one run: pure data that every stage fills and every reporter reads.
+
+use serde::Serialize;
+
+use crate::config::GithubContext;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "status", rename_all = "kebab-case")]
+pub enum StageStatus {
+    /// The stage is disabled or an earlier stage made it pointless.
+    NotRun,
+    Done,
+    Failed {
+        message: String,
+    },
+}
+
+impl StageStatus {
+    pub fn is_failed(&self) -> bool {
+        matches!(self, StageStatus::Failed { .. })
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum SignStatus {
+    NotSubmitted,
+    Pending,
+    Signed,
+    Failed,
+    TimedOut,
+}
+
+impl SignStatus {
+    pub fn label(self) -> &'static str {
+        match self {
+            SignStatus::NotSubmitted => "not submitted",
+            SignStatus::Pending => "pending",
+            SignStatus::Signed => "signed",
+            SignStatus::Failed => "failed",
+            SignStatus::TimedOut => "timed out",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct DigestRecord {
+    pub algorithm: &'static str,
+    pub hex: String,
+    pub base64: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct SignRecord {
+    pub sign_id: Option<String>,
+    pub status: SignStatus,
+    pub message: Option<String>,
+    /// Where `encodedHashData` was written.
+    pub signature_path: Option<String>,
+    /// From submission (or the start of waiting) to the final status.
+    pub elapsed_ms: Option<u64>,
+    /// The signed data as AppViewX returned it; the report writes it to `signature_path`.
+    #[serde(skip)]
+    pub encoded: Option<String>,
+}
+
+impl SignRecord {
+    pub fn not_submitted(why: &str) -> Self {
+        SignRecord {
+            sign_id: None,
+            status: SignStatus::NotSubmitted,
+            message: Some(why.to_string()).filter(|m| !m.is_empty()),
+            signature_path: None,
+            elapsed_ms: None,
+            encoded: None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ArtifactRecord {
+    pub name: String,
+    pub path: String,
+    pub size: u64,
+    pub digest: Option<DigestRecord>,
+    pub digest_error: Option<String>,
+    pub prequalify: StageStatus,
+    pub sign: Option<SignRecord>,
+}
+
+impl ArtifactRecord {
+    pub fn failed(&self) -> bool {
+        self.digest_error.is_some()
+            || self.prequalify.is_failed()
+            || self.sign.as_ref().is_some_and(|s| {
+                matches!(
+                    s.status,
+                    SignStatus::Failed | SignStatus::TimedOut | SignStatus::NotSubmitted
+                )
+            })
+    }
+}
+
+/// The pre-approval exactly as it was asked for: there is no API to list or revoke one later,
+/// so the audit record is the only place an administrator can find it.
+#[derive(Debug, Clone, Serialize)]
+pub struct PreApprovalRecord {
+    pub dn: String,
+    pub user: String,
+    pub comment: String,
+    pub hours: u32,
+    pub ip_address: Option<String>,
+    pub not_before: Option<String>,
+    pub signing_executable: Option<String>,
+    pub single_use: bool,
+    pub outcome: StageStatus,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct AuthRecord {
+    pub method: &'static str,
+    pub identity: Option<String>,
+    /// The gate obtained the token itself and so owes its revocation.
+    pub obtained: bool,
+    pub revoked: Option<bool>,
+    pub error: Option<String>,
+}
+
+/// One HTTP exchange, as the audit record lists them.
+#[derive(Debug, Clone, Serialize)]
+pub struct CallRecord {
+    pub service: &'static str,
+    pub endpoint: &'static str,
+    pub method: &'static str,
+    pub artifact: Option<String>,
+    pub attempt: u32,
+    /// Milliseconds since the run started.
+    pub at_ms: u64,
+    pub duration_ms: u64,
+    pub http_status: Option<u16>,
+    pub error: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Error,
+    Warning,
+    Notice,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Problem {
+    pub severity: Severity,
+    pub stage: &'static str,
+    pub artifact: Option<String>,
+    pub message: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Outcome {
+    pub tool: &'static str,
+    pub version: &'static str,
+    pub started_at: String,
+    pub duration_ms: u64,
+    pub github: GithubContext,
+    pub hash_algorithm: &'static str,
+    pub tpp_url: Option<String>,
+    pub appviewx_url: Option<String>,
+    pub runner_ip: Option<String>,
+    pub artifacts: Vec<ArtifactRecord>,
+    /// Sign ids given through `sign-ids`, which belong to no artifact of this run.
+    pub awaited: Vec<SignRecord>,
+    pub tpp_auth: Option<AuthRecord>,
+    pub preapproval: Option<PreApprovalRecord>,
+    pub problems: Vec<Problem>,
+    pub calls: Vec<CallRecord>,
+}
+
+impl Outcome {
+    pub fn success(&self) -> bool {
+        !self.problems.iter().any(|p| p.severity == Severity::Error)
+    }
+
+    pub fn prequalified(&self) -> usize {
+        self.artifacts
+            .iter()
+            .filter(|a| a.prequalify == StageStatus::Done)
+            .count()
+    }
+
+    fn sign_records(&self) -> impl Iterator<Item = &SignRecord> {
+        self.artifacts
+            .iter()
+            .filter_map(|a| a.sign.as_ref())
+            .chain(&self.awaited)
+    }
+
+    pub fn signed(&self) -> usize {
+        self.sign_records()
+            .filter(|s| s.status == SignStatus::Signed)
+            .count()
+    }
+
+    pub fn failed(&self) -> usize {
+        self.artifacts.iter().filter(|a| a.failed()).count()
+            + self
+                .awaited
+                .iter()
+                .filter(|s| s.status != SignStatus::Signed)
+                .count()
+    }
+
+    pub fn error(
+        &mut self,
+        stage: &'static str,
+        artifact: Option<&str>,
+        message: impl Into<String>,
+    ) {
+        self.problems.push(Problem {
+            severity: Severity::Error,
+            stage,
+            artifact: artifact.map(str::to_string),
+            message: message.into(),
+        });
+    }
+
+    pub fn warning(
+        &mut self,
+        stage: &'static str,
+        artifact: Option<&str>,
+        message: impl Into<String>,
+    ) {
+        self.problems.push(Problem {
+            severity: Severity::Warning,
+            stage,
+            artifact: artifact.map(str::to_string),
+            message: message.into(),
+        });
+    }
+}
+
+/// UTC `YYYY-MM-DDTHH:MM:SSZ` without a date crate: the report needs exactly one format.
+pub fn utc_timestamp(t: std::time::SystemTime) -> String {
+    let secs = t
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    let (days, rem) = (secs / 86_400, secs % 86_400);
+    // Civil-from-days, Howard Hinnant's algorithm.
+    let z = days as i64 + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::{Duration, UNIX_EPOCH};
+
+    #[test]
+    fn timestamps() {
+        assert_eq!(utc_timestamp(UNIX_EPOCH), "1970-01-01T00:00:00Z");
+        assert_eq!(
+            utc_timestamp(UNIX_EPOCH + Duration::from_secs(1_709_251_199)),
+            "2024-02-29T23:59:59Z"
+        );
+        assert_eq!(
+            utc_timestamp(UNIX_EPOCH + Duration::from_secs(4_102_444_800)),
+            "2100-01-01T00:00:00Z"
+        );
+    }
+}

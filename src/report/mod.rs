@@ -1,0 +1,213 @@
+//! Everything the user sees: progress lines, workflow commands, the job summary, step
+//! outputs, the JSON audit record and the signature files. Renderers write to `impl Write` so
+//! tests can assert their exact bytes.
+
+pub mod github;
+pub mod json;
+pub mod summary;
+pub mod terminal;
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use crate::config::Config;
+use crate::outcome::Outcome;
+use crate::secret::Secret;
+
+/// The progress stream (stdout). On GitHub it speaks workflow commands; elsewhere plain text.
+pub struct Log {
+    out: Mutex<Box<dyn Write + Send>>,
+    github: bool,
+}
+
+impl Log {
+    pub fn new(out: Box<dyn Write + Send>, github: bool) -> Self {
+        Log {
+            out: Mutex::new(out),
+            github,
+        }
+    }
+
+    pub fn github(&self) -> bool {
+        self.github
+    }
+
+    fn write(&self, text: &str) {
+        if let Ok(mut out) = self.out.lock() {
+            // A closed stdout must not abort a signing run; the report files still carry it all.
+            let _ = out.write_all(text.as_bytes());
+            let _ = out.flush();
+        }
+    }
+
+    pub fn info(&self, line: &str) {
+        // A line that starts with `::` would be read by the runner as a workflow command.
+        let line = if self.github && line.starts_with("::") {
+            format!(" {line}")
+        } else {
+            line.to_string()
+        };
+        self.write(&format!("{line}\n"));
+    }
+
+    /// Tells the runner to hide a value from every later log line. Outside GitHub there is no
+    /// runner to tell, and printing the value would defeat the purpose.
+    pub fn mask(&self, secret: &Secret) {
+        if self.github {
+            for line in secret
+                .expose()
+                .lines()
+                .map(str::trim)
+                .filter(|l| !l.is_empty())
+            {
+                self.write(&format!("::add-mask::{}\n", github::escape_data(line)));
+            }
+        }
+    }
+
+    pub fn group(&self, name: &str) {
+        if self.github {
+            self.write(&format!("::group::{}\n", github::escape_data(name)));
+        } else {
+            self.write(&format!("── {name}\n"));
+        }
+    }
+
+    pub fn endgroup(&self) {
+        if self.github {
+            self.write("::endgroup::\n");
+        }
+    }
+
+    pub fn raw(&self, text: &str) {
+        self.write(text);
+    }
+}
+
+/// Writes the signature files and the JSON report, then the workflow's views of the outcome.
+/// Returns the problems met on the way (the run's result is already decided by then).
+pub fn finish(outcome: &mut Outcome, config: &Config, log: &Log) -> Vec<String> {
+    let mut failures = Vec::new();
+    if let Err(e) = write_signatures(outcome, &config.report_path) {
+        failures.push(e);
+    }
+    if let Err(e) = write_file(&config.report_path, false, |w| json::write(outcome, w)) {
+        failures.push(format!(
+            "report-path: cannot write `{}`: {e}",
+            config.report_path.display()
+        ));
+    }
+    let workspace = std::env::var_os("GITHUB_WORKSPACE").map(PathBuf::from);
+    if log.github() {
+        let mut buf = Vec::new();
+        let _ = github::annotations(
+            outcome,
+            &config.artifacts.working_directory,
+            workspace.as_deref(),
+            &mut buf,
+        );
+        log.raw(&String::from_utf8_lossy(&buf));
+    } else {
+        let mut buf = Vec::new();
+        let _ = terminal::table(outcome, &mut buf);
+        log.raw(&String::from_utf8_lossy(&buf));
+    }
+    if let Some(path) = &config.github.summary_file {
+        if let Err(e) = write_file(path, true, |w| summary::markdown(outcome, w)) {
+            failures.push(format!(
+                "cannot append to GITHUB_STEP_SUMMARY `{}`: {e}",
+                path.display()
+            ));
+        }
+    }
+    if let Some(path) = &config.github.output_file {
+        let delimiter = github::delimiter();
+        if let Err(e) = write_file(path, true, |w| {
+            github::outputs(outcome, &config.report_path, &delimiter, w)
+        }) {
+            failures.push(format!(
+                "cannot append to GITHUB_OUTPUT `{}`: {e}",
+                path.display()
+            ));
+        }
+    }
+    log.info(&format!("report: {}", config.report_path.display()));
+    failures
+}
+
+fn write_file(
+    path: &Path,
+    append: bool,
+    render: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
+) -> std::io::Result<()> {
+    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent)?;
+    }
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .write(true)
+        .append(append)
+        .truncate(!append)
+        .open(path)?;
+    let mut w = std::io::BufWriter::new(file);
+    render(&mut w)?;
+    w.flush()
+}
+
+/// Each `encodedHashData` goes to `<report dir>/codesign-gate-signatures/<artifact>.b64`, the
+/// artifact's relative path flattened so two `setup.exe` in different folders cannot collide.
+fn write_signatures(outcome: &mut Outcome, report_path: &Path) -> Result<(), String> {
+    let dir = report_path
+        .parent()
+        .unwrap_or(Path::new("."))
+        .join("codesign-gate-signatures");
+    let mut targets: Vec<(String, &mut crate::outcome::SignRecord)> = Vec::new();
+    for a in &mut outcome.artifacts {
+        let stem = a.name.replace(['/', '\\', ':'], "__");
+        if let Some(s) = a.sign.as_mut() {
+            targets.push((stem, s));
+        }
+    }
+    for s in &mut outcome.awaited {
+        let stem = s.sign_id.clone().unwrap_or_default();
+        targets.push((stem, s));
+    }
+    for (stem, record) in targets {
+        let Some(encoded) = &record.encoded else {
+            continue;
+        };
+        std::fs::create_dir_all(&dir)
+            .map_err(|e| format!("cannot create `{}`: {e}", dir.display()))?;
+        let path = dir.join(format!("{stem}.b64"));
+        std::fs::write(&path, encoded)
+            .map_err(|e| format!("cannot write `{}`: {e}", path.display()))?;
+        record.signature_path = Some(path.to_string_lossy().into_owned());
+    }
+    Ok(())
+}
+
+/// `1.5 MiB`, for tables.
+pub fn human_size(bytes: u64) -> String {
+    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
+    let mut value = bytes as f64;
+    let mut unit = 0;
+    while value >= 1024.0 && unit < UNITS.len() - 1 {
+        value /= 1024.0;
+        unit += 1;
+    }
+    if unit == 0 {
+        format!("{bytes} B")
+    } else {
+        format!("{value:.1} {}", UNITS[unit])
+    }
+}
+
+/// `850 ms`, `2.4 s`, `3m 05s`.
+pub fn human_ms(ms: u64) -> String {
+    match ms {
+        0..=999 => format!("{ms} ms"),
+        1000..=59_999 => format!("{:.1} s", ms as f64 / 1000.0),
+        _ => format!("{}m {:02}s", ms / 60_000, ms % 60_000 / 1000),
+    }
+}

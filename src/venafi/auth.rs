@@ -1,0 +1,90 @@
+//! Getting and giving back a TPP bearer token.
+
+use reqwest::Method;
+
+use super::model::{AuthError, OAuthRequest, TokenResponse};
+use super::{TppClient, TppError};
+use crate::http::{field_names, Call};
+use crate::secret::Secret;
+
+/// A token the gate obtained. The refresh token is kept only so that it can be masked: refresh
+/// tokens rotate, so sharing or persisting one would break a parallel job.
+pub struct Grant {
+    pub access_token: Secret,
+    pub refresh_token: Option<Secret>,
+    pub identity: Option<String>,
+    pub scope: Option<String>,
+}
+
+impl TppClient {
+    /// The OAuth password grant. A refused grant is not retried: TPP counts failed logons.
+    pub async fn authorize(
+        &self,
+        client_id: &str,
+        username: &str,
+        password: &Secret,
+        scope: &str,
+    ) -> Result<Grant, TppError> {
+        let body = OAuthRequest {
+            client_id,
+            username,
+            password: password.expose(),
+            scope,
+        };
+        let call = Call::new(
+            "tpp",
+            "authorize/oauth",
+            Method::POST,
+            self.url("vedauth/authorize/oauth"),
+        )
+        .json(&body);
+        let reply = self.http.send(&call).await?;
+        match reply.status {
+            200 => {
+                let t: TokenResponse =
+                    serde_json::from_slice(&reply.body).map_err(|_| TppError::Unexpected {
+                        endpoint: "authorize/oauth",
+                        detail: format!("HTTP 200 without a token ({})", field_names(&reply.body)),
+                    })?;
+                Ok(Grant {
+                    access_token: Secret::new(t.access_token),
+                    refresh_token: t.refresh_token.map(Secret::new),
+                    identity: t.identity,
+                    scope: t.scope,
+                })
+            }
+            400 | 401 => {
+                let detail = serde_json::from_slice::<AuthError>(&reply.body)
+                    .map(|e| match e.error_description {
+                        Some(d) => format!("{}: {}", e.error, d),
+                        None => e.error,
+                    })
+                    .unwrap_or_else(|_| format!("HTTP {}", reply.status));
+                Err(TppError::GrantRefused(detail))
+            }
+            status => Err(TppError::Unexpected {
+                endpoint: "authorize/oauth",
+                detail: format!("HTTP {status} ({})", field_names(&reply.body)),
+            }),
+        }
+    }
+
+    /// Revokes the grant behind `token`, refresh token included.
+    pub async fn revoke(&self, token: &Secret) -> Result<(), TppError> {
+        let call = Call::new(
+            "tpp",
+            "revoke/token",
+            Method::GET,
+            self.url("vedauth/revoke/token"),
+        )
+        .bearer(token);
+        let reply = self.http.send(&call).await?;
+        match reply.status {
+            200 => Ok(()),
+            status => Err(TppError::Unexpected {
+                endpoint: "revoke/token",
+                detail: format!("HTTP {status}"),
+            }),
+        }
+    }
+}

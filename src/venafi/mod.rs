@@ -1,0 +1,198 @@
+//! Venafi TPP CodeSign Protect: pre-qualify digests, pre-approve the runner, revoke the token.
+
+pub mod auth;
+pub mod model;
+
+use std::future::Future;
+
+use reqwest::{Method, Url};
+
+use crate::http::Http;
+use crate::http::{field_names, Call, HttpError};
+use crate::secret::Secret;
+pub use auth::Grant;
+use model::{AddPreApprovalRequest, AuthError, PreQualifyRequest, SignResult};
+
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum TppError {
+    #[error("TPP refused the token request ({0}); check tpp-username, tpp-password, tpp-client-id and tpp-scope")]
+    GrantRefused(String),
+    #[error("TPP rejected the access token ({0}): it is expired, revoked or lacks the scope")]
+    InvalidToken(String),
+    #[error("{endpoint} refused: Result {code} {name}{}", error.as_deref().map(|e| format!(": {e}")).unwrap_or_default())]
+    Refused {
+        endpoint: &'static str,
+        code: i64,
+        name: &'static str,
+        error: Option<String>,
+    },
+    #[error("{endpoint} rejected the request as malformed: {detail}")]
+    BadRequest {
+        endpoint: &'static str,
+        detail: String,
+    },
+    #[error("{endpoint}: unexpected answer, {detail}")]
+    Unexpected {
+        endpoint: &'static str,
+        detail: String,
+    },
+    #[error("{0}")]
+    Http(#[from] HttpError),
+}
+
+/// What the pipeline needs from TPP. The concrete client speaks REST; the seam keeps the
+/// orchestration readable and lets it be driven by anything that answers like TPP.
+pub trait Tpp: Sync {
+    fn authorize(
+        &self,
+        client_id: &str,
+        username: &str,
+        password: &Secret,
+        scope: &str,
+    ) -> impl Future<Output = Result<Grant, TppError>> + Send;
+    fn prequalify(
+        &self,
+        token: &Secret,
+        body: &PreQualifyRequest,
+        artifact: &str,
+    ) -> impl Future<Output = Result<(), TppError>> + Send;
+    fn add_preapproval(
+        &self,
+        token: &Secret,
+        body: &AddPreApprovalRequest,
+    ) -> impl Future<Output = Result<(), TppError>> + Send;
+    fn revoke(&self, token: &Secret) -> impl Future<Output = Result<(), TppError>> + Send;
+}
+
+pub struct TppClient {
+    http: Http,
+    base: Url,
+}
+
+impl TppClient {
+    pub fn new(http: Http, base: Url) -> Self {
+        TppClient { http, base }
+    }
+
+    fn url(&self, path: &str) -> Url {
+        let mut url = self.base.clone();
+        url.set_path(path);
+        url
+    }
+
+    /// Codesign/* calls answer HTTP 200 even when they refuse; only `Success` says which.
+    async fn sign_call(
+        &self,
+        endpoint: &'static str,
+        path: &str,
+        token: &Secret,
+        body: &impl serde::Serialize,
+        artifact: Option<&str>,
+    ) -> Result<(), TppError> {
+        let mut call = Call::new("tpp", endpoint, Method::POST, self.url(path))
+            .bearer(token)
+            .json(body);
+        if let Some(a) = artifact {
+            call = call.artifact(a);
+        }
+        let reply = self.http.send(&call).await?;
+        match reply.status {
+            200 => {
+                let r: SignResult =
+                    serde_json::from_slice(&reply.body).map_err(|_| TppError::Unexpected {
+                        endpoint,
+                        detail: format!(
+                            "HTTP 200 without Success/Result ({})",
+                            field_names(&reply.body)
+                        ),
+                    })?;
+                // Codesign/* report success as Result 1; Flow/* endpoints use 0 for success.
+                let ok_code = r.result == 1 || (r.result == 0 && endpoint.starts_with("Flow/"));
+                if r.success && ok_code {
+                    Ok(())
+                } else {
+                    Err(TppError::Refused {
+                        endpoint,
+                        code: r.result,
+                        name: model::result_name(r.result),
+                        error: r.error,
+                    })
+                }
+            }
+            400 => Err(TppError::BadRequest {
+                endpoint,
+                detail: auth_error_text(&reply.body),
+            }),
+            401 => Err(TppError::InvalidToken(auth_error_text(&reply.body))),
+            403 => Err(TppError::InvalidToken(format!(
+                "HTTP 403, {}",
+                auth_error_text(&reply.body)
+            ))),
+            status => Err(TppError::Unexpected {
+                endpoint,
+                detail: format!("HTTP {status} ({})", field_names(&reply.body)),
+            }),
+        }
+    }
+}
+
+fn auth_error_text(body: &[u8]) -> String {
+    match serde_json::from_slice::<AuthError>(body) {
+        Ok(AuthError {
+            error,
+            error_description: Some(d),
+        }) => format!("{error}: {d}"),
+        Ok(AuthError {
+            error,
+            error_description: None,
+        }) => error,
+        Err(_) => field_names(body),
+    }
+}
+
+impl Tpp for TppClient {
+    async fn authorize(
+        &self,
+        client_id: &str,
+        username: &str,
+        password: &Secret,
+        scope: &str,
+    ) -> Result<Grant, TppError> {
+        TppClient::authorize(self, client_id, username, password, scope).await
+    }
+
+    async fn prequalify(
+        &self,
+        token: &Secret,
+        body: &PreQualifyRequest,
+        artifact: &str,
+    ) -> Result<(), TppError> {
+        self.sign_call(
+            "Flow/Actions/CodeSign/PreQualify/Create",
+            "vedsdk/Flow/Actions/CodeSign/PreQualify/Create",
+            token,
+            body,
+            Some(artifact),
+        )
+        .await
+    }
+
+    async fn add_preapproval(
+        &self,
+        token: &Secret,
+        body: &AddPreApprovalRequest,
+    ) -> Result<(), TppError> {
+        self.sign_call(
+            "Codesign/AddPreApproval",
+            "vedsdk/Codesign/AddPreApproval",
+            token,
+            body,
+            None,
+        )
+        .await
+    }
+
+    async fn revoke(&self, token: &Secret) -> Result<(), TppError> {
+        TppClient::revoke(self, token).await
+    }
+}
