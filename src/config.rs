@@ -66,10 +66,7 @@ pub struct Inputs(BTreeMap<&'static str, String>);
 impl Inputs {
     /// Merges CLI flags over `INPUT_*` environment variables. GitHub sets every declared input,
     /// unset ones as empty strings, so empty and whitespace-only values count as unset.
-    pub fn gather(
-        flag: impl Fn(&str) -> Option<String>,
-        env: impl Fn(&str) -> Option<String>,
-    ) -> Self {
+    pub fn gather(flag: impl Fn(&str) -> Option<String>, env: impl Fn(&str) -> Option<String>) -> Self {
         let mut values = BTreeMap::new();
         for spec in INPUTS {
             let value = flag(spec.name).or_else(|| env(&env_name(spec.name)));
@@ -110,10 +107,7 @@ pub struct InputError {
 }
 
 fn bad(input: &'static str, message: impl Into<String>) -> InputError {
-    InputError {
-        input,
-        message: message.into(),
-    }
+    InputError { input, message: message.into() }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -144,12 +138,7 @@ pub enum TppAuth {
     /// A token the caller owns: used as is and never revoked by the gate.
     Token(Secret),
     /// The OAuth password grant; the token it yields is the gate's to revoke.
-    Password {
-        username: String,
-        password: Secret,
-        client_id: String,
-        scope: String,
-    },
+    Password { username: String, password: Secret, client_id: String, scope: String },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -178,13 +167,8 @@ pub struct TppConfig {
 
 #[derive(Debug, Clone)]
 pub enum AvxWork {
-    Submit {
-        signing_policy: String,
-        signing_key: String,
-    },
-    Await {
-        sign_ids: Vec<String>,
-    },
+    Submit { signing_policy: String, signing_key: String },
+    Await { sign_ids: Vec<String> },
 }
 
 #[derive(Debug, Clone)]
@@ -288,38 +272,24 @@ impl Config {
             Some(text) => parse_patterns(text, &working_directory)?,
             None if sign_ids.is_some() => Vec::new(),
             None => {
-                return Err(bad(
-                    "artifacts",
-                    "is required: give newline-separated glob patterns such as `dist/*.exe`",
-                ))
+                return Err(bad("artifacts", "is required: give newline-separated glob patterns such as `dist/*.exe`"))
             }
         };
         let artifacts = ArtifactsConfig {
             patterns,
             working_directory,
-            if_no_files_found: match inputs
-                .trimmed("if-no-files-found")
-                .map(str::to_ascii_lowercase)
-                .as_deref()
-            {
+            if_no_files_found: match inputs.trimmed("if-no-files-found").map(str::to_ascii_lowercase).as_deref() {
                 None | Some("error") => IfNoFilesFound::Error,
                 Some("warn") | Some("warning") => IfNoFilesFound::Warn,
                 Some("ignore") => IfNoFilesFound::Ignore,
                 Some(other) => {
-                    return Err(bad(
-                        "if-no-files-found",
-                        format!("must be error, warn or ignore, not `{other}`"),
-                    ))
+                    return Err(bad("if-no-files-found", format!("must be error, warn or ignore, not `{other}`")))
                 }
             },
             hash_algorithm: match inputs.trimmed("hash-algorithm") {
                 None => HashAlgorithm::Sha256,
-                Some(v) => HashAlgorithm::parse(v).ok_or_else(|| {
-                    bad(
-                        "hash-algorithm",
-                        format!("must be sha256, sha384 or sha512, not `{v}`"),
-                    )
-                })?,
+                Some(v) => HashAlgorithm::parse(v)
+                    .ok_or_else(|| bad("hash-algorithm", format!("must be sha256, sha384 or sha512, not `{v}`")))?,
             },
             digest_files: parse_bool(inputs, "digest-files", false)?,
         };
@@ -331,29 +301,19 @@ impl Config {
         let poll_interval = duration_input(inputs, "poll-interval", Duration::from_secs(5))?;
         let request_timeout = duration_input(inputs, "request-timeout", Duration::from_secs(30))?;
         if timeout > Duration::from_secs(72 * 3600) {
-            return Err(bad(
-                "timeout",
-                "must be at most 72h (GitHub cancels jobs long before that)",
-            ));
+            return Err(bad("timeout", "must be at most 72h (GitHub cancels jobs long before that)"));
         }
         if poll_interval < Duration::from_millis(100) || poll_interval > Duration::from_secs(600) {
             return Err(bad("poll-interval", "must be between 100ms and 10m"));
         }
-        if request_timeout < Duration::from_millis(100)
-            || request_timeout > Duration::from_secs(600)
-        {
+        if request_timeout < Duration::from_millis(100) || request_timeout > Duration::from_secs(600) {
             return Err(bad("request-timeout", "must be between 100ms and 10m"));
         }
         let max_concurrency = match inputs.trimmed("max-concurrency") {
             None => 16,
             Some(v) => match v.parse::<usize>() {
                 Ok(n) if (1..=64).contains(&n) => n,
-                _ => {
-                    return Err(bad(
-                        "max-concurrency",
-                        format!("must be a whole number from 1 to 64, not `{v}`"),
-                    ))
-                }
+                _ => return Err(bad("max-concurrency", format!("must be a whole number from 1 to 64, not `{v}`"))),
             },
         };
         let ca_certificates = match inputs.trimmed("ca-certificates") {
@@ -371,10 +331,7 @@ impl Config {
         if report_path.is_dir() {
             return Err(bad(
                 "report-path",
-                format!(
-                    "`{}` is a directory: give a file name such as report.json",
-                    report_path.display()
-                ),
+                format!("`{}` is a directory: give a file name such as report.json", report_path.display()),
             ));
         }
         Ok(Config {
@@ -392,28 +349,17 @@ impl Config {
     }
 }
 
-fn working_directory(
-    inputs: &Inputs,
-    env: &dyn Fn(&str) -> Option<String>,
-    cwd: &Path,
-) -> Result<PathBuf, InputError> {
+fn working_directory(inputs: &Inputs, env: &dyn Fn(&str) -> Option<String>, cwd: &Path) -> Result<PathBuf, InputError> {
     let dir = match inputs.trimmed("working-directory") {
         Some(d) => cwd.join(d),
-        None => env("GITHUB_WORKSPACE")
-            .filter(|v| !v.is_empty())
-            .map(PathBuf::from)
-            .unwrap_or_else(|| cwd.to_path_buf()),
+        None => {
+            env("GITHUB_WORKSPACE").filter(|v| !v.is_empty()).map(PathBuf::from).unwrap_or_else(|| cwd.to_path_buf())
+        }
     };
     match std::fs::metadata(&dir) {
         Ok(m) if m.is_dir() => Ok(dir),
-        Ok(_) => Err(bad(
-            "working-directory",
-            format!("`{}` is not a directory", dir.display()),
-        )),
-        Err(e) => Err(bad(
-            "working-directory",
-            format!("`{}` cannot be read ({e})", dir.display()),
-        )),
+        Ok(_) => Err(bad("working-directory", format!("`{}` is not a directory", dir.display()))),
+        Err(e) => Err(bad("working-directory", format!("`{}` cannot be read ({e})", dir.display()))),
     }
 }
 
@@ -427,16 +373,10 @@ fn parse_patterns(text: &str, working_directory: &Path) -> Result<Vec<Pattern>, 
             None => (false, line),
         };
         if pat.is_empty() {
-            return Err(bad(
-                "artifacts",
-                "a `!` line needs a pattern after it, e.g. `!**/*.pdb`",
-            ));
+            return Err(bad("artifacts", "a `!` line needs a pattern after it, e.g. `!**/*.pdb`"));
         }
         if let Err(e) = glob::Pattern::new(pat) {
-            return Err(bad(
-                "artifacts",
-                format!("`{pat}` is not a valid glob pattern: {}", e.msg),
-            ));
+            return Err(bad("artifacts", format!("`{pat}` is not a valid glob pattern: {}", e.msg)));
         }
         let path = Path::new(pat);
         let relative = match path.strip_prefix(working_directory) {
@@ -460,15 +400,14 @@ fn parse_patterns(text: &str, working_directory: &Path) -> Result<Vec<Pattern>, 
                 _ => {}
             }
             if depth < 0 {
-                return Err(bad("artifacts", format!("`{pat}` climbs out of working-directory with `..`: set working-directory instead")));
+                return Err(bad(
+                    "artifacts",
+                    format!("`{pat}` climbs out of working-directory with `..`: set working-directory instead"),
+                ));
             }
         }
         let text = relative.to_string_lossy().replace('\\', "/");
-        patterns.push(if exclude {
-            Pattern::Exclude(text)
-        } else {
-            Pattern::Include(text)
-        });
+        patterns.push(if exclude { Pattern::Exclude(text) } else { Pattern::Include(text) });
     }
     if !patterns.iter().any(|p| matches!(p, Pattern::Include(_))) {
         return Err(bad(
@@ -481,16 +420,15 @@ fn parse_patterns(text: &str, working_directory: &Path) -> Result<Vec<Pattern>, 
 
 fn parse_sign_ids(text: &str) -> Result<Vec<String>, InputError> {
     let mut ids: Vec<String> = Vec::new();
-    for id in text
-        .split(|c: char| c.is_whitespace() || c == ',')
-        .filter(|s| !s.is_empty())
-    {
-        if id.len() > 128
-            || !id
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
-        {
-            return Err(bad("sign-ids", format!("`{}` is not a sign id (expected letters and digits such as 65c47fa41112f940dab1cb12)", truncate(id, 40))));
+    for id in text.split(|c: char| c.is_whitespace() || c == ',').filter(|s| !s.is_empty()) {
+        if id.len() > 128 || !id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
+            return Err(bad(
+                "sign-ids",
+                format!(
+                    "`{}` is not a sign id (expected letters and digits such as 65c47fa41112f940dab1cb12)",
+                    truncate(id, 40)
+                ),
+            ));
         }
         if !ids.iter().any(|x| x == id) {
             ids.push(id.to_string());
@@ -522,7 +460,10 @@ fn tpp_config(inputs: &Inputs, github: &GithubContext) -> Result<Option<TppConfi
     ];
     let Some(url) = inputs.trimmed("tpp-url") else {
         if let Some(name) = TPP_ONLY.iter().find(|n| inputs.get(n).is_some()) {
-            return Err(bad("tpp-url", format!("is not set, but `{name}` is: set tpp-url to enable the TPP stages, or remove `{name}`")));
+            return Err(bad(
+                "tpp-url",
+                format!("is not set, but `{name}` is: set tpp-url to enable the TPP stages, or remove `{name}`"),
+            ));
         }
         return Ok(None);
     };
@@ -543,10 +484,7 @@ fn tpp_config(inputs: &Inputs, github: &GithubContext) -> Result<Option<TppConfi
             username: u.to_string(),
             password: Secret::new(p),
             client_id: c.to_string(),
-            scope: inputs
-                .trimmed("tpp-scope")
-                .unwrap_or("codesign:approve")
-                .to_string(),
+            scope: inputs.trimmed("tpp-scope").unwrap_or("codesign:approve").to_string(),
         },
         (None, None, None, _) => {
             return Err(bad(
@@ -554,12 +492,8 @@ fn tpp_config(inputs: &Inputs, github: &GithubContext) -> Result<Option<TppConfi
                 "is required with tpp-url (or tpp-username, tpp-password and tpp-client-id)",
             ))
         }
-        (None, None, Some(_), _) => {
-            return Err(bad("tpp-username", "is required with tpp-password"))
-        }
-        (None, Some(_), None, _) => {
-            return Err(bad("tpp-password", "is required with tpp-username"))
-        }
+        (None, None, Some(_), _) => return Err(bad("tpp-username", "is required with tpp-password")),
+        (None, Some(_), None, _) => return Err(bad("tpp-password", "is required with tpp-username")),
         (None, Some(_), Some(_), None) => {
             return Err(bad(
                 "tpp-client-id",
@@ -570,7 +504,10 @@ fn tpp_config(inputs: &Inputs, github: &GithubContext) -> Result<Option<TppConfi
     let pre_qualify = parse_bool(inputs, "pre-qualify", true)?;
     let pre_approve = parse_bool(inputs, "pre-approve", true)?;
     if !pre_qualify && !pre_approve {
-        return Err(bad("pre-approve", "and pre-qualify are both false, so tpp-url has nothing to do: enable one or remove tpp-url"));
+        return Err(bad(
+            "pre-approve",
+            "and pre-qualify are both false, so tpp-url has nothing to do: enable one or remove tpp-url",
+        ));
     }
     let environment_dn = match inputs.trimmed("environment-dn") {
         None => {
@@ -582,24 +519,11 @@ fn tpp_config(inputs: &Inputs, github: &GithubContext) -> Result<Option<TppConfi
         Some(dn) => check_dn(dn)?,
     };
     let key_user = match inputs.trimmed("key-user") {
-        None => {
+        None => return Err(bad("key-user", "is required with tpp-url, e.g. local:build-agent")),
+        Some(u) if !u.contains(':') || u.starts_with(':') || u.ends_with(':') || u.chars().any(char::is_control) => {
             return Err(bad(
                 "key-user",
-                "is required with tpp-url, e.g. local:build-agent",
-            ))
-        }
-        Some(u)
-            if !u.contains(':')
-                || u.starts_with(':')
-                || u.ends_with(':')
-                || u.chars().any(char::is_control) =>
-        {
-            return Err(bad(
-                "key-user",
-                format!(
-                    "`{}` is not a prefixed name such as local:build-agent or AD+corp:svc-build",
-                    truncate(u, 60)
-                ),
+                format!("`{}` is not a prefixed name such as local:build-agent or AD+corp:svc-build", truncate(u, 60)),
             ));
         }
         Some(u) => u.to_string(),
@@ -608,37 +532,17 @@ fn tpp_config(inputs: &Inputs, github: &GithubContext) -> Result<Option<TppConfi
         None => 1,
         Some(v) => match v.parse::<i64>() {
             Ok(h) if (1..=720).contains(&h) => h as u32,
-            Ok(_) => {
-                return Err(bad(
-                    "hours",
-                    format!("must be from 1 to 720, not {v}: keep pre-approvals short"),
-                ))
-            }
-            Err(_) => {
-                return Err(bad(
-                    "hours",
-                    format!("must be a whole number of hours, not `{}`", truncate(v, 40)),
-                ))
-            }
+            Ok(_) => return Err(bad("hours", format!("must be from 1 to 720, not {v}: keep pre-approvals short"))),
+            Err(_) => return Err(bad("hours", format!("must be a whole number of hours, not `{}`", truncate(v, 40)))),
         },
     };
-    let runner_ip = match inputs
-        .trimmed("runner-ip")
-        .map(str::to_ascii_lowercase)
-        .as_deref()
-    {
+    let runner_ip = match inputs.trimmed("runner-ip").map(str::to_ascii_lowercase).as_deref() {
         None | Some("auto") => RunnerIp::Auto,
         Some("none") => RunnerIp::Omit,
         Some(v) => match v.parse::<IpAddr>() {
             Ok(ip) if !ip.is_unspecified() && !ip.is_multicast() => RunnerIp::Fixed(ip),
             _ => {
-                return Err(bad(
-                    "runner-ip",
-                    format!(
-                        "must be auto, none or an IP address, not `{}`",
-                        truncate(v, 60)
-                    ),
-                ))
+                return Err(bad("runner-ip", format!("must be auto, none or an IP address, not `{}`", truncate(v, 60))))
             }
         },
     };
@@ -648,18 +552,12 @@ fn tpp_config(inputs: &Inputs, github: &GithubContext) -> Result<Option<TppConfi
         Some(v) => {
             return Err(bad(
                 "not-before",
-                format!(
-                    "must be a UTC time like 2026-01-31T12:00:00Z, not `{}`",
-                    truncate(v, 60)
-                ),
+                format!("must be a UTC time like 2026-01-31T12:00:00Z, not `{}`", truncate(v, 60)),
             ))
         }
     };
     let signing_executable = inputs.trimmed("signing-executable").map(str::to_string);
-    let comment = inputs
-        .trimmed("comment")
-        .map(str::to_string)
-        .unwrap_or_else(|| github.default_comment());
+    let comment = inputs.trimmed("comment").map(str::to_string).unwrap_or_else(|| github.default_comment());
     if comment.chars().count() > 1000 {
         return Err(bad("comment", "is longer than 1000 characters"));
     }
@@ -679,35 +577,40 @@ fn tpp_config(inputs: &Inputs, github: &GithubContext) -> Result<Option<TppConfi
     }))
 }
 
-fn appviewx_config(
-    inputs: &Inputs,
-    sign_ids: Option<Vec<String>>,
-) -> Result<Option<AppViewXConfig>, InputError> {
-    const AVX_ONLY: &[&str] = &[
-        "appviewx-username",
-        "appviewx-password",
-        "appviewx-signing-policy",
-        "appviewx-signing-key",
-        "sign-ids",
-    ];
+fn appviewx_config(inputs: &Inputs, sign_ids: Option<Vec<String>>) -> Result<Option<AppViewXConfig>, InputError> {
+    const AVX_ONLY: &[&str] =
+        &["appviewx-username", "appviewx-password", "appviewx-signing-policy", "appviewx-signing-key", "sign-ids"];
     let Some(url) = inputs.trimmed("appviewx-url") else {
         if let Some(name) = AVX_ONLY.iter().find(|n| inputs.get(n).is_some()) {
-            return Err(bad("appviewx-url", format!("is not set, but `{name}` is: set appviewx-url to enable signing, or remove `{name}`")));
+            return Err(bad(
+                "appviewx-url",
+                format!("is not set, but `{name}` is: set appviewx-url to enable signing, or remove `{name}`"),
+            ));
         }
         return Ok(None);
     };
     let base_url = service_url("appviewx-url", url, &["avxapi"])?;
-    let username = inputs
-        .trimmed("appviewx-username")
-        .ok_or_else(|| bad("appviewx-username", "is required with appviewx-url"))?;
-    let password = inputs
-        .get("appviewx-password")
-        .ok_or_else(|| bad("appviewx-password", "is required with appviewx-url"))?;
+    let username =
+        inputs.trimmed("appviewx-username").ok_or_else(|| bad("appviewx-username", "is required with appviewx-url"))?;
+    let password =
+        inputs.get("appviewx-password").ok_or_else(|| bad("appviewx-password", "is required with appviewx-url"))?;
+    // AppViewX takes these as HTTP headers, which carry printable ASCII only.
+    for (name, value) in [("appviewx-username", username), ("appviewx-password", password)] {
+        if !value.chars().all(|c| c == ' ' || c.is_ascii_graphic()) {
+            return Err(bad(
+                name,
+                "has characters an HTTP header cannot carry (only printable ASCII): AppViewX sends it as a header",
+            ));
+        }
+    }
     let work = match sign_ids {
         Some(sign_ids) => {
             for name in ["appviewx-signing-policy", "appviewx-signing-key"] {
                 if inputs.get(name).is_some() {
-                    return Err(bad("sign-ids", format!("conflicts with `{name}`: either wait for existing sign ids or submit new requests")));
+                    return Err(bad(
+                        "sign-ids",
+                        format!("conflicts with `{name}`: either wait for existing sign ids or submit new requests"),
+                    ));
                 }
             }
             AvxWork::Await { sign_ids }
@@ -715,73 +618,41 @@ fn appviewx_config(
         None => AvxWork::Submit {
             signing_policy: inputs
                 .trimmed("appviewx-signing-policy")
-                .ok_or_else(|| {
-                    bad(
-                        "appviewx-signing-policy",
-                        "is required with appviewx-url (or give sign-ids)",
-                    )
-                })?
+                .ok_or_else(|| bad("appviewx-signing-policy", "is required with appviewx-url (or give sign-ids)"))?
                 .to_string(),
             signing_key: inputs
                 .trimmed("appviewx-signing-key")
-                .ok_or_else(|| {
-                    bad(
-                        "appviewx-signing-key",
-                        "is required with appviewx-url (or give sign-ids)",
-                    )
-                })?
+                .ok_or_else(|| bad("appviewx-signing-key", "is required with appviewx-url (or give sign-ids)"))?
                 .to_string(),
         },
     };
-    Ok(Some(AppViewXConfig {
-        base_url,
-        username: username.to_string(),
-        password: Secret::new(password),
-        work,
-    }))
+    Ok(Some(AppViewXConfig { base_url, username: username.to_string(), password: Secret::new(password), work }))
 }
 
 /// Parses a service URL and reduces it to scheme, host and port. Plain http is refused except
 /// for loopback hosts (a local simulator): credentials must not cross a network in clear text.
 fn service_url(input: &'static str, raw: &str, api_roots: &[&str]) -> Result<Url, InputError> {
     let mut url = Url::parse(raw).map_err(|e| {
-        bad(
-            input,
-            format!(
-                "`{}` is not a URL ({e}): give e.g. https://host.example.com",
-                truncate(raw, 80)
-            ),
-        )
+        bad(input, format!("`{}` is not a URL ({e}): give e.g. https://host.example.com", truncate(raw, 80)))
     })?;
     match url.scheme() {
         "https" => {}
         "http" if is_loopback(&url) => {}
-        "http" => {
-            return Err(bad(
-                input,
-                "must use https (plain http is allowed only for loopback addresses)",
-            ))
-        }
+        "http" => return Err(bad(input, "must use https (plain http is allowed only for loopback addresses)")),
         other => return Err(bad(input, format!("has scheme `{other}`: use https://"))),
     }
     if url.host_str().is_none_or(str::is_empty) {
         return Err(bad(input, "has no host"));
     }
     if !url.username().is_empty() || url.password().is_some() {
-        return Err(bad(
-            input,
-            "must not carry credentials: use the username/password inputs",
-        ));
+        return Err(bad(input, "must not carry credentials: use the username/password inputs"));
     }
     if url.query().is_some() || url.fragment().is_some() {
         return Err(bad(input, "must not have a query or fragment"));
     }
     let path = url.path().trim_matches('/');
     if !path.is_empty() && !api_roots.iter().any(|r| path.eq_ignore_ascii_case(r)) {
-        return Err(bad(
-            input,
-            format!("has an unexpected path `/{path}`: give only the scheme, host and port"),
-        ));
+        return Err(bad(input, format!("has an unexpected path `/{path}`: give only the scheme, host and port")));
     }
     url.set_path("");
     Ok(url)
@@ -801,15 +672,15 @@ fn is_loopback(url: &Url) -> bool {
 /// "object not found" from the server.
 fn check_dn(dn: &str) -> Result<String, InputError> {
     if dn.contains("\\\\") {
-        return Err(bad("environment-dn", "contains `\\\\`: write single backslashes (in YAML use a plain or single-quoted string)"));
+        return Err(bad(
+            "environment-dn",
+            "contains `\\\\`: write single backslashes (in YAML use a plain or single-quoted string)",
+        ));
     }
     if !dn.starts_with("\\VED\\") || dn.ends_with('\\') || dn.chars().any(char::is_control) {
         return Err(bad(
             "environment-dn",
-            format!(
-                "`{}` is not a TPP DN such as \\VED\\Code Signing\\Projects\\App\\Production",
-                truncate(dn, 80)
-            ),
+            format!("`{}` is not a TPP DN such as \\VED\\Code Signing\\Projects\\App\\Production", truncate(dn, 80)),
         ));
     }
     Ok(dn.to_string())
@@ -820,29 +691,16 @@ fn parse_bool(inputs: &Inputs, name: &'static str, default: bool) -> Result<bool
         None => Ok(default),
         Some("true") => Ok(true),
         Some("false") => Ok(false),
-        Some(v) => Err(bad(
-            name,
-            format!("must be true or false, not `{}`", truncate(v, 40)),
-        )),
+        Some(v) => Err(bad(name, format!("must be true or false, not `{}`", truncate(v, 40)))),
     }
 }
 
-fn duration_input(
-    inputs: &Inputs,
-    name: &'static str,
-    default: Duration,
-) -> Result<Duration, InputError> {
+fn duration_input(inputs: &Inputs, name: &'static str, default: Duration) -> Result<Duration, InputError> {
     match inputs.trimmed(name) {
         None => Ok(default),
         Some(v) => match parse_duration(v) {
             Some(d) if !d.is_zero() => Ok(d),
-            _ => Err(bad(
-                name,
-                format!(
-                    "`{}` is not a duration: use e.g. 90, 90s, 15m, 1h or 1h30m",
-                    truncate(v, 40)
-                ),
-            )),
+            _ => Err(bad(name, format!("`{}` is not a duration: use e.g. 90, 90s, 15m, 1h or 1h30m", truncate(v, 40)))),
         },
     }
 }
@@ -851,11 +709,7 @@ fn duration_input(
 pub fn parse_duration(text: &str) -> Option<Duration> {
     let text = text.trim();
     if !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit()) {
-        return text
-            .parse::<u64>()
-            .ok()
-            .filter(|s| *s <= 1_000_000)
-            .map(Duration::from_secs);
+        return text.parse::<u64>().ok().filter(|s| *s <= 1_000_000).map(Duration::from_secs);
     }
     let mut total = Duration::ZERO;
     let mut rest = text;
@@ -891,49 +745,28 @@ fn is_iso8601_utc(v: &str) -> bool {
         None => (v, None),
     };
     let b = main.as_bytes();
-    if b.len() != 19
-        || b[4] != b'-'
-        || b[7] != b'-'
-        || b[10] != b'T'
-        || b[13] != b':'
-        || b[16] != b':'
-    {
+    if b.len() != 19 || b[4] != b'-' || b[7] != b'-' || b[10] != b'T' || b[13] != b':' || b[16] != b':' {
         return false;
     }
     let num = |r: std::ops::Range<usize>| {
-        main.get(r)
-            .filter(|s| s.bytes().all(|c| c.is_ascii_digit()))
-            .and_then(|s| s.parse::<u32>().ok())
+        main.get(r).filter(|s| s.bytes().all(|c| c.is_ascii_digit())).and_then(|s| s.parse::<u32>().ok())
     };
-    let (Some(_y), Some(mo), Some(d), Some(h), Some(mi), Some(s)) = (
-        num(0..4),
-        num(5..7),
-        num(8..10),
-        num(11..13),
-        num(14..16),
-        num(17..19),
-    ) else {
+    let (Some(_y), Some(mo), Some(d), Some(h), Some(mi), Some(s)) =
+        (num(0..4), num(5..7), num(8..10), num(11..13), num(14..16), num(17..19))
+    else {
         return false;
     };
-    let frac_ok =
-        frac.is_none_or(|f| (1..=7).contains(&f.len()) && f.bytes().all(|c| c.is_ascii_digit()));
+    let frac_ok = frac.is_none_or(|f| (1..=7).contains(&f.len()) && f.bytes().all(|c| c.is_ascii_digit()));
     (1..=12).contains(&mo) && (1..=31).contains(&d) && h < 24 && mi < 60 && s < 60 && frac_ok
 }
 
 fn read_pem(path: &Path) -> Result<Vec<u8>, InputError> {
-    let bytes = std::fs::read(path).map_err(|e| {
-        bad(
-            "ca-certificates",
-            format!("`{}` cannot be read ({e})", path.display()),
-        )
-    })?;
+    let bytes = std::fs::read(path)
+        .map_err(|e| bad("ca-certificates", format!("`{}` cannot be read ({e})", path.display())))?;
     if !String::from_utf8_lossy(&bytes).contains("-----BEGIN CERTIFICATE-----") {
         return Err(bad(
             "ca-certificates",
-            format!(
-                "`{}` holds no PEM certificate (-----BEGIN CERTIFICATE-----)",
-                path.display()
-            ),
+            format!("`{}` holds no PEM certificate (-----BEGIN CERTIFICATE-----)", path.display()),
         ));
     }
     Ok(bytes)
@@ -954,6 +787,195 @@ impl fmt::Display for RunnerIp {
             RunnerIp::Auto => f.write_str("auto"),
             RunnerIp::Fixed(ip) => write!(f, "{ip}"),
             RunnerIp::Omit => f.write_str("none"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const DN: &str = "\\VED\\Code Signing\\Projects\\Sample\\Production Environment";
+
+    fn base() -> Vec<(&'static str, String)> {
+        vec![
+            ("artifacts", "dist/*.exe".into()),
+            ("tpp-url", "https://tpp.example.com/vedsdk/".into()),
+            ("tpp-username", "approver".into()),
+            ("tpp-password", "pw".into()),
+            ("tpp-client-id", "codesign-gate".into()),
+            ("environment-dn", DN.into()),
+            ("key-user", "local:sample-cs-user".into()),
+            ("appviewx-url", "https://avx.example.com:31443".into()),
+            ("appviewx-username", "u".into()),
+            ("appviewx-password", "p".into()),
+            ("appviewx-signing-policy", "pol".into()),
+            ("appviewx-signing-key", "key".into()),
+        ]
+    }
+
+    fn parse(pairs: &[(&'static str, String)]) -> Result<Config, InputError> {
+        let dir = std::env::temp_dir();
+        let env: Vec<(String, String)> = pairs.iter().map(|(k, v)| (env_name(k), v.clone())).collect();
+        let inputs = Inputs::gather(|_| None, |var| env.iter().find(|(k, _)| k == var).map(|(_, v)| v.clone()));
+        Config::from_inputs(&inputs, &|_| None, &dir)
+    }
+
+    fn with(changes: &[(&'static str, &str)]) -> Result<Config, InputError> {
+        let mut pairs = base();
+        for (k, v) in changes {
+            pairs.retain(|(name, _)| name != k);
+            if !v.is_empty() {
+                pairs.push((k, v.to_string()));
+            }
+        }
+        parse(&pairs)
+    }
+
+    #[test]
+    fn a_full_configuration_parses_with_defaults() {
+        let c = parse(&base()).unwrap();
+        let tpp = c.tpp.unwrap();
+        assert_eq!(tpp.base_url.as_str(), "https://tpp.example.com/");
+        assert_eq!((tpp.hours, tpp.single_use, tpp.pre_qualify, tpp.pre_approve), (1, true, true, true));
+        assert_eq!(tpp.runner_ip, RunnerIp::Auto);
+        assert!(matches!(tpp.auth, TppAuth::Password { ref scope, .. } if scope == "codesign:approve"));
+        assert_eq!(c.timeout, Duration::from_secs(1800));
+        assert_eq!(c.poll_interval, Duration::from_secs(5));
+        assert_eq!(c.max_concurrency, 16);
+        assert!(matches!(c.appviewx.unwrap().work, AvxWork::Submit { .. }));
+    }
+
+    #[test]
+    fn env_names_keep_hyphens() {
+        assert_eq!(env_name("tpp-url"), "INPUT_TPP-URL");
+    }
+
+    #[test]
+    fn flags_win_over_env_and_empty_means_unset() {
+        let inputs = Inputs::gather(
+            |n| (n == "timeout").then(|| "10s".to_string()),
+            |v| match v {
+                "INPUT_TIMEOUT" => Some("1h".into()),
+                "INPUT_HOURS" => Some("  ".into()),
+                _ => None,
+            },
+        );
+        assert_eq!(inputs.get("timeout"), Some("10s"));
+        assert_eq!(inputs.get("hours"), None);
+    }
+
+    /// Each bad input is refused, and the error names the input the user has to fix.
+    #[test]
+    fn bad_inputs_name_the_input() {
+        let cases: &[(&[(&str, &str)], &str)] = &[
+            (&[("artifacts", "")], "artifacts"),
+            (&[("artifacts", "!*.pdb")], "artifacts"),
+            (&[("artifacts", "../secrets/*")], "artifacts"),
+            (&[("artifacts", "a/../../b")], "artifacts"),
+            (&[("artifacts", "/etc/passwd")], "artifacts"),
+            (&[("artifacts", "dist/[*.exe")], "artifacts"),
+            (&[("tpp-url", "tpp.example.com")], "tpp-url"),
+            (&[("tpp-url", "http://tpp.example.com")], "tpp-url"),
+            (&[("tpp-url", "ftp://tpp.example.com")], "tpp-url"),
+            (&[("tpp-url", "https://user:pw@tpp.example.com")], "tpp-url"),
+            (&[("tpp-url", "https://tpp.example.com/other")], "tpp-url"),
+            (&[("tpp-url", "")], "tpp-url"),
+            (&[("tpp-access-token", "t")], "tpp-access-token"),
+            (&[("tpp-username", "")], "tpp-username"),
+            (&[("tpp-password", "")], "tpp-password"),
+            (&[("tpp-client-id", "")], "tpp-client-id"),
+            (&[("environment-dn", "")], "environment-dn"),
+            (&[("environment-dn", "\\\\VED\\\\Code Signing\\\\P")], "environment-dn"),
+            (&[("environment-dn", "/VED/Code Signing/P")], "environment-dn"),
+            (&[("key-user", "sample-cs-user")], "key-user"),
+            (&[("hours", "0")], "hours"),
+            (&[("hours", "-3")], "hours"),
+            (&[("hours", "100000")], "hours"),
+            (&[("hours", "two")], "hours"),
+            (&[("single-use", "yes please")], "single-use"),
+            (&[("runner-ip", "300.1.1.1")], "runner-ip"),
+            (&[("runner-ip", "0.0.0.0")], "runner-ip"),
+            (&[("not-before", "tomorrow")], "not-before"),
+            (&[("not-before", "2026-13-01T00:00:00Z")], "not-before"),
+            (&[("pre-qualify", "false"), ("pre-approve", "false")], "pre-approve"),
+            (&[("timeout", "soon")], "timeout"),
+            (&[("timeout", "0")], "timeout"),
+            (&[("timeout", "1000h")], "timeout"),
+            (&[("timeout", "15x")], "timeout"),
+            (&[("poll-interval", "1ms")], "poll-interval"),
+            (&[("max-concurrency", "0")], "max-concurrency"),
+            (&[("hash-algorithm", "md5")], "hash-algorithm"),
+            (&[("if-no-files-found", "explode")], "if-no-files-found"),
+            (&[("ca-certificates", "/nonexistent/ca.pem")], "ca-certificates"),
+            (&[("appviewx-url", "http://avx.example.com")], "appviewx-url"),
+            (&[("appviewx-password", "")], "appviewx-password"),
+            (&[("appviewx-password", "pässwort")], "appviewx-password"),
+            (&[("appviewx-signing-key", "")], "appviewx-signing-key"),
+            (&[("sign-ids", "abc\ndef?x=1")], "sign-ids"),
+            (&[("sign-ids", "65c47fa41112f940dab1cb12")], "sign-ids"),
+            (&[("appviewx-url", "")], "appviewx-url"),
+            (&[("working-directory", "/nonexistent/dir")], "working-directory"),
+            (
+                &[("tpp-url", ""), ("tpp-username", ""), ("tpp-password", ""), ("tpp-client-id", ""), ("key-user", "")],
+                "tpp-url",
+            ),
+        ];
+        for (changes, input) in cases {
+            match with(changes) {
+                Ok(_) => panic!("{changes:?} was accepted"),
+                Err(e) => {
+                    assert_eq!(e.input, *input, "{changes:?}: {e}");
+                    assert!(!e.to_string().contains('\n'), "one line: {e}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn loopback_http_and_options_are_accepted() {
+        let c = with(&[
+            ("tpp-url", "http://127.0.0.1:8080"),
+            ("appviewx-url", "http://localhost:9000/avxapi"),
+            ("runner-ip", "none"),
+            ("not-before", "2021-12-31T00:52:50.5387438"),
+            ("hours", "24"),
+            ("timeout", "1h30m"),
+            ("poll-interval", "250ms"),
+            ("hash-algorithm", "SHA-384"),
+        ])
+        .unwrap();
+        let tpp = c.tpp.unwrap();
+        assert_eq!(tpp.runner_ip, RunnerIp::Omit);
+        assert_eq!(tpp.not_before.as_deref(), Some("2021-12-31T00:52:50.5387438"));
+        assert_eq!(c.timeout, Duration::from_secs(5400));
+        assert_eq!(c.poll_interval, Duration::from_millis(250));
+        assert_eq!(c.artifacts.hash_algorithm, HashAlgorithm::Sha384);
+        assert_eq!(c.appviewx.unwrap().base_url.as_str(), "http://localhost:9000/");
+    }
+
+    #[test]
+    fn sign_ids_replace_policy_and_key() {
+        let c = with(&[
+            ("artifacts", ""),
+            ("appviewx-signing-policy", ""),
+            ("appviewx-signing-key", ""),
+            ("sign-ids", "65c47fa41112f940dab1cb12\n65c47fa41112f940dab1cb13, 65c47fa41112f940dab1cb12"),
+        ])
+        .unwrap();
+        let AvxWork::Await { sign_ids } = c.appviewx.unwrap().work else { panic!("expected Await") };
+        assert_eq!(sign_ids, ["65c47fa41112f940dab1cb12", "65c47fa41112f940dab1cb13"]);
+    }
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("90"), Some(Duration::from_secs(90)));
+        assert_eq!(parse_duration("90s"), Some(Duration::from_secs(90)));
+        assert_eq!(parse_duration("15m"), Some(Duration::from_secs(900)));
+        assert_eq!(parse_duration("1h"), Some(Duration::from_secs(3600)));
+        assert_eq!(parse_duration("500ms"), Some(Duration::from_millis(500)));
+        for bad in ["", "s", "1.5h", "-1s", "1 h", "99999999999s"] {
+            assert_eq!(parse_duration(bad), None, "{bad}");
         }
     }
 }

@@ -43,9 +43,7 @@ impl HashAlgorithm {
     }
 
     fn from_len(len: usize) -> Option<Self> {
-        [Self::Sha256, Self::Sha384, Self::Sha512]
-            .into_iter()
-            .find(|a| a.digest_len() == len)
+        [Self::Sha256, Self::Sha384, Self::Sha512].into_iter().find(|a| a.digest_len() == len)
     }
 
     /// The DER prefix of a PKCS#1 v1.5 DigestInfo (AlgorithmIdentifier with NULL parameters,
@@ -53,16 +51,16 @@ impl HashAlgorithm {
     fn digest_info_prefix(self) -> &'static [u8] {
         match self {
             Self::Sha256 => &[
-                0x30, 0x31, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02,
-                0x01, 0x05, 0x00, 0x04, 0x20,
+                0x30, 0x31, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x01, 0x05, 0x00,
+                0x04, 0x20,
             ],
             Self::Sha384 => &[
-                0x30, 0x41, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02,
-                0x02, 0x05, 0x00, 0x04, 0x30,
+                0x30, 0x41, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x02, 0x05, 0x00,
+                0x04, 0x30,
             ],
             Self::Sha512 => &[
-                0x30, 0x51, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02,
-                0x03, 0x05, 0x00, 0x04, 0x40,
+                0x30, 0x51, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x03, 0x05, 0x00,
+                0x04, 0x40,
             ],
         }
     }
@@ -100,15 +98,10 @@ impl Digest {
 pub enum DigestError {
     #[error("cannot read: {0}")]
     Io(#[from] io::Error),
-    #[error(
-        "does not hold a digest: expected the Base64 or hex of a 32, 48 or 64-byte SHA-2 digest"
-    )]
+    #[error("does not hold a digest: expected the Base64 or hex of a 32, 48 or 64-byte SHA-2 digest")]
     NotADigest,
     #[error("holds a {found}-byte digest, but hash-algorithm is {expected}")]
-    WrongLength {
-        found: usize,
-        expected: &'static str,
-    },
+    WrongLength { found: usize, expected: &'static str },
 }
 
 const BUFFER: usize = 256 * 1024;
@@ -146,18 +139,11 @@ pub fn read_digest_file(path: &Path, algorithm: HashAlgorithm) -> Result<Digest,
     }
     let raw = std::fs::read(path)?;
     let text = String::from_utf8_lossy(&raw);
-    let text: String = text
-        .trim_start_matches('\u{feff}')
-        .chars()
-        .filter(|c| !c.is_whitespace())
-        .collect();
+    let text: String = text.trim_start_matches('\u{feff}').chars().filter(|c| !c.is_whitespace()).collect();
     let bytes = decode_digest_text(&text).ok_or(DigestError::NotADigest)?;
     match HashAlgorithm::from_len(bytes.len()) {
         Some(found) if found == algorithm => Ok(Digest { algorithm, bytes }),
-        Some(_) => Err(DigestError::WrongLength {
-            found: bytes.len(),
-            expected: algorithm.name(),
-        }),
+        Some(_) => Err(DigestError::WrongLength { found: bytes.len(), expected: algorithm.name() }),
         None => Err(DigestError::NotADigest),
     }
 }
@@ -167,10 +153,7 @@ fn decode_digest_text(text: &str) -> Option<Vec<u8>> {
         && HashAlgorithm::from_len(text.len() / 2).is_some()
         && text.bytes().all(|b| b.is_ascii_hexdigit());
     if is_hex {
-        return (0..text.len())
-            .step_by(2)
-            .map(|i| u8::from_str_radix(&text[i..i + 2], 16).ok())
-            .collect();
+        return (0..text.len()).step_by(2).map(|i| u8::from_str_radix(&text[i..i + 2], 16).ok()).collect();
     }
     base64::engine::general_purpose::STANDARD.decode(text).ok()
 }
@@ -183,19 +166,14 @@ pub fn digest_all(
     workers: usize,
 ) -> Vec<Result<Digest, DigestError>> {
     let next = AtomicUsize::new(0);
-    let results: Vec<Mutex<Option<Result<Digest, DigestError>>>> =
-        paths.iter().map(|_| Mutex::new(None)).collect();
+    let results: Vec<Mutex<Option<Result<Digest, DigestError>>>> = paths.iter().map(|_| Mutex::new(None)).collect();
     let workers = workers.clamp(1, paths.len().max(1));
     std::thread::scope(|scope| {
         for _ in 0..workers {
             scope.spawn(|| loop {
                 let i = next.fetch_add(1, Ordering::Relaxed);
                 let Some(path) = paths.get(i) else { break };
-                let result = if digest_files {
-                    read_digest_file(path, algorithm)
-                } else {
-                    hash_file(path, algorithm)
-                };
+                let result = if digest_files { read_digest_file(path, algorithm) } else { hash_file(path, algorithm) };
                 if let Ok(mut slot) = results[i].lock() {
                     *slot = Some(result);
                 }
@@ -205,9 +183,10 @@ pub fn digest_all(
     results
         .into_iter()
         .map(|slot| {
-            slot.into_inner().ok().flatten().unwrap_or_else(|| {
-                Err(DigestError::Io(io::Error::other("hashing thread panicked")))
-            })
+            slot.into_inner()
+                .ok()
+                .flatten()
+                .unwrap_or_else(|| Err(DigestError::Io(io::Error::other("hashing thread panicked"))))
         })
         .collect()
 }
@@ -229,10 +208,7 @@ mod tests {
             hash_file(&p, HashAlgorithm::Sha384).unwrap().hex(),
             "cb00753f45a35e8bb5a03d699ac65007272c32ab0eded1631a8b605a43ff5bed8086072ba1e7cc2358baeca134c825a7"
         );
-        assert!(hash_file(&p, HashAlgorithm::Sha512)
-            .unwrap()
-            .hex()
-            .starts_with("ddaf35a193617aba"));
+        assert!(hash_file(&p, HashAlgorithm::Sha512).unwrap().hex().starts_with("ddaf35a193617aba"));
     }
 
     #[test]
@@ -243,32 +219,18 @@ mod tests {
         let data: Vec<u8> = (0..(BUFFER * 3 + 17)).map(|i| (i % 251) as u8).collect();
         std::fs::write(&p, &data).unwrap();
         let expected = sha2::Sha256::digest(&data).to_vec();
-        assert_eq!(
-            hash_file(&p, HashAlgorithm::Sha256).unwrap().bytes,
-            expected
-        );
+        assert_eq!(hash_file(&p, HashAlgorithm::Sha256).unwrap().bytes, expected);
     }
 
     #[test]
     fn digest_info_has_the_documented_prefix() {
-        let d = Digest {
-            algorithm: HashAlgorithm::Sha256,
-            bytes: vec![0xab; 32],
-        };
+        let d = Digest { algorithm: HashAlgorithm::Sha256, bytes: vec![0xab; 32] };
         let info = d.digest_info();
         assert_eq!(info.len(), 19 + 32);
         assert_eq!(&info[..4], &[0x30, 0x31, 0x30, 0x0d]);
-        assert_eq!(
-            info[1] as usize,
-            info.len() - 2,
-            "outer SEQUENCE length covers the rest"
-        );
+        assert_eq!(info[1] as usize, info.len() - 2, "outer SEQUENCE length covers the rest");
         for alg in [HashAlgorithm::Sha384, HashAlgorithm::Sha512] {
-            let info = Digest {
-                algorithm: alg,
-                bytes: vec![1; alg.digest_len()],
-            }
-            .digest_info();
+            let info = Digest { algorithm: alg, bytes: vec![1; alg.digest_len()] }.digest_info();
             assert_eq!(info[1] as usize, info.len() - 2);
             assert_eq!(info[18] as usize, alg.digest_len());
         }
@@ -279,26 +241,17 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let b64 = dir.path().join("a.dig");
         std::fs::write(&b64, "q6urq6urq6urq6urq6urq6urq6urq6urq6urq6urq6s=\r\n").unwrap();
-        assert_eq!(
-            read_digest_file(&b64, HashAlgorithm::Sha256).unwrap().bytes,
-            vec![0xab; 32]
-        );
+        assert_eq!(read_digest_file(&b64, HashAlgorithm::Sha256).unwrap().bytes, vec![0xab; 32]);
         let hex = dir.path().join("b.dig");
         std::fs::write(&hex, "ab".repeat(48)).unwrap();
-        assert_eq!(
-            read_digest_file(&hex, HashAlgorithm::Sha384).unwrap().bytes,
-            vec![0xab; 48]
-        );
+        assert_eq!(read_digest_file(&hex, HashAlgorithm::Sha384).unwrap().bytes, vec![0xab; 48]);
         assert!(matches!(
             read_digest_file(&hex, HashAlgorithm::Sha256),
             Err(DigestError::WrongLength { found: 48, .. })
         ));
         let junk = dir.path().join("c.dig");
         std::fs::write(&junk, "not a digest").unwrap();
-        assert!(matches!(
-            read_digest_file(&junk, HashAlgorithm::Sha256),
-            Err(DigestError::NotADigest)
-        ));
+        assert!(matches!(read_digest_file(&junk, HashAlgorithm::Sha256), Err(DigestError::NotADigest)));
     }
 
     #[test]

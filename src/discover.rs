@@ -14,10 +14,7 @@ pub struct Artifact {
 }
 
 fn bad(message: String) -> InputError {
-    InputError {
-        input: "artifacts",
-        message,
-    }
+    InputError { input: "artifacts", message }
 }
 
 /// Expands the include patterns, drops what an exclude matches, sorts by name.
@@ -26,10 +23,7 @@ fn bad(message: String) -> InputError {
 /// `dist`); a pattern without wildcards that names a directory is a mistake and says so.
 /// Files that cannot be signed meaningfully — empty ones, names that are not UTF-8 — are input
 /// errors here rather than surprises on the server.
-pub fn discover(
-    working_directory: &Path,
-    patterns: &[Pattern],
-) -> Result<Vec<Artifact>, InputError> {
+pub fn discover(working_directory: &Path, patterns: &[Pattern]) -> Result<Vec<Artifact>, InputError> {
     let options = glob::MatchOptions {
         case_sensitive: cfg!(not(windows)),
         require_literal_separator: true,
@@ -41,10 +35,7 @@ pub fn discover(
             Pattern::Exclude(e) => Some(e),
             Pattern::Include(_) => None,
         })
-        .map(|e| {
-            glob::Pattern::new(e)
-                .map_err(|err| bad(format!("`!{e}` is not a valid glob pattern: {}", err.msg)))
-        })
+        .map(|e| glob::Pattern::new(e).map_err(|err| bad(format!("`!{e}` is not a valid glob pattern: {}", err.msg))))
         .collect::<Result<_, _>>()?;
     let root = glob::Pattern::escape(&working_directory.to_string_lossy());
     let mut found: Vec<Artifact> = Vec::new();
@@ -58,11 +49,7 @@ pub fn discover(
             .map_err(|e| bad(format!("`{pat}` is not a valid glob pattern: {}", e.msg)))?;
         for entry in paths {
             let path = entry.map_err(|e| {
-                bad(format!(
-                    "cannot read `{}` while expanding `{pat}`: {}",
-                    e.path().display(),
-                    e.error()
-                ))
+                bad(format!("cannot read `{}` while expanding `{pat}`: {}", e.path().display(), e.error()))
             })?;
             let rel = path.strip_prefix(working_directory).unwrap_or(&path);
             let Some(name) = rel.to_str().map(|s| s.replace('\\', "/")) else {
@@ -74,24 +61,19 @@ pub fn discover(
             if excludes.iter().any(|x| x.matches_with(&name, options)) {
                 continue;
             }
-            let meta = std::fs::metadata(&path)
-                .map_err(|e| bad(format!("`{name}` cannot be read ({e})")))?;
+            let meta = std::fs::metadata(&path).map_err(|e| bad(format!("`{name}` cannot be read ({e})")))?;
             if meta.is_dir() {
                 if has_wildcard {
                     continue;
                 }
-                return Err(bad(format!(
-                    "`{pat}` is a directory: use `{pat}/**/*` to sign the files in it"
-                )));
+                return Err(bad(format!("`{pat}` is a directory: use `{pat}/**/*` to sign the files in it")));
             }
             if meta.len() == 0 {
-                return Err(bad(format!("`{name}` is empty (0 bytes): a failed build step? exclude it with `!{name}` if intended")));
+                return Err(bad(format!(
+                    "`{name}` is empty (0 bytes): a failed build step? exclude it with `!{name}` if intended"
+                )));
             }
-            found.push(Artifact {
-                path,
-                name,
-                size: meta.len(),
-            });
+            found.push(Artifact { path, name, size: meta.len() });
         }
     }
     found.sort_by(|a, b| a.name.cmp(&b.name));
@@ -105,14 +87,7 @@ mod tests {
 
     fn tree() -> tempfile::TempDir {
         let dir = tempfile::tempdir().unwrap();
-        for f in [
-            "dist/a.exe",
-            "dist/b.exe",
-            "dist/b.pdb",
-            "dist/sub/c.exe",
-            "dist/sub/c.dll",
-            "other/d.exe",
-        ] {
+        for f in ["dist/a.exe", "dist/b.exe", "dist/b.pdb", "dist/sub/c.exe", "dist/sub/c.dll", "other/d.exe"] {
             let p = dir.path().join(f);
             std::fs::create_dir_all(p.parent().unwrap()).unwrap();
             std::fs::write(&p, f).unwrap();
@@ -133,10 +108,7 @@ mod tests {
             Pattern::Exclude("**/*.pdb".into()),
             Pattern::Exclude("dist/sub/*.dll".into()),
         ];
-        assert_eq!(
-            names(discover(dir.path(), &pats).unwrap()),
-            ["dist/a.exe", "dist/b.exe", "dist/sub/c.exe"]
-        );
+        assert_eq!(names(discover(dir.path(), &pats).unwrap()), ["dist/a.exe", "dist/b.exe", "dist/sub/c.exe"]);
     }
 
     #[test]
@@ -161,8 +133,6 @@ mod tests {
     #[test]
     fn no_match_is_an_empty_list() {
         let dir = tree();
-        assert!(discover(dir.path(), &[Pattern::Include("*.msi".into())])
-            .unwrap()
-            .is_empty());
+        assert!(discover(dir.path(), &[Pattern::Include("*.msi".into())]).unwrap().is_empty());
     }
 }

@@ -32,15 +32,7 @@ pub enum Header {
 
 impl Call {
     pub fn new(service: &'static str, endpoint: &'static str, method: Method, url: Url) -> Self {
-        Call {
-            service,
-            endpoint,
-            method,
-            url,
-            headers: Vec::new(),
-            json: None,
-            artifact: None,
-        }
+        Call { service, endpoint, method, url, headers: Vec::new(), json: None, artifact: None }
     }
 
     pub fn header(mut self, name: &'static str, value: impl Into<String>) -> Self {
@@ -122,15 +114,8 @@ impl Http {
                 builder = builder.add_root_certificate(cert);
             }
         }
-        let client = builder
-            .build()
-            .map_err(|e| format!("cannot set up the HTTP client: {e}"))?;
-        Ok(Http {
-            client,
-            request_timeout: options.request_timeout,
-            journal: Arc::default(),
-            started: Instant::now(),
-        })
+        let client = builder.build().map_err(|e| format!("cannot set up the HTTP client: {e}"))?;
+        Ok(Http { client, request_timeout: options.request_timeout, journal: Arc::default(), started: Instant::now() })
     }
 
     /// Sends one request and reads the whole answer. Every attempt is journaled.
@@ -147,14 +132,9 @@ impl Http {
             }
             headers.insert(HeaderName::from_static(name), v);
         }
-        let mut request = self
-            .client
-            .request(call.method.clone(), call.url.clone())
-            .headers(headers);
+        let mut request = self.client.request(call.method.clone(), call.url.clone()).headers(headers);
         if let Some(body) = &call.json {
-            request = request
-                .header(CONTENT_TYPE, "application/json")
-                .body(body.clone());
+            request = request.header(CONTENT_TYPE, "application/json").body(body.clone());
         }
         let start = Instant::now();
         let result = self.exchange(request).await;
@@ -236,14 +216,7 @@ pub fn field_names(body: &[u8]) -> String {
     match serde_json::from_slice::<serde_json::Value>(body) {
         Ok(serde_json::Value::Object(map)) => {
             let names: Vec<&str> = map.keys().map(String::as_str).collect();
-            format!(
-                "fields: {}",
-                if names.is_empty() {
-                    "none".to_string()
-                } else {
-                    names.join(", ")
-                }
-            )
+            format!("fields: {}", if names.is_empty() { "none".to_string() } else { names.join(", ") })
         }
         Ok(other) => format!("a JSON {}", json_kind(&other)),
         Err(_) => format!("{} bytes that are not JSON", body.len()),
@@ -271,16 +244,11 @@ pub async fn local_address_towards(url: &Url) -> Result<std::net::IpAddr, String
         Some(url::Host::Ipv6(ip)) => ip.to_string(),
         None => return Err("the URL has no host".into()),
     };
-    let addrs = tokio::net::lookup_host((host.as_str(), port))
-        .await
-        .map_err(|e| format!("cannot resolve {host}: {e}"))?;
+    let addrs =
+        tokio::net::lookup_host((host.as_str(), port)).await.map_err(|e| format!("cannot resolve {host}: {e}"))?;
     let mut last = format!("{host} has no address");
     for addr in addrs {
-        let bind = if addr.is_ipv4() {
-            "0.0.0.0:0"
-        } else {
-            "[::]:0"
-        };
+        let bind = if addr.is_ipv4() { "0.0.0.0:0" } else { "[::]:0" };
         let attempt = std::net::UdpSocket::bind(bind).and_then(|s| {
             s.connect(addr)?;
             s.local_addr()

@@ -24,14 +24,11 @@ use tokio::time::Instant;
 
 use appviewx::model::GenerateHashRequest;
 use appviewx::{AvxClient, AvxError, SignState, SigningService};
-use config::{
-    AppViewXConfig, AvxWork, Config, IfNoFilesFound, InputError, RunnerIp, TppAuth, TppConfig,
-};
+use config::{AppViewXConfig, AvxWork, Config, IfNoFilesFound, InputError, RunnerIp, TppAuth, TppConfig};
 use digest::Digest;
 use http::{Http, HttpOptions};
 use outcome::{
-    ArtifactRecord, AuthRecord, DigestRecord, Outcome, PreApprovalRecord, SignRecord, SignStatus,
-    StageStatus,
+    ArtifactRecord, AuthRecord, DigestRecord, Outcome, PreApprovalRecord, SignRecord, SignStatus, StageStatus,
 };
 use poll::Final;
 use report::Log;
@@ -55,10 +52,7 @@ pub async fn run(config: &Config, log: &Log) -> Result<Outcome, RunError> {
     let started = Instant::now();
     mask_inputs(config, log);
 
-    let found = discover::discover(
-        &config.artifacts.working_directory,
-        &config.artifacts.patterns,
-    )?;
+    let found = discover::discover(&config.artifacts.working_directory, &config.artifacts.patterns)?;
     let mut outcome = Outcome {
         tool: "codesign-gate",
         version: env!("CARGO_PKG_VERSION"),
@@ -87,25 +81,24 @@ pub async fn run(config: &Config, log: &Log) -> Result<Outcome, RunError> {
             config.artifacts.working_directory.display()
         );
         match config.artifacts.if_no_files_found {
-            IfNoFilesFound::Error => return Err(InputError { input: "artifacts", message: format!("{message}: check the patterns and working-directory, or set if-no-files-found to warn") }.into()),
+            IfNoFilesFound::Error => {
+                return Err(InputError {
+                    input: "artifacts",
+                    message: format!(
+                        "{message}: check the patterns and working-directory, or set if-no-files-found to warn"
+                    ),
+                }
+                .into())
+            }
             IfNoFilesFound::Warn => outcome.warning("discover", None, message),
             IfNoFilesFound::Ignore => {}
         }
     }
 
-    log.group(&format!(
-        "Digest {} artifact(s) ({})",
-        found.len(),
-        config.artifacts.hash_algorithm.name()
-    ));
+    log.group(&format!("Digest {} artifact(s) ({})", found.len(), config.artifacts.hash_algorithm.name()));
     let paths: Vec<std::path::PathBuf> = found.iter().map(|a| a.path.clone()).collect();
-    let (algorithm, digest_files) = (
-        config.artifacts.hash_algorithm,
-        config.artifacts.digest_files,
-    );
-    let workers = std::thread::available_parallelism()
-        .map(|n| n.get())
-        .unwrap_or(2);
+    let (algorithm, digest_files) = (config.artifacts.hash_algorithm, config.artifacts.digest_files);
+    let workers = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2);
     let results = tokio::task::spawn_blocking(move || {
         let refs: Vec<&std::path::Path> = paths.iter().map(|p| p.as_path()).collect();
         digest::digest_all(&refs, algorithm, digest_files, workers)
@@ -141,25 +134,15 @@ pub async fn run(config: &Config, log: &Log) -> Result<Outcome, RunError> {
     }
     log.endgroup();
 
-    let http = Http::new(&HttpOptions {
-        request_timeout: config.request_timeout,
-        ca_pem: config.ca_certificates.clone(),
-    })
-    .map_err(RunError::Setup)?;
+    let http =
+        Http::new(&HttpOptions { request_timeout: config.request_timeout, ca_pem: config.ca_certificates.clone() })
+            .map_err(RunError::Setup)?;
     let mut may_sign = true;
     if let Some(tpp) = &config.tpp {
         if !outcome.artifacts.is_empty() {
             log.group("Venafi TPP");
             let client = TppClient::new(http.clone(), tpp.base_url.clone());
-            may_sign = tpp_stage(
-                tpp,
-                &client,
-                &digests,
-                &mut outcome,
-                log,
-                config.max_concurrency,
-            )
-            .await;
+            may_sign = tpp_stage(tpp, &client, &digests, &mut outcome, log, config.max_concurrency).await;
             log.endgroup();
         }
     }
@@ -171,12 +154,7 @@ pub async fn run(config: &Config, log: &Log) -> Result<Outcome, RunError> {
             }
         } else if has_work {
             log.group("AppViewX signing");
-            let client = AvxClient::new(
-                http.clone(),
-                avx.base_url.clone(),
-                avx.username.clone(),
-                avx.password.clone(),
-            );
+            let client = AvxClient::new(http.clone(), avx.base_url.clone(), avx.username.clone(), avx.password.clone());
             appviewx_stage(avx, &client, &digests, &mut outcome, log, config).await;
             log.endgroup();
         }
@@ -210,61 +188,47 @@ async fn tpp_stage(
     concurrency: usize,
 ) -> bool {
     let (token, mut auth) = match &cfg.auth {
-        TppAuth::Token(t) => (
-            t.clone(),
-            AuthRecord {
-                method: "token",
-                identity: None,
-                obtained: false,
-                revoked: None,
-                error: None,
-            },
-        ),
-        TppAuth::Password {
-            username,
-            password,
-            client_id,
-            scope,
-        } => match client.authorize(client_id, username, password, scope).await {
-            Ok(grant) => {
-                log.mask(&grant.access_token);
-                if let Some(r) = &grant.refresh_token {
-                    log.mask(r);
-                }
-                log.info(&format!(
-                    "authenticated to TPP as {}",
-                    grant.identity.as_deref().unwrap_or(username)
-                ));
-                (
-                    grant.access_token,
-                    AuthRecord {
-                        method: "password",
-                        identity: grant.identity,
-                        obtained: true,
-                        revoked: None,
-                        error: None,
-                    },
-                )
-            }
-            Err(e) => {
-                outcome.error("tpp-auth", None, e.to_string());
-                outcome.tpp_auth = Some(AuthRecord {
-                    method: "password",
-                    identity: None,
-                    obtained: false,
-                    revoked: None,
-                    error: Some(e.to_string()),
-                });
-                for a in &mut outcome.artifacts {
-                    if a.digest.is_some() && cfg.pre_qualify {
-                        a.prequalify = StageStatus::Failed {
-                            message: "not attempted: TPP authentication failed".into(),
-                        };
+        TppAuth::Token(t) => {
+            (t.clone(), AuthRecord { method: "token", identity: None, obtained: false, revoked: None, error: None })
+        }
+        TppAuth::Password { username, password, client_id, scope } => {
+            match client.authorize(client_id, username, password, scope).await {
+                Ok(grant) => {
+                    log.mask(&grant.access_token);
+                    if let Some(r) = &grant.refresh_token {
+                        log.mask(r);
                     }
+                    log.info(&format!("authenticated to TPP as {}", grant.identity.as_deref().unwrap_or(username)));
+                    (
+                        grant.access_token,
+                        AuthRecord {
+                            method: "password",
+                            identity: grant.identity,
+                            obtained: true,
+                            revoked: None,
+                            error: None,
+                        },
+                    )
                 }
-                return false;
+                Err(e) => {
+                    outcome.error("tpp-auth", None, e.to_string());
+                    outcome.tpp_auth = Some(AuthRecord {
+                        method: "password",
+                        identity: None,
+                        obtained: false,
+                        revoked: None,
+                        error: Some(e.to_string()),
+                    });
+                    for a in &mut outcome.artifacts {
+                        if a.digest.is_some() && cfg.pre_qualify {
+                            a.prequalify =
+                                StageStatus::Failed { message: "not attempted: TPP authentication failed".into() };
+                        }
+                    }
+                    return false;
+                }
             }
-        },
+        }
     };
 
     let mut ok = true;
@@ -307,9 +271,7 @@ async fn tpp_stage(
                 Err(e) => {
                     ok = false;
                     outcome.error("prequalify", Some(&name), e.to_string());
-                    outcome.artifacts[i].prequalify = StageStatus::Failed {
-                        message: e.to_string(),
-                    };
+                    outcome.artifacts[i].prequalify = StageStatus::Failed { message: e.to_string() };
                 }
             }
         }
@@ -319,9 +281,7 @@ async fn tpp_stage(
         let ip = match &cfg.runner_ip {
             RunnerIp::Fixed(ip) => Ok(Some(ip.to_string())),
             RunnerIp::Omit => Ok(None),
-            RunnerIp::Auto => http::local_address_towards(&cfg.base_url)
-                .await
-                .map(|ip| Some(ip.to_string())),
+            RunnerIp::Auto => http::local_address_towards(&cfg.base_url).await.map(|ip| Some(ip.to_string())),
         };
         let mut record = PreApprovalRecord {
             dn: cfg.environment_dn.clone(),
@@ -337,8 +297,7 @@ async fn tpp_stage(
         match ip {
             Err(message) => {
                 ok = false;
-                let message =
-                    format!("runner-ip auto: {message}; set runner-ip to an address or none");
+                let message = format!("runner-ip auto: {message}; set runner-ip to an address or none");
                 outcome.error("preapprove", None, message.clone());
                 record.outcome = StageStatus::Failed { message };
             }
@@ -363,20 +322,14 @@ async fn tpp_stage(
                             record.ip_address.as_deref().unwrap_or("any address"),
                             record.dn,
                             record.hours,
-                            if record.single_use {
-                                ", single use"
-                            } else {
-                                ""
-                            }
+                            if record.single_use { ", single use" } else { "" }
                         ));
                         record.outcome = StageStatus::Done;
                     }
                     Err(e) => {
                         ok = false;
                         outcome.error("preapprove", None, e.to_string());
-                        record.outcome = StageStatus::Failed {
-                            message: e.to_string(),
-                        };
+                        record.outcome = StageStatus::Failed { message: e.to_string() };
                     }
                 }
             }
@@ -453,9 +406,7 @@ async fn appviewx_stage(
         Err(e) => {
             outcome.error("appviewx-login", None, e.to_string());
             for a in &mut outcome.artifacts {
-                a.sign = Some(SignRecord::not_submitted(
-                    "not submitted: AppViewX login failed",
-                ));
+                a.sign = Some(SignRecord::not_submitted("not submitted: AppViewX login failed"));
             }
             if let AvxWork::Await { sign_ids } = &cfg.work {
                 outcome.awaited = sign_ids
@@ -470,12 +421,8 @@ async fn appviewx_stage(
         }
     };
     log.mask(&session);
-    let session = Session {
-        client,
-        current: tokio::sync::Mutex::new((session, 0)),
-        renewed: AtomicBool::new(false),
-        log,
-    };
+    let session =
+        Session { client, current: tokio::sync::Mutex::new((session, 0)), renewed: AtomicBool::new(false), log };
 
     // (index into outcome.artifacts, or None for an awaited id) → sign id still to poll.
     let mut polling: Vec<(Option<usize>, String)> = Vec::new();
@@ -493,18 +440,13 @@ async fn appviewx_stage(
                 polling.push((None, id.clone()));
             }
         }
-        AvxWork::Submit {
-            signing_policy,
-            signing_key,
-        } => {
+        AvxWork::Submit { signing_policy, signing_key } => {
             let mut jobs = Vec::new();
             for (i, a) in outcome.artifacts.iter_mut().enumerate() {
                 match &digests[i] {
                     None => a.sign = Some(SignRecord::not_submitted("not submitted: no digest")),
                     Some(_) if a.prequalify.is_failed() => {
-                        a.sign = Some(SignRecord::not_submitted(
-                            "not submitted: pre-qualification failed",
-                        ))
+                        a.sign = Some(SignRecord::not_submitted("not submitted: pre-qualification failed"))
                     }
                     Some(d) => jobs.push((
                         i,
@@ -516,11 +458,7 @@ async fn appviewx_stage(
                             description: format!(
                                 "{} ({})",
                                 a.name,
-                                config
-                                    .github
-                                    .repository
-                                    .as_deref()
-                                    .unwrap_or("codesign-gate")
+                                config.github.repository.as_deref().unwrap_or("codesign-gate")
                             ),
                             signed_type: "Hash Based Signing",
                             file_hash_content: d.digest_info_base64(),
@@ -529,20 +467,19 @@ async fn appviewx_stage(
                 }
             }
             let session = &session;
-            let results: Vec<(usize, String, Result<appviewx::Submitted, AvxError>)> =
-                stream::iter(jobs)
-                    .map(|(i, name, body)| async move {
-                        let r = session
-                            .call(|s| {
-                                let (body, name) = (&body, &name);
-                                async move { client.submit(&s, body, name).await }
-                            })
-                            .await;
-                        (i, name, r)
-                    })
-                    .buffered(config.max_concurrency)
-                    .collect()
-                    .await;
+            let results: Vec<(usize, String, Result<appviewx::Submitted, AvxError>)> = stream::iter(jobs)
+                .map(|(i, name, body)| async move {
+                    let r = session
+                        .call(|s| {
+                            let (body, name) = (&body, &name);
+                            async move { client.submit(&s, body, name).await }
+                        })
+                        .await;
+                    (i, name, r)
+                })
+                .buffered(config.max_concurrency)
+                .collect()
+                .await;
             for (i, name, result) in results {
                 match result {
                     Ok(sub) => {
@@ -584,11 +521,7 @@ async fn appviewx_stage(
     }
 
     if !polling.is_empty() {
-        log.info(&format!(
-            "waiting up to {}s for {} sign request(s)",
-            config.timeout.as_secs(),
-            polling.len()
-        ));
+        log.info(&format!("waiting up to {}s for {} sign request(s)", config.timeout.as_secs(), polling.len()));
         let ids: Vec<String> = polling.iter().map(|(_, id)| id.clone()).collect();
         let session = &session;
         let ids_ref = &ids;
@@ -598,11 +531,7 @@ async fn appviewx_stage(
             deadline,
             config.poll_interval,
             config.max_concurrency,
-            |k| async move {
-                session
-                    .call(|s| async move { client.status(&s, &ids_ref[k]).await })
-                    .await
-            },
+            |k| async move { session.call(|s| async move { client.status(&s, &ids_ref[k]).await }).await },
         )
         .await;
         for ((slot, id), fin) in polling.into_iter().zip(finals) {
@@ -617,10 +546,7 @@ async fn appviewx_stage(
             };
             match fin {
                 Final::Signed { encoded, elapsed } => {
-                    log.info(&format!(
-                        "signed {} ({id})",
-                        name.as_deref().unwrap_or("request")
-                    ));
+                    log.info(&format!("signed {} ({id})", name.as_deref().unwrap_or("request")));
                     record.status = SignStatus::Signed;
                     record.encoded = Some(encoded);
                     record.elapsed_ms = Some(elapsed.as_millis() as u64);
@@ -635,9 +561,7 @@ async fn appviewx_stage(
                     let message = format!(
                         "sign id {id} still not signed after {}s (timeout){}",
                         config.timeout.as_secs(),
-                        last_error
-                            .map(|e| format!("; last error: {e}"))
-                            .unwrap_or_default()
+                        last_error.map(|e| format!("; last error: {e}")).unwrap_or_default()
                     );
                     outcome.error("sign", name.as_deref(), message.clone());
                     record.status = SignStatus::TimedOut;
@@ -648,11 +572,7 @@ async fn appviewx_stage(
             match slot {
                 Some(i) => outcome.artifacts[i].sign = Some(record),
                 None => {
-                    if let Some(r) = outcome
-                        .awaited
-                        .iter_mut()
-                        .find(|r| r.sign_id.as_deref() == Some(&id))
-                    {
+                    if let Some(r) = outcome.awaited.iter_mut().find(|r| r.sign_id.as_deref() == Some(&id)) {
                         *r = record;
                     }
                 }

@@ -22,10 +22,11 @@ fn input_args() -> Vec<Arg> {
     INPUTS
         .iter()
         .map(|i| {
-            Arg::new(i.name)
-                .long(i.name)
-                .value_name("VALUE")
-                .help(format!("{} [env: {}]", i.help, config::env_name(i.name)))
+            Arg::new(i.name).long(i.name).value_name("VALUE").help(format!(
+                "{} [env: {}]",
+                i.help,
+                config::env_name(i.name)
+            ))
         })
         .collect()
 }
@@ -53,10 +54,7 @@ fn cli() -> Command {
 
 fn main() -> ExitCode {
     let matches = cli().get_matches();
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("codesign-gate: cannot start: {e}");
@@ -64,9 +62,7 @@ fn main() -> ExitCode {
         }
     };
     let result = match matches.subcommand() {
-        Some(("demo", m)) => runtime.block_on(demo::demo(
-            m.get_one::<String>("artifacts").map(PathBuf::from),
-        )),
+        Some(("demo", m)) => runtime.block_on(demo::demo(m.get_one::<String>("artifacts").map(PathBuf::from))),
         Some(("simulator", m)) => runtime.block_on(demo::simulator(m)),
         Some(("run", m)) => return runtime.block_on(run(m)),
         _ => return runtime.block_on(run(&matches)),
@@ -82,10 +78,7 @@ fn main() -> ExitCode {
 
 async fn run(matches: &ArgMatches) -> ExitCode {
     let github = std::env::var("GITHUB_ACTIONS").is_ok_and(|v| v == "true");
-    let inputs = Inputs::gather(
-        |name| matches.get_one::<String>(name).cloned(),
-        |var| std::env::var(var).ok(),
-    );
+    let inputs = Inputs::gather(|name| matches.get_one::<String>(name).cloned(), |var| std::env::var(var).ok());
     let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
     let config = match Config::from_inputs(&inputs, &|k| std::env::var(k).ok(), &cwd) {
         Ok(c) => c,
@@ -109,19 +102,12 @@ pub async fn run_gate(config: &Config, log: &Log) -> Result<u8, RunError> {
     for f in &failures {
         eprintln!("codesign-gate: {f}");
     }
-    Ok(if outcome.success() && failures.is_empty() {
-        EXIT_OK
-    } else {
-        EXIT_FAILED
-    })
+    Ok(if outcome.success() && failures.is_empty() { EXIT_OK } else { EXIT_FAILED })
 }
 
 fn input_error(message: &str, github: bool) -> ExitCode {
     if github {
-        println!(
-            "::error title=codesign-gate: invalid input::{}",
-            github::escape_data(message)
-        );
+        println!("::error title=codesign-gate: invalid input::{}", github::escape_data(message));
     }
     eprintln!("codesign-gate: {message}");
     ExitCode::from(EXIT_INPUT)

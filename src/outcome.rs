@@ -93,10 +93,7 @@ impl ArtifactRecord {
         self.digest_error.is_some()
             || self.prequalify.is_failed()
             || self.sign.as_ref().is_some_and(|s| {
-                matches!(
-                    s.status,
-                    SignStatus::Failed | SignStatus::TimedOut | SignStatus::NotSubmitted
-                )
+                matches!(s.status, SignStatus::Failed | SignStatus::TimedOut | SignStatus::NotSubmitted)
             })
     }
 }
@@ -183,40 +180,23 @@ impl Outcome {
     }
 
     pub fn prequalified(&self) -> usize {
-        self.artifacts
-            .iter()
-            .filter(|a| a.prequalify == StageStatus::Done)
-            .count()
+        self.artifacts.iter().filter(|a| a.prequalify == StageStatus::Done).count()
     }
 
     fn sign_records(&self) -> impl Iterator<Item = &SignRecord> {
-        self.artifacts
-            .iter()
-            .filter_map(|a| a.sign.as_ref())
-            .chain(&self.awaited)
+        self.artifacts.iter().filter_map(|a| a.sign.as_ref()).chain(&self.awaited)
     }
 
     pub fn signed(&self) -> usize {
-        self.sign_records()
-            .filter(|s| s.status == SignStatus::Signed)
-            .count()
+        self.sign_records().filter(|s| s.status == SignStatus::Signed).count()
     }
 
     pub fn failed(&self) -> usize {
         self.artifacts.iter().filter(|a| a.failed()).count()
-            + self
-                .awaited
-                .iter()
-                .filter(|s| s.status != SignStatus::Signed)
-                .count()
+            + self.awaited.iter().filter(|s| s.status != SignStatus::Signed).count()
     }
 
-    pub fn error(
-        &mut self,
-        stage: &'static str,
-        artifact: Option<&str>,
-        message: impl Into<String>,
-    ) {
+    pub fn error(&mut self, stage: &'static str, artifact: Option<&str>, message: impl Into<String>) {
         self.problems.push(Problem {
             severity: Severity::Error,
             stage,
@@ -225,12 +205,7 @@ impl Outcome {
         });
     }
 
-    pub fn warning(
-        &mut self,
-        stage: &'static str,
-        artifact: Option<&str>,
-        message: impl Into<String>,
-    ) {
+    pub fn warning(&mut self, stage: &'static str, artifact: Option<&str>, message: impl Into<String>) {
         self.problems.push(Problem {
             severity: Severity::Warning,
             stage,
@@ -242,10 +217,7 @@ impl Outcome {
 
 /// UTC `YYYY-MM-DDTHH:MM:SSZ` without a date crate: the report needs exactly one format.
 pub fn utc_timestamp(t: std::time::SystemTime) -> String {
-    let secs = t
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0);
+    let secs = t.duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
     let (days, rem) = (secs / 86_400, secs % 86_400);
     // Civil-from-days, Howard Hinnant's algorithm.
     let z = days as i64 + 719_468;
@@ -257,12 +229,7 @@ pub fn utc_timestamp(t: std::time::SystemTime) -> String {
     let d = doy - (153 * mp + 2) / 5 + 1;
     let m = if mp < 10 { mp + 3 } else { mp - 9 };
     let y = yoe + era * 400 + i64::from(m <= 2);
-    format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60
-    )
+    format!("{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z", rem / 3600, rem % 3600 / 60, rem % 60)
 }
 
 #[cfg(test)]
@@ -273,13 +240,7 @@ mod tests {
     #[test]
     fn timestamps() {
         assert_eq!(utc_timestamp(UNIX_EPOCH), "1970-01-01T00:00:00Z");
-        assert_eq!(
-            utc_timestamp(UNIX_EPOCH + Duration::from_secs(1_709_251_199)),
-            "2024-02-29T23:59:59Z"
-        );
-        assert_eq!(
-            utc_timestamp(UNIX_EPOCH + Duration::from_secs(4_102_444_800)),
-            "2100-01-01T00:00:00Z"
-        );
+        assert_eq!(utc_timestamp(UNIX_EPOCH + Duration::from_secs(1_709_251_199)), "2024-02-29T23:59:59Z");
+        assert_eq!(utc_timestamp(UNIX_EPOCH + Duration::from_secs(4_102_444_800)), "2100-01-01T00:00:00Z");
     }
 }

@@ -56,19 +56,10 @@ where
             let elapsed = started.elapsed();
             match answer {
                 Ok(SignState::Pending) => {}
-                Ok(SignState::Signed { encoded }) => {
-                    results[i] = Some(Final::Signed { encoded, elapsed })
-                }
-                Ok(SignState::Failed(message)) => {
-                    results[i] = Some(Final::Failed { message, elapsed })
-                }
+                Ok(SignState::Signed { encoded }) => results[i] = Some(Final::Signed { encoded, elapsed }),
+                Ok(SignState::Failed(message)) => results[i] = Some(Final::Failed { message, elapsed }),
                 Err(e) if is_transient(&e) => last_error[i] = Some(e.to_string()),
-                Err(e) => {
-                    results[i] = Some(Final::Failed {
-                        message: e.to_string(),
-                        elapsed,
-                    })
-                }
+                Err(e) => results[i] = Some(Final::Failed { message: e.to_string(), elapsed }),
             }
         }
         let now = Instant::now();
@@ -77,11 +68,7 @@ where
         }
         tokio::time::sleep(interval.min(deadline - now)).await;
     }
-    results
-        .into_iter()
-        .zip(last_error)
-        .map(|(r, e)| r.unwrap_or(Final::TimedOut { last_error: e }))
-        .collect()
+    results.into_iter().zip(last_error).map(|(r, e)| r.unwrap_or(Final::TimedOut { last_error: e })).collect()
 }
 
 #[cfg(test)]
@@ -100,29 +87,17 @@ mod tests {
             let t = start.elapsed();
             async move {
                 match i {
-                    0 if t >= Duration::from_secs(10) => Ok(SignState::Signed {
-                        encoded: "sig".into(),
-                    }),
+                    0 if t >= Duration::from_secs(10) => Ok(SignState::Signed { encoded: "sig".into() }),
                     1 => Ok(SignState::Failed("no".into())),
                     _ => Ok(SignState::Pending),
                 }
             }
         })
         .await;
-        assert_eq!(
-            results[0],
-            Final::Signed {
-                encoded: "sig".into(),
-                elapsed: Duration::from_secs(10)
-            }
-        );
+        assert_eq!(results[0], Final::Signed { encoded: "sig".into(), elapsed: Duration::from_secs(10) });
         assert!(matches!(results[1], Final::Failed { .. }));
         assert_eq!(results[2], Final::TimedOut { last_error: None });
-        assert_eq!(
-            start.elapsed(),
-            Duration::from_secs(60),
-            "stops exactly at the deadline"
-        );
+        assert_eq!(start.elapsed(), Duration::from_secs(60), "stops exactly at the deadline");
         // Round 1 asks all three; rounds 2-3 ask 0 and 2; then only 2 until the deadline.
         assert_eq!(calls.load(Ordering::Relaxed), 3 + 2 + 2 + 10);
     }
@@ -130,20 +105,10 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn transport_errors_are_retried_until_the_deadline() {
         let start = Instant::now();
-        let results = poll_all(
-            1,
-            start,
-            start + Duration::from_secs(12),
-            Duration::from_secs(5),
-            1,
-            |_| async { Err(AvxError::Http(HttpError::Connect("refused".into()))) },
-        )
+        let results = poll_all(1, start, start + Duration::from_secs(12), Duration::from_secs(5), 1, |_| async {
+            Err(AvxError::Http(HttpError::Connect("refused".into())))
+        })
         .await;
-        assert_eq!(
-            results[0],
-            Final::TimedOut {
-                last_error: Some("could not connect: refused".into())
-            }
-        );
+        assert_eq!(results[0], Final::TimedOut { last_error: Some("could not connect: refused".into()) });
     }
 }

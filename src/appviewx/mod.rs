@@ -17,16 +17,9 @@ pub enum AvxError {
     #[error("the AppViewX session is no longer valid")]
     SessionExpired,
     #[error("{endpoint} failed: HTTP {status}, {detail}")]
-    App {
-        endpoint: &'static str,
-        status: u16,
-        detail: String,
-    },
+    App { endpoint: &'static str, status: u16, detail: String },
     #[error("{endpoint}: unexpected answer, {detail}")]
-    Unexpected {
-        endpoint: &'static str,
-        detail: String,
-    },
+    Unexpected { endpoint: &'static str, detail: String },
     #[error("{0}")]
     Http(#[from] HttpError),
 }
@@ -55,11 +48,7 @@ pub trait SigningService: Sync {
         body: &GenerateHashRequest,
         artifact: &str,
     ) -> impl Future<Output = Result<Submitted, AvxError>> + Send;
-    fn status(
-        &self,
-        session: &Secret,
-        sign_id: &str,
-    ) -> impl Future<Output = Result<SignState, AvxError>> + Send;
+    fn status(&self, session: &Secret, sign_id: &str) -> impl Future<Output = Result<SignState, AvxError>> + Send;
 }
 
 pub struct AvxClient {
@@ -75,12 +64,7 @@ const STATUS: &str = "code-signing-fetch-status-sync-requests";
 
 impl AvxClient {
     pub fn new(http: Http, base: Url, username: String, password: Secret) -> Self {
-        AvxClient {
-            http,
-            base,
-            username,
-            password,
-        }
+        AvxClient { http, base, username, password }
     }
 
     fn url(&self, endpoint: &str, gwsource: &str, sign_id: Option<&str>) -> Url {
@@ -111,10 +95,7 @@ fn envelope(endpoint: &'static str, status: u16, body: &[u8]) -> Result<Value, A
         Err(_) => {
             return Err(AvxError::Unexpected {
                 endpoint,
-                detail: format!(
-                    "HTTP {status}, not the AppViewX envelope ({})",
-                    field_names(body)
-                ),
+                detail: format!("HTTP {status}, not the AppViewX envelope ({})", field_names(body)),
             })
         }
     };
@@ -122,18 +103,10 @@ fn envelope(endpoint: &'static str, status: u16, body: &[u8]) -> Result<Value, A
         return Err(AvxError::SessionExpired);
     }
     if let Some(detail) = env.error_text() {
-        return Err(AvxError::App {
-            endpoint,
-            status,
-            detail,
-        });
+        return Err(AvxError::App { endpoint, status, detail });
     }
     if !(200..300).contains(&status) {
-        return Err(AvxError::App {
-            endpoint,
-            status,
-            detail: "no appStatusCode".into(),
-        });
+        return Err(AvxError::App { endpoint, status, detail: "no appStatusCode".into() });
     }
     Ok(env.response)
 }
@@ -142,57 +115,34 @@ use serde_json::Value;
 
 fn sign_state(endpoint: &'static str, r: &SignStatusResponse) -> Result<SignState, AvxError> {
     if r.failed_due_to_timeout_error == Some(true) {
-        return Ok(SignState::Failed(
-            "AppViewX reports failedDueToTimeoutError".into(),
-        ));
+        return Ok(SignState::Failed("AppViewX reports failedDueToTimeoutError".into()));
     }
     match r.status.as_deref().map(str::to_ascii_lowercase).as_deref() {
         Some("signed") => match &r.encoded_hash_data {
-            Some(data) if !data.is_empty() => Ok(SignState::Signed {
-                encoded: data.clone(),
-            }),
-            _ => Err(AvxError::Unexpected {
-                endpoint,
-                detail: "status Signed without encodedHashData".into(),
-            }),
+            Some(data) if !data.is_empty() => Ok(SignState::Signed { encoded: data.clone() }),
+            _ => Err(AvxError::Unexpected { endpoint, detail: "status Signed without encodedHashData".into() }),
         },
-        Some(
-            "inprogress"
-            | "in progress"
-            | "pending"
-            | "submitted"
-            | "waiting for approval"
-            | "approved",
-        ) => Ok(SignState::Pending),
+        Some("inprogress" | "in progress" | "pending" | "submitted" | "waiting for approval" | "approved") => {
+            Ok(SignState::Pending)
+        }
         Some(s @ ("failed" | "rejected" | "error" | "cancelled" | "expired")) => {
             Ok(SignState::Failed(format!("AppViewX status `{s}`")))
         }
         Some(other) => Err(AvxError::Unexpected {
             endpoint,
-            detail: format!(
-                "unknown status `{}`",
-                other.chars().take(40).collect::<String>()
-            ),
+            detail: format!("unknown status `{}`", other.chars().take(40).collect::<String>()),
         }),
-        None => Err(AvxError::Unexpected {
-            endpoint,
-            detail: "no status".into(),
-        }),
+        None => Err(AvxError::Unexpected { endpoint, detail: "no status".into() }),
     }
 }
 
 impl SigningService for AvxClient {
     /// Never retried on refusal: every failed login counts toward the account's lockout.
     async fn login(&self) -> Result<Secret, AvxError> {
-        let call = Call::new(
-            "appviewx",
-            LOGIN,
-            Method::POST,
-            self.url(LOGIN, "external", None),
-        )
-        .header("username", self.username.clone())
-        .secret_header("password", &self.password)
-        .json(&serde_json::json!({}));
+        let call = Call::new("appviewx", LOGIN, Method::POST, self.url(LOGIN, "external", None))
+            .header("username", self.username.clone())
+            .secret_header("password", &self.password)
+            .json(&serde_json::json!({}));
         let reply = self.http.send(&call).await?;
         let parsed: Option<Envelope> = serde_json::from_slice(&reply.body).ok();
         let attempts = parsed
@@ -200,23 +150,16 @@ impl SigningService for AvxClient {
             .and_then(|e| serde_json::from_value::<LoginResponse>(e.response.clone()).ok())
             .and_then(|l| l.available_login_attempt_count);
         if reply.status == 401 || reply.status == 403 {
-            return Err(AvxError::LoginRefused {
-                user: self.username.clone(),
-                attempts,
-            });
+            return Err(AvxError::LoginRefused { user: self.username.clone(), attempts });
         }
         let response = envelope(LOGIN, reply.status, &reply.body)?;
-        let login: LoginResponse =
-            serde_json::from_value(response.clone()).map_err(|_| AvxError::Unexpected {
-                endpoint: LOGIN,
-                detail: format!("response is a {}", json_kind(&response)),
-            })?;
+        let login: LoginResponse = serde_json::from_value(response.clone()).map_err(|_| AvxError::Unexpected {
+            endpoint: LOGIN,
+            detail: format!("response is a {}", json_kind(&response)),
+        })?;
         match login.session_id {
             Some(id) if !id.is_empty() => Ok(Secret::new(id)),
-            _ => Err(AvxError::LoginRefused {
-                user: self.username.clone(),
-                attempts,
-            }),
+            _ => Err(AvxError::LoginRefused { user: self.username.clone(), attempts }),
         }
     }
 
@@ -227,15 +170,7 @@ impl SigningService for AvxClient {
         artifact: &str,
     ) -> Result<Submitted, AvxError> {
         let call = self
-            .authenticated(
-                Call::new(
-                    "appviewx",
-                    GENERATE,
-                    Method::POST,
-                    self.url(GENERATE, "external", None),
-                ),
-                session,
-            )
+            .authenticated(Call::new("appviewx", GENERATE, Method::POST, self.url(GENERATE, "external", None)), session)
             .json(body)
             .artifact(artifact);
         let reply = self.http.send(&call).await?;
@@ -243,51 +178,28 @@ impl SigningService for AvxClient {
         // The public docs do not show this answer: take `signId`, accept an immediate signature,
         // and otherwise name the fields seen (never their values).
         let shape = || match &response {
-            Value::Object(m) => format!(
-                "response fields: {}",
-                m.keys().cloned().collect::<Vec<_>>().join(", ")
-            ),
+            Value::Object(m) => format!("response fields: {}", m.keys().cloned().collect::<Vec<_>>().join(", ")),
             other => format!("response is a {}", json_kind(other)),
         };
-        let parsed: SignStatusResponse =
-            serde_json::from_value(response.clone()).unwrap_or_default();
+        let parsed: SignStatusResponse = serde_json::from_value(response.clone()).unwrap_or_default();
         let sign_id = match &parsed.sign_id {
             Some(Value::String(s)) if !s.is_empty() => s.clone(),
             Some(Value::Number(n)) => n.to_string(),
-            _ => {
-                return Err(AvxError::Unexpected {
-                    endpoint: GENERATE,
-                    detail: format!("no signId ({})", shape()),
-                })
-            }
+            _ => return Err(AvxError::Unexpected { endpoint: GENERATE, detail: format!("no signId ({})", shape()) }),
         };
-        let state = if parsed.status.is_some() {
-            sign_state(GENERATE, &parsed)?
-        } else {
-            SignState::Pending
-        };
+        let state = if parsed.status.is_some() { sign_state(GENERATE, &parsed)? } else { SignState::Pending };
         Ok(Submitted { sign_id, state })
     }
 
     async fn status(&self, session: &Secret, sign_id: &str) -> Result<SignState, AvxError> {
         let call = self
-            .authenticated(
-                Call::new(
-                    "appviewx",
-                    STATUS,
-                    Method::GET,
-                    self.url(STATUS, "api", Some(sign_id)),
-                ),
-                session,
-            )
+            .authenticated(Call::new("appviewx", STATUS, Method::GET, self.url(STATUS, "api", Some(sign_id))), session)
             .header("content-type", "application/json");
         let reply = self.http.send(&call).await?;
         let response = envelope(STATUS, reply.status, &reply.body)?;
-        let parsed: SignStatusResponse =
-            serde_json::from_value(response.clone()).map_err(|_| AvxError::Unexpected {
-                endpoint: STATUS,
-                detail: format!("response is a {}", json_kind(&response)),
-            })?;
+        let parsed: SignStatusResponse = serde_json::from_value(response.clone()).map_err(|_| {
+            AvxError::Unexpected { endpoint: STATUS, detail: format!("response is a {}", json_kind(&response)) }
+        })?;
         sign_state(STATUS, &parsed)
     }
 }

@@ -17,11 +17,7 @@ pub struct Envelope {
 impl Envelope {
     /// `CODE_SIGNING_0056: policy not found`, from whatever of code and message is present.
     pub fn error_text(&self) -> Option<String> {
-        let code = self
-            .app_status_code
-            .as_ref()
-            .filter(|c| !c.is_null())
-            .map(text)?;
+        let code = self.app_status_code.as_ref().filter(|c| !c.is_null()).map(text)?;
         let message = self.message.as_ref().filter(|m| !m.is_null()).map(text);
         Some(match message {
             Some(m) if !m.is_empty() => format!("{code}: {m}"),
@@ -82,14 +78,9 @@ mod tests {
     #[test]
     fn envelope_error_text() {
         let e: Envelope = serde_json::from_str(r#"{"response":null,"message":"Policy not found","appStatusCode":"CODE_SIGNING_0056","tags":null,"headers":null}"#).unwrap();
-        assert_eq!(
-            e.error_text().as_deref(),
-            Some("CODE_SIGNING_0056: Policy not found")
-        );
-        let ok: Envelope = serde_json::from_str(
-            r#"{"response":{"status":"Signed"},"message":null,"appStatusCode":null}"#,
-        )
-        .unwrap();
+        assert_eq!(e.error_text().as_deref(), Some("CODE_SIGNING_0056: Policy not found"));
+        let ok: Envelope =
+            serde_json::from_str(r#"{"response":{"status":"Signed"},"message":null,"appStatusCode":null}"#).unwrap();
         assert_eq!(ok.error_text(), None);
     }
 }

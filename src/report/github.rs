@@ -9,9 +9,7 @@ use crate::outcome::{Outcome, Severity};
 
 /// Escapes a command's message: `%`, CR and LF.
 pub fn escape_data(s: &str) -> String {
-    s.replace('%', "%25")
-        .replace('\r', "%0D")
-        .replace('\n', "%0A")
+    s.replace('%', "%25").replace('\r', "%0D").replace('\n', "%0A")
 }
 
 /// Escapes a command property: the data escapes plus `:` and `,`.
@@ -42,16 +40,8 @@ pub fn annotations(
                 .unwrap_or_else(|| name.clone());
             props.push(format!("file={}", escape_property(&file)));
         }
-        props.push(format!(
-            "title={}",
-            escape_property(&format!("codesign-gate: {}", p.stage))
-        ));
-        writeln!(
-            w,
-            "::{command} {}::{}",
-            props.join(","),
-            escape_data(&p.message)
-        )?;
+        props.push(format!("title={}", escape_property(&format!("codesign-gate: {}", p.stage))));
+        writeln!(w, "::{command} {}::{}", props.join(","), escape_data(&p.message))?;
     }
     Ok(())
 }
@@ -59,12 +49,7 @@ pub fn annotations(
 /// A delimiter for `name<<DELIM` blocks that a value cannot guess.
 pub fn delimiter() -> String {
     let mut h = RandomState::new().build_hasher();
-    h.write_u128(
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_nanos())
-            .unwrap_or(0),
-    );
+    h.write_u128(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0));
     let a = h.finish();
     let b = RandomState::new().build_hasher().finish();
     format!("ghadelimiter_{a:016x}{b:016x}")
@@ -73,20 +58,12 @@ pub fn delimiter() -> String {
 /// Appends one output; a value containing the delimiter would end the block early, so it is refused.
 pub fn output(w: &mut dyn Write, name: &str, value: &str, delimiter: &str) -> io::Result<()> {
     if value.contains(delimiter) {
-        return Err(io::Error::new(
-            io::ErrorKind::InvalidData,
-            format!("output `{name}` contains the delimiter"),
-        ));
+        return Err(io::Error::new(io::ErrorKind::InvalidData, format!("output `{name}` contains the delimiter")));
     }
     write!(w, "{name}<<{delimiter}\n{value}\n{delimiter}\n")
 }
 
-pub fn outputs(
-    outcome: &Outcome,
-    report_path: &Path,
-    delimiter: &str,
-    w: &mut dyn Write,
-) -> io::Result<()> {
+pub fn outputs(outcome: &Outcome, report_path: &Path, delimiter: &str, w: &mut dyn Write) -> io::Result<()> {
     let artifacts: Vec<serde_json::Value> = outcome
         .artifacts
         .iter()
@@ -103,32 +80,13 @@ pub fn outputs(
         })
         .collect();
     let artifacts = serde_json::to_string(&artifacts).map_err(io::Error::other)?;
-    output(
-        w,
-        "result",
-        if outcome.success() {
-            "success"
-        } else {
-            "failure"
-        },
-        delimiter,
-    )?;
+    output(w, "result", if outcome.success() { "success" } else { "failure" }, delimiter)?;
     output(w, "artifacts", &artifacts, delimiter)?;
     output(w, "count", &outcome.artifacts.len().to_string(), delimiter)?;
-    output(
-        w,
-        "prequalified",
-        &outcome.prequalified().to_string(),
-        delimiter,
-    )?;
+    output(w, "prequalified", &outcome.prequalified().to_string(), delimiter)?;
     output(w, "signed", &outcome.signed().to_string(), delimiter)?;
     output(w, "failed", &outcome.failed().to_string(), delimiter)?;
-    output(
-        w,
-        "runner-ip",
-        outcome.runner_ip.as_deref().unwrap_or(""),
-        delimiter,
-    )?;
+    output(w, "runner-ip", outcome.runner_ip.as_deref().unwrap_or(""), delimiter)?;
     output(w, "report-path", &report_path.to_string_lossy(), delimiter)
 }
 
@@ -146,10 +104,7 @@ mod tests {
     fn outputs_are_heredocs_and_refuse_the_delimiter() {
         let mut buf = Vec::new();
         output(&mut buf, "x", "line1\nline2", "EOF_1").unwrap();
-        assert_eq!(
-            String::from_utf8(buf).unwrap(),
-            "x<<EOF_1\nline1\nline2\nEOF_1\n"
-        );
+        assert_eq!(String::from_utf8(buf).unwrap(), "x<<EOF_1\nline1\nline2\nEOF_1\n");
         assert!(output(&mut Vec::new(), "x", "a EOF_1 b", "EOF_1").is_err());
         assert_ne!(delimiter(), delimiter());
     }

@@ -12,14 +12,7 @@ pub fn write(outcome: &Outcome, w: &mut dyn Write) -> io::Result<()> {
         #[serde(flatten)]
         outcome: &'a Outcome,
     }
-    let report = Report {
-        result: if outcome.success() {
-            "success"
-        } else {
-            "failure"
-        },
-        outcome,
-    };
+    let report = Report { result: if outcome.success() { "success" } else { "failure" }, outcome };
     serde_json::to_writer_pretty(&mut *w, &report).map_err(io::Error::other)?;
     writeln!(w)
 }

@@ -23,10 +23,7 @@ pub struct Log {
 
 impl Log {
     pub fn new(out: Box<dyn Write + Send>, github: bool) -> Self {
-        Log {
-            out: Mutex::new(out),
-            github,
-        }
+        Log { out: Mutex::new(out), github }
     }
 
     pub fn github(&self) -> bool {
@@ -43,11 +40,7 @@ impl Log {
 
     pub fn info(&self, line: &str) {
         // A line that starts with `::` would be read by the runner as a workflow command.
-        let line = if self.github && line.starts_with("::") {
-            format!(" {line}")
-        } else {
-            line.to_string()
-        };
+        let line = if self.github && line.starts_with("::") { format!(" {line}") } else { line.to_string() };
         self.write(&format!("{line}\n"));
     }
 
@@ -55,12 +48,7 @@ impl Log {
     /// runner to tell, and printing the value would defeat the purpose.
     pub fn mask(&self, secret: &Secret) {
         if self.github {
-            for line in secret
-                .expose()
-                .lines()
-                .map(str::trim)
-                .filter(|l| !l.is_empty())
-            {
+            for line in secret.expose().lines().map(str::trim).filter(|l| !l.is_empty()) {
                 self.write(&format!("::add-mask::{}\n", github::escape_data(line)));
             }
         }
@@ -93,20 +81,12 @@ pub fn finish(outcome: &mut Outcome, config: &Config, log: &Log) -> Vec<String> 
         failures.push(e);
     }
     if let Err(e) = write_file(&config.report_path, false, |w| json::write(outcome, w)) {
-        failures.push(format!(
-            "report-path: cannot write `{}`: {e}",
-            config.report_path.display()
-        ));
+        failures.push(format!("report-path: cannot write `{}`: {e}", config.report_path.display()));
     }
     let workspace = std::env::var_os("GITHUB_WORKSPACE").map(PathBuf::from);
     if log.github() {
         let mut buf = Vec::new();
-        let _ = github::annotations(
-            outcome,
-            &config.artifacts.working_directory,
-            workspace.as_deref(),
-            &mut buf,
-        );
+        let _ = github::annotations(outcome, &config.artifacts.working_directory, workspace.as_deref(), &mut buf);
         log.raw(&String::from_utf8_lossy(&buf));
     } else {
         let mut buf = Vec::new();
@@ -115,21 +95,13 @@ pub fn finish(outcome: &mut Outcome, config: &Config, log: &Log) -> Vec<String> 
     }
     if let Some(path) = &config.github.summary_file {
         if let Err(e) = write_file(path, true, |w| summary::markdown(outcome, w)) {
-            failures.push(format!(
-                "cannot append to GITHUB_STEP_SUMMARY `{}`: {e}",
-                path.display()
-            ));
+            failures.push(format!("cannot append to GITHUB_STEP_SUMMARY `{}`: {e}", path.display()));
         }
     }
     if let Some(path) = &config.github.output_file {
         let delimiter = github::delimiter();
-        if let Err(e) = write_file(path, true, |w| {
-            github::outputs(outcome, &config.report_path, &delimiter, w)
-        }) {
-            failures.push(format!(
-                "cannot append to GITHUB_OUTPUT `{}`: {e}",
-                path.display()
-            ));
+        if let Err(e) = write_file(path, true, |w| github::outputs(outcome, &config.report_path, &delimiter, w)) {
+            failures.push(format!("cannot append to GITHUB_OUTPUT `{}`: {e}", path.display()));
         }
     }
     log.info(&format!("report: {}", config.report_path.display()));
@@ -144,12 +116,7 @@ fn write_file(
     if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
         std::fs::create_dir_all(parent)?;
     }
-    let file = std::fs::OpenOptions::new()
-        .create(true)
-        .write(true)
-        .append(append)
-        .truncate(!append)
-        .open(path)?;
+    let file = std::fs::OpenOptions::new().create(true).write(true).append(append).truncate(!append).open(path)?;
     let mut w = std::io::BufWriter::new(file);
     render(&mut w)?;
     w.flush()
@@ -158,10 +125,7 @@ fn write_file(
 /// Each `encodedHashData` goes to `<report dir>/codesign-gate-signatures/<artifact>.b64`, the
 /// artifact's relative path flattened so two `setup.exe` in different folders cannot collide.
 fn write_signatures(outcome: &mut Outcome, report_path: &Path) -> Result<(), String> {
-    let dir = report_path
-        .parent()
-        .unwrap_or(Path::new("."))
-        .join("codesign-gate-signatures");
+    let dir = report_path.parent().unwrap_or(Path::new(".")).join("codesign-gate-signatures");
     let mut targets: Vec<(String, &mut crate::outcome::SignRecord)> = Vec::new();
     for a in &mut outcome.artifacts {
         let stem = a.name.replace(['/', '\\', ':'], "__");
@@ -177,11 +141,9 @@ fn write_signatures(outcome: &mut Outcome, report_path: &Path) -> Result<(), Str
         let Some(encoded) = &record.encoded else {
             continue;
         };
-        std::fs::create_dir_all(&dir)
-            .map_err(|e| format!("cannot create `{}`: {e}", dir.display()))?;
+        std::fs::create_dir_all(&dir).map_err(|e| format!("cannot create `{}`: {e}", dir.display()))?;
         let path = dir.join(format!("{stem}.b64"));
-        std::fs::write(&path, encoded)
-            .map_err(|e| format!("cannot write `{}`: {e}", path.display()))?;
+        std::fs::write(&path, encoded).map_err(|e| format!("cannot write `{}`: {e}", path.display()))?;
         record.signature_path = Some(path.to_string_lossy().into_owned());
     }
     Ok(())

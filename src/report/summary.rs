@@ -7,9 +7,7 @@ use crate::outcome::{Outcome, Severity, SignRecord, StageStatus};
 
 /// Markdown table cells: a `|` would split the cell, a newline would end the row.
 fn cell(s: &str) -> String {
-    s.replace('\\', "\\\\")
-        .replace('|', "\\|")
-        .replace(['\r', '\n'], " ")
+    s.replace('\\', "\\\\").replace('|', "\\|").replace(['\r', '\n'], " ")
 }
 
 fn code(s: &str) -> String {
@@ -40,11 +38,7 @@ fn sign_cells(s: Option<&SignRecord>) -> (String, String, String) {
 }
 
 pub fn markdown(outcome: &Outcome, w: &mut dyn Write) -> io::Result<()> {
-    let (icon, verdict) = if outcome.success() {
-        ("✅", "passed")
-    } else {
-        ("❌", "failed")
-    };
+    let (icon, verdict) = if outcome.success() { ("✅", "passed") } else { ("❌", "failed") };
     writeln!(w, "### {icon} codesign-gate {verdict}\n")?;
     writeln!(
         w,
@@ -57,10 +51,7 @@ pub fn markdown(outcome: &Outcome, w: &mut dyn Write) -> io::Result<()> {
     )?;
     let alg = outcome.hash_algorithm.to_uppercase().replace("SHA", "SHA-");
     if !outcome.artifacts.is_empty() || !outcome.awaited.is_empty() {
-        writeln!(
-            w,
-            "| Artifact | Size | {alg} | Pre-qualified | Sign id | Status | Time |"
-        )?;
+        writeln!(w, "| Artifact | Size | {alg} | Pre-qualified | Sign id | Status | Time |")?;
         writeln!(w, "|---|---:|---|:---:|---|---|---:|")?;
         for a in &outcome.artifacts {
             let digest = match (&a.digest, &a.digest_error) {
@@ -98,20 +89,11 @@ pub fn markdown(outcome: &Outcome, w: &mut dyn Write) -> io::Result<()> {
             "**Pre-approval** {state}: {} on {} from {} for {} h{}{}{}\n",
             code(&p.user),
             code(&p.dn),
-            p.ip_address
-                .as_deref()
-                .map(code)
-                .unwrap_or_else(|| "any address".into()),
+            p.ip_address.as_deref().map(code).unwrap_or_else(|| "any address".into()),
             p.hours,
             if p.single_use { ", single use" } else { "" },
-            p.not_before
-                .as_deref()
-                .map(|n| format!(", not before {}", code(n)))
-                .unwrap_or_default(),
-            p.signing_executable
-                .as_deref()
-                .map(|e| format!(", for {}", code(e)))
-                .unwrap_or_default(),
+            p.not_before.as_deref().map(|n| format!(", not before {}", code(n))).unwrap_or_default(),
+            p.signing_executable.as_deref().map(|e| format!(", for {}", code(e))).unwrap_or_default(),
         )?;
     }
     let problems: Vec<_> = outcome.problems.iter().collect();
@@ -123,11 +105,7 @@ pub fn markdown(outcome: &Outcome, w: &mut dyn Write) -> io::Result<()> {
                 Severity::Warning => "⚠️",
                 Severity::Notice => "ℹ️",
             };
-            let subject = p
-                .artifact
-                .as_deref()
-                .map(|a| format!("{} ", code(a)))
-                .unwrap_or_default();
+            let subject = p.artifact.as_deref().map(|a| format!("{} ", code(a))).unwrap_or_default();
             writeln!(w, "- {mark} {subject}({}) {}", p.stage, cell(&p.message))?;
         }
         writeln!(w)?;

@@ -6,36 +6,20 @@ use super::{human_ms, human_size};
 use crate::outcome::{Outcome, Severity, StageStatus};
 
 pub fn table(outcome: &Outcome, w: &mut impl Write) -> io::Result<()> {
-    let mut rows: Vec<[String; 6]> = vec![[
-        "ARTIFACT",
-        "SIZE",
-        "DIGEST",
-        "PRE-QUALIFIED",
-        "SIGN ID",
-        "STATUS",
-    ]
-    .map(String::from)];
+    let mut rows: Vec<[String; 6]> =
+        vec![["ARTIFACT", "SIZE", "DIGEST", "PRE-QUALIFIED", "SIGN ID", "STATUS"].map(String::from)];
     for a in &outcome.artifacts {
         rows.push([
             a.name.clone(),
             human_size(a.size),
-            a.digest
-                .as_ref()
-                .map(|d| format!("{}…", &d.hex[..16]))
-                .unwrap_or_else(|| "-".into()),
+            a.digest.as_ref().map(|d| format!("{}…", &d.hex[..16])).unwrap_or_else(|| "-".into()),
             match a.prequalify {
                 StageStatus::NotRun => "-".into(),
                 StageStatus::Done => "yes".into(),
                 StageStatus::Failed { .. } => "FAILED".into(),
             },
-            a.sign
-                .as_ref()
-                .and_then(|s| s.sign_id.clone())
-                .unwrap_or_else(|| "-".into()),
-            a.sign
-                .as_ref()
-                .map(|s| s.status.label().to_string())
-                .unwrap_or_else(|| "-".into()),
+            a.sign.as_ref().and_then(|s| s.sign_id.clone()).unwrap_or_else(|| "-".into()),
+            a.sign.as_ref().map(|s| s.status.label().to_string()).unwrap_or_else(|| "-".into()),
         ]);
     }
     for s in &outcome.awaited {
@@ -48,16 +32,10 @@ pub fn table(outcome: &Outcome, w: &mut impl Write) -> io::Result<()> {
             s.status.label().into(),
         ]);
     }
-    let widths: Vec<usize> = (0..6)
-        .map(|c| rows.iter().map(|r| r[c].chars().count()).max().unwrap_or(0))
-        .collect();
+    let widths: Vec<usize> = (0..6).map(|c| rows.iter().map(|r| r[c].chars().count()).max().unwrap_or(0)).collect();
     writeln!(w)?;
     for r in &rows {
-        let line: Vec<String> = r
-            .iter()
-            .zip(&widths)
-            .map(|(v, wd)| format!("{v:<wd$}"))
-            .collect();
+        let line: Vec<String> = r.iter().zip(&widths).map(|(v, wd)| format!("{v:<wd$}")).collect();
         writeln!(w, "{}", line.join("  ").trim_end())?;
     }
     writeln!(w)?;
@@ -82,21 +60,13 @@ pub fn table(outcome: &Outcome, w: &mut impl Write) -> io::Result<()> {
             Severity::Warning => "warning",
             Severity::Notice => "notice",
         };
-        let subject = p
-            .artifact
-            .as_deref()
-            .map(|a| format!("{a}: "))
-            .unwrap_or_default();
+        let subject = p.artifact.as_deref().map(|a| format!("{a}: ")).unwrap_or_default();
         writeln!(w, "{tag}: {subject}{} ({})", p.message, p.stage)?;
     }
     writeln!(
         w,
         "{}: {} artifact(s), {} pre-qualified, {} signed, {} failed in {}",
-        if outcome.success() {
-            "PASSED"
-        } else {
-            "FAILED"
-        },
+        if outcome.success() { "PASSED" } else { "FAILED" },
         outcome.artifacts.len(),
         outcome.prequalified(),
         outcome.signed(),

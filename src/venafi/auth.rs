@@ -25,27 +25,15 @@ impl TppClient {
         password: &Secret,
         scope: &str,
     ) -> Result<Grant, TppError> {
-        let body = OAuthRequest {
-            client_id,
-            username,
-            password: password.expose(),
-            scope,
-        };
-        let call = Call::new(
-            "tpp",
-            "authorize/oauth",
-            Method::POST,
-            self.url("vedauth/authorize/oauth"),
-        )
-        .json(&body);
+        let body = OAuthRequest { client_id, username, password: password.expose(), scope };
+        let call = Call::new("tpp", "authorize/oauth", Method::POST, self.url("vedauth/authorize/oauth")).json(&body);
         let reply = self.http.send(&call).await?;
         match reply.status {
             200 => {
-                let t: TokenResponse =
-                    serde_json::from_slice(&reply.body).map_err(|_| TppError::Unexpected {
-                        endpoint: "authorize/oauth",
-                        detail: format!("HTTP 200 without a token ({})", field_names(&reply.body)),
-                    })?;
+                let t: TokenResponse = serde_json::from_slice(&reply.body).map_err(|_| TppError::Unexpected {
+                    endpoint: "authorize/oauth",
+                    detail: format!("HTTP 200 without a token ({})", field_names(&reply.body)),
+                })?;
                 Ok(Grant {
                     access_token: Secret::new(t.access_token),
                     refresh_token: t.refresh_token.map(Secret::new),
@@ -71,20 +59,11 @@ impl TppClient {
 
     /// Revokes the grant behind `token`, refresh token included.
     pub async fn revoke(&self, token: &Secret) -> Result<(), TppError> {
-        let call = Call::new(
-            "tpp",
-            "revoke/token",
-            Method::GET,
-            self.url("vedauth/revoke/token"),
-        )
-        .bearer(token);
+        let call = Call::new("tpp", "revoke/token", Method::GET, self.url("vedauth/revoke/token")).bearer(token);
         let reply = self.http.send(&call).await?;
         match reply.status {
             200 => Ok(()),
-            status => Err(TppError::Unexpected {
-                endpoint: "revoke/token",
-                detail: format!("HTTP {status}"),
-            }),
+            status => Err(TppError::Unexpected { endpoint: "revoke/token", detail: format!("HTTP {status}") }),
         }
     }
 }

@@ -20,22 +20,11 @@ pub enum TppError {
     #[error("TPP rejected the access token ({0}): it is expired, revoked or lacks the scope")]
     InvalidToken(String),
     #[error("{endpoint} refused: Result {code} {name}{}", error.as_deref().map(|e| format!(": {e}")).unwrap_or_default())]
-    Refused {
-        endpoint: &'static str,
-        code: i64,
-        name: &'static str,
-        error: Option<String>,
-    },
+    Refused { endpoint: &'static str, code: i64, name: &'static str, error: Option<String> },
     #[error("{endpoint} rejected the request as malformed: {detail}")]
-    BadRequest {
-        endpoint: &'static str,
-        detail: String,
-    },
+    BadRequest { endpoint: &'static str, detail: String },
     #[error("{endpoint}: unexpected answer, {detail}")]
-    Unexpected {
-        endpoint: &'static str,
-        detail: String,
-    },
+    Unexpected { endpoint: &'static str, detail: String },
     #[error("{0}")]
     Http(#[from] HttpError),
 }
@@ -89,23 +78,17 @@ impl TppClient {
         body: &impl serde::Serialize,
         artifact: Option<&str>,
     ) -> Result<(), TppError> {
-        let mut call = Call::new("tpp", endpoint, Method::POST, self.url(path))
-            .bearer(token)
-            .json(body);
+        let mut call = Call::new("tpp", endpoint, Method::POST, self.url(path)).bearer(token).json(body);
         if let Some(a) = artifact {
             call = call.artifact(a);
         }
         let reply = self.http.send(&call).await?;
         match reply.status {
             200 => {
-                let r: SignResult =
-                    serde_json::from_slice(&reply.body).map_err(|_| TppError::Unexpected {
-                        endpoint,
-                        detail: format!(
-                            "HTTP 200 without Success/Result ({})",
-                            field_names(&reply.body)
-                        ),
-                    })?;
+                let r: SignResult = serde_json::from_slice(&reply.body).map_err(|_| TppError::Unexpected {
+                    endpoint,
+                    detail: format!("HTTP 200 without Success/Result ({})", field_names(&reply.body)),
+                })?;
                 // Codesign/* report success as Result 1; Flow/* endpoints use 0 for success.
                 let ok_code = r.result == 1 || (r.result == 0 && endpoint.starts_with("Flow/"));
                 if r.success && ok_code {
@@ -119,33 +102,20 @@ impl TppClient {
                     })
                 }
             }
-            400 => Err(TppError::BadRequest {
-                endpoint,
-                detail: auth_error_text(&reply.body),
-            }),
+            400 => Err(TppError::BadRequest { endpoint, detail: auth_error_text(&reply.body) }),
             401 => Err(TppError::InvalidToken(auth_error_text(&reply.body))),
-            403 => Err(TppError::InvalidToken(format!(
-                "HTTP 403, {}",
-                auth_error_text(&reply.body)
-            ))),
-            status => Err(TppError::Unexpected {
-                endpoint,
-                detail: format!("HTTP {status} ({})", field_names(&reply.body)),
-            }),
+            403 => Err(TppError::InvalidToken(format!("HTTP 403, {}", auth_error_text(&reply.body)))),
+            status => {
+                Err(TppError::Unexpected { endpoint, detail: format!("HTTP {status} ({})", field_names(&reply.body)) })
+            }
         }
     }
 }
 
 fn auth_error_text(body: &[u8]) -> String {
     match serde_json::from_slice::<AuthError>(body) {
-        Ok(AuthError {
-            error,
-            error_description: Some(d),
-        }) => format!("{error}: {d}"),
-        Ok(AuthError {
-            error,
-            error_description: None,
-        }) => error,
+        Ok(AuthError { error, error_description: Some(d) }) => format!("{error}: {d}"),
+        Ok(AuthError { error, error_description: None }) => error,
         Err(_) => field_names(body),
     }
 }
@@ -161,12 +131,7 @@ impl Tpp for TppClient {
         TppClient::authorize(self, client_id, username, password, scope).await
     }
 
-    async fn prequalify(
-        &self,
-        token: &Secret,
-        body: &PreQualifyRequest,
-        artifact: &str,
-    ) -> Result<(), TppError> {
+    async fn prequalify(&self, token: &Secret, body: &PreQualifyRequest, artifact: &str) -> Result<(), TppError> {
         self.sign_call(
             "Flow/Actions/CodeSign/PreQualify/Create",
             "vedsdk/Flow/Actions/CodeSign/PreQualify/Create",
@@ -177,19 +142,8 @@ impl Tpp for TppClient {
         .await
     }
 
-    async fn add_preapproval(
-        &self,
-        token: &Secret,
-        body: &AddPreApprovalRequest,
-    ) -> Result<(), TppError> {
-        self.sign_call(
-            "Codesign/AddPreApproval",
-            "vedsdk/Codesign/AddPreApproval",
-            token,
-            body,
-            None,
-        )
-        .await
+    async fn add_preapproval(&self, token: &Secret, body: &AddPreApprovalRequest) -> Result<(), TppError> {
+        self.sign_call("Codesign/AddPreApproval", "vedsdk/Codesign/AddPreApproval", token, body, None).await
     }
 
     async fn revoke(&self, token: &Secret) -> Result<(), TppError> {

@@ -136,13 +136,6 @@ mod tests {
             v,
             serde_json::json!({"Dn": "\\VED\\Code Signing\\P", "User": "local:u", "Comment": "c", "Hours": 1, "IPAddress": "10.0.0.1", "SingleUse": true})
         );
-        assert_eq!(
-            serde_json::to_string(&body)
-                .unwrap()
-                .matches("\\\\")
-                .count(),
-            3,
-            "backslashes escaped in JSON"
-        );
+        assert_eq!(serde_json::to_string(&body).unwrap().matches("\\\\").count(), 3, "backslashes escaped in JSON");
     }
 }
