@@ -1,13 +1,117 @@
-//! `demo` and `simulator`: the gate against the embedded simulator.
+//! `demo` and `simulator`: the gate against the embedded simulator, with nothing to set up.
 
+use std::io::Write as _;
+use std::net::SocketAddr;
 use std::path::PathBuf;
 
+use anyhow::Context as _;
 use clap::ArgMatches;
+use codesign_gate::config::{Config, Inputs};
+use codesign_gate::report::{summary, Log};
+use signing_sim::{SimConfig, TlsConfig};
 
-pub async fn demo(_artifacts: Option<PathBuf>) -> anyhow::Result<u8> {
-    anyhow::bail!("demo: not yet")
+/// Runs the full pipeline (TPP pre-qualify and pre-approve, AppViewX sign and poll) against a
+/// simulator on a loopback port, then prints the job summary a workflow would show.
+pub async fn demo(artifacts: Option<PathBuf>) -> anyhow::Result<u8> {
+    let mut sim_config = SimConfig::default();
+    sim_config.appviewx.sign_delay_ms = 1200;
+    let sim = signing_sim::start(sim_config, SocketAddr::from(([127, 0, 0, 1], 0)))
+        .await
+        .context("starting the simulator")?;
+    let work = tempfile::Builder::new().prefix("codesign-gate-demo-").tempdir().context("creating a temp dir")?.keep();
+    let artifact_dir = match artifacts {
+        Some(dir) => std::path::absolute(&dir).with_context(|| format!("--artifacts {}", dir.display()))?,
+        None => {
+            let dir = work.join("dist");
+            write_samples(&dir)?;
+            dir
+        }
+    };
+    println!("codesign-gate demo: simulator at {}, artifacts in {}\n", sim.base_url(), artifact_dir.display());
+
+    let mut inputs = Inputs::default();
+    for (name, value) in [
+        ("artifacts", "**/*\n!**/*.pdb"),
+        ("tpp-username", "sample-approver"),
+        ("tpp-password", "sample-approver-password"),
+        ("tpp-client-id", "codesign-gate"),
+        ("environment-dn", r"\VED\Code Signing\Projects\Sample\Production Environment"),
+        ("key-user", "local:sample-cs-user"),
+        ("comment", "codesign-gate demo"),
+        ("appviewx-username", "avx-user"),
+        ("appviewx-password", "avx-password"),
+        ("appviewx-signing-policy", "sample-policy"),
+        ("appviewx-signing-key", "sample-key"),
+        ("timeout", "2m"),
+        ("poll-interval", "500ms"),
+    ] {
+        inputs.set(name, value);
+    }
+    inputs.set("tpp-url", sim.base_url());
+    inputs.set("appviewx-url", sim.base_url());
+    inputs.set("working-directory", artifact_dir.to_string_lossy());
+    inputs.set("report-path", work.join("codesign-gate-report.json").to_string_lossy());
+    // The demo is self-contained: no workflow context leaks in from the environment.
+    let config = Config::from_inputs(&inputs, &|_| None, &artifact_dir).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let log = Log::new(Box::new(std::io::stdout()), false);
+    let mut outcome = codesign_gate::run(&config, &log).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+    let failures = codesign_gate::report::finish(&mut outcome, &config, &log);
+
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "\nThe job summary a workflow would show:\n")?;
+    summary::markdown(&outcome, &mut out)?;
+    let state = sim.state();
+    writeln!(
+        out,
+        "The simulator now holds {} pre-qualification(s), {} pre-approval(s), {} sign request(s); tokens revoked: {}/{}.",
+        state.prequalifications.len(),
+        state.preapprovals.len(),
+        state.sign_requests.len(),
+        state.tpp_tokens.iter().filter(|t| t.revoked).count(),
+        state.tpp_tokens.len()
+    )?;
+    for f in &failures {
+        eprintln!("codesign-gate: {f}");
+    }
+    Ok(if outcome.success() && failures.is_empty() { 0 } else { 1 })
 }
 
-pub async fn simulator(_m: &ArgMatches) -> anyhow::Result<u8> {
-    anyhow::bail!("simulator: not yet")
+fn write_samples(dir: &std::path::Path) -> anyhow::Result<()> {
+    let samples: [(&str, usize); 4] =
+        [("app.exe", 3 << 20), ("lib/helper.dll", 200 << 10), ("installer.msi", 1 << 20), ("app.pdb", 4096)];
+    for (name, size) in samples {
+        let path = dir.join(name);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent)?;
+        }
+        let bytes: Vec<u8> = (0..size).map(|i| (i.wrapping_mul(31) ^ name.len()) as u8).collect();
+        std::fs::write(&path, bytes).with_context(|| format!("writing {}", path.display()))?;
+    }
+    Ok(())
+}
+
+/// Serves the simulator until interrupted, printing what it accepts.
+pub async fn simulator(m: &ArgMatches) -> anyhow::Result<u8> {
+    let listen: SocketAddr = m
+        .get_one::<String>("listen")
+        .map(String::as_str)
+        .unwrap_or("127.0.0.1:8080")
+        .parse()
+        .context("--listen: expected an address such as 127.0.0.1:8080")?;
+    let mut config = match m.get_one::<String>("config") {
+        Some(path) => {
+            SimConfig::from_toml_file(std::path::Path::new(path)).with_context(|| format!("--config {path}"))?
+        }
+        None => SimConfig::default(),
+    };
+    if let Some(ca_out) = m.get_one::<String>("tls-ca-out") {
+        config.tls = Some(TlsConfig::Generate { ca_out_path: PathBuf::from(ca_out) });
+    }
+    let description = config.describe();
+    let sim = signing_sim::start(config, listen).await.context("starting the simulator")?;
+    println!("codesign-gate simulator listening on {}\n", sim.base_url());
+    println!("{description}");
+    println!("State: {}/__sim/state   Stop: Ctrl-C", sim.base_url());
+    tokio::signal::ctrl_c().await.context("waiting for Ctrl-C")?;
+    Ok(0)
 }

@@ -5,9 +5,10 @@ use std::io::{self, Write};
 use super::{human_ms, human_size};
 use crate::outcome::{Outcome, Severity, SignRecord, StageStatus};
 
-/// Markdown table cells: a `|` would split the cell, a newline would end the row.
+/// Markdown table cells: a `|` would split the cell (even inside a code span), a newline would
+/// end the row. Backslashes stay as they are: DNs are full of them and code spans show them as is.
 fn cell(s: &str) -> String {
-    s.replace('\\', "\\\\").replace('|', "\\|").replace(['\r', '\n'], " ")
+    s.replace('|', "\\|").replace(['\r', '\n'], " ")
 }
 
 fn code(s: &str) -> String {
