@@ -1,0 +1,7 @@
+//! Integration tests: the built binary against the in-process simulator over loopback HTTP.
+
+mod action;
+mod failures;
+mod happy;
+mod inputs;
+mod support;

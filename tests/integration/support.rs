@@ -1,0 +1,232 @@
+//! Runs the real binary against the real simulator and collects every channel it writes to.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::process::Command;
+
+use base64::Engine as _;
+use sha2::Digest as _;
+use signing_sim::{SimConfig, SimHandle};
+
+pub const DN: &str = r"\VED\Code Signing\Projects\Sample\Production Environment";
+pub const TPP_PASSWORD: &str = "sample-approver-password";
+pub const AVX_PASSWORD: &str = "avx-password";
+
+/// A simulator tuned for tests: sign requests finish after 150 ms.
+pub fn sim() -> SimHandle {
+    sim_with(|_| {})
+}
+
+pub fn sim_with(change: impl FnOnce(&mut SimConfig)) -> SimHandle {
+    let mut config = SimConfig::default();
+    config.appviewx.sign_delay_ms = 150;
+    change(&mut config);
+    SimHandle::spawn(config).expect("simulator starts")
+}
+
+/// One gate run: a temp workspace, the `INPUT_*` env, and the GitHub files.
+pub struct Gate {
+    pub dir: tempfile::TempDir,
+    pub env: BTreeMap<String, String>,
+    pub args: Vec<String>,
+}
+
+pub struct Ran {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+    pub summary: String,
+    pub outputs_raw: String,
+    pub outputs: BTreeMap<String, String>,
+    pub report: Option<serde_json::Value>,
+    pub report_raw: String,
+    pub signatures: Vec<(PathBuf, String)>,
+}
+
+impl Gate {
+    /// Inputs for both vendors pointing at `sim`, the TPP password grant, and two artifacts.
+    pub fn full(sim: &SimHandle) -> Gate {
+        let mut g = Gate::empty();
+        g.file("dist/app.exe", b"the application");
+        g.file("dist/lib/helper.dll", b"a helper library");
+        g.file("dist/app.pdb", b"symbols");
+        g.input("artifacts", "dist/**/*\n!**/*.pdb");
+        g.tpp(sim);
+        g.avx(sim);
+        g
+    }
+
+    pub fn empty() -> Gate {
+        let dir = tempfile::tempdir().expect("tempdir");
+        std::fs::create_dir_all(dir.path().join("ws")).expect("workspace");
+        std::fs::create_dir_all(dir.path().join("runner-temp")).expect("runner temp");
+        let mut env = BTreeMap::new();
+        let ws = dir.path().join("ws");
+        for (k, v) in [
+            ("GITHUB_ACTIONS", "true".to_string()),
+            ("GITHUB_WORKSPACE", ws.to_string_lossy().into_owned()),
+            ("RUNNER_TEMP", dir.path().join("runner-temp").to_string_lossy().into_owned()),
+            ("GITHUB_OUTPUT", dir.path().join("output.txt").to_string_lossy().into_owned()),
+            ("GITHUB_STEP_SUMMARY", dir.path().join("summary.md").to_string_lossy().into_owned()),
+            ("GITHUB_REPOSITORY", "acme/rocket".into()),
+            ("GITHUB_SHA", "0123456789abcdef0123456789abcdef01234567".into()),
+            ("GITHUB_RUN_ID", "4242".into()),
+            ("GITHUB_RUN_ATTEMPT", "2".into()),
+            ("GITHUB_SERVER_URL", "https://github.com".into()),
+        ] {
+            env.insert(k.to_string(), v);
+        }
+        env.insert("INPUT_POLL-INTERVAL".into(), "100ms".into());
+        env.insert("INPUT_TIMEOUT".into(), "20s".into());
+        Gate { dir, env, args: vec!["run".into()] }
+    }
+
+    pub fn workspace(&self) -> PathBuf {
+        self.dir.path().join("ws")
+    }
+
+    pub fn file(&mut self, rel: &str, content: &[u8]) -> PathBuf {
+        let path = self.workspace().join(rel);
+        std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
+        std::fs::write(&path, content).expect("write artifact");
+        path
+    }
+
+    pub fn input(&mut self, name: &str, value: &str) -> &mut Self {
+        self.env.insert(format!("INPUT_{}", name.to_uppercase()), value.to_string());
+        self
+    }
+
+    pub fn unset(&mut self, name: &str) -> &mut Self {
+        self.env.remove(&format!("INPUT_{}", name.to_uppercase()));
+        self
+    }
+
+    pub fn tpp(&mut self, sim: &SimHandle) -> &mut Self {
+        self.input("tpp-url", &sim.base_url())
+            .input("tpp-username", "sample-approver")
+            .input("tpp-password", TPP_PASSWORD)
+            .input("tpp-client-id", "codesign-gate")
+            .input("environment-dn", DN)
+            .input("key-user", "local:sample-cs-user")
+    }
+
+    pub fn avx(&mut self, sim: &SimHandle) -> &mut Self {
+        self.input("appviewx-url", &sim.base_url())
+            .input("appviewx-username", "avx-user")
+            .input("appviewx-password", AVX_PASSWORD)
+            .input("appviewx-signing-policy", "sample-policy")
+            .input("appviewx-signing-key", "sample-key")
+    }
+
+    pub fn run(&self) -> Ran {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_codesign-gate"));
+        cmd.env_clear().args(&self.args).current_dir(self.workspace());
+        if let Some(path) = std::env::var_os("PATH") {
+            cmd.env("PATH", path);
+        }
+        cmd.envs(&self.env);
+        let out = cmd.output().expect("the binary runs");
+        let read = |name: &str| std::fs::read_to_string(self.dir.path().join(name)).unwrap_or_default();
+        let outputs_raw = read("output.txt");
+        let report_path = self
+            .env
+            .get("INPUT_REPORT-PATH")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| self.dir.path().join("runner-temp/codesign-gate-report.json"));
+        let report_raw = std::fs::read_to_string(&report_path).unwrap_or_default();
+        let sig_dir = report_path.parent().expect("report dir").join("codesign-gate-signatures");
+        let mut signatures = Vec::new();
+        if let Ok(entries) = std::fs::read_dir(&sig_dir) {
+            for e in entries.flatten() {
+                signatures.push((e.path(), std::fs::read_to_string(e.path()).unwrap_or_default()));
+            }
+        }
+        signatures.sort();
+        Ran {
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+            summary: read("summary.md"),
+            outputs: parse_outputs(&outputs_raw),
+            outputs_raw,
+            report: serde_json::from_str(&report_raw).ok(),
+            report_raw,
+            signatures,
+        }
+    }
+}
+
+/// Parses `name<<DELIM\nvalue\nDELIM\n` blocks the way the runner does.
+pub fn parse_outputs(raw: &str) -> BTreeMap<String, String> {
+    let mut out = BTreeMap::new();
+    let mut lines = raw.lines();
+    while let Some(line) = lines.next() {
+        let (name, delim) = line.split_once("<<").unwrap_or_else(|| panic!("not a heredoc output line: {line}"));
+        let mut value = Vec::new();
+        for l in lines.by_ref() {
+            if l == delim {
+                break;
+            }
+            value.push(l);
+        }
+        out.insert(name.to_string(), value.join("\n"));
+    }
+    out
+}
+
+impl Ran {
+    pub fn output(&self, name: &str) -> &str {
+        self.outputs
+            .get(name)
+            .map(String::as_str)
+            .unwrap_or_else(|| panic!("no output `{name}` in {:?}", self.outputs_raw))
+    }
+
+    pub fn report(&self) -> &serde_json::Value {
+        self.report
+            .as_ref()
+            .unwrap_or_else(|| panic!("no JSON report; stdout:\n{}\nstderr:\n{}", self.stdout, self.stderr))
+    }
+
+    /// Every channel a user or a log collector can see. `::add-mask::` lines are how the runner
+    /// learns what to hide, so they are the one place a secret may stand.
+    pub fn assert_no_secret(&self, secrets: &[&str]) {
+        let stdout: String =
+            self.stdout.lines().filter(|l| !l.starts_with("::add-mask::")).collect::<Vec<_>>().join("\n");
+        let mut channels = vec![
+            ("stdout", stdout),
+            ("stderr", self.stderr.clone()),
+            ("summary", self.summary.clone()),
+            ("outputs", self.outputs_raw.clone()),
+            ("report", self.report_raw.clone()),
+        ];
+        for (path, content) in &self.signatures {
+            channels.push(("signature file", format!("{}\n{content}", path.display())));
+        }
+        for secret in secrets.iter().filter(|s| s.len() >= 4) {
+            for (name, text) in &channels {
+                assert!(!text.contains(secret), "a secret leaked into {name}:\n{text}");
+            }
+        }
+    }
+
+    pub fn masks(&self) -> Vec<&str> {
+        self.stdout.lines().filter_map(|l| l.strip_prefix("::add-mask::")).collect()
+    }
+
+    pub fn debug(&self) -> String {
+        format!(
+            "exit {}\n--- stdout\n{}\n--- stderr\n{}\n--- summary\n{}",
+            self.code, self.stdout, self.stderr, self.summary
+        )
+    }
+}
+
+pub fn sha256_b64(data: &[u8]) -> String {
+    base64::engine::general_purpose::STANDARD.encode(sha2::Sha256::digest(data))
+}
+
+pub fn b64(data: &[u8]) -> String {
+    base64::engine::general_purpose::STANDARD.encode(data)
+}
