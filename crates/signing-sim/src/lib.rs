@@ -1,1 +1,220 @@
-//! placeholder
+//! A faithful simulator of the Venafi TPP CodeSign Protect and AppViewX code signing HTTP APIs.
+//!
+//! One listener serves both vendors (`/vedauth`, `/vedsdk`, `/avxapi`) plus a read-only
+//! snapshot at `/__sim/state`. It exists so the gate's tests, its `demo` command and users'
+//! workflows can exercise real HTTP, real authentication rules and real failure modes without a
+//! vendor installation. Its wire types are written independently of the gate's client.
+//!
+//! ```no_run
+//! let sim = signing_sim::SimHandle::spawn(signing_sim::SimConfig::default())?;
+//! println!("TPP and AppViewX at {}", sim.base_url());
+//! # Ok::<(), signing_sim::Error>(())
+//! ```
+
+#![forbid(unsafe_code)]
+
+mod avx;
+mod config;
+mod fault;
+mod http;
+mod server;
+mod state;
+mod timefmt;
+mod tls;
+mod tpp;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+
+pub use avx::{app_code, fake_signature};
+pub use config::{
+    AvxConfig, AvxPolicy, AvxUser, KeyUser, SignOutcome, SimConfig, TlsConfig, TppClient, TppConfig, TppEnvironment,
+    TppUser, DEMO_ENVIRONMENT_DN,
+};
+pub use fault::{Fault, FaultKind};
+pub use state::{PreApprovalRecord, PreQualRecord, RequestRecord, SessionRecord, SignRecord, SimState, TokenRecord};
+pub use tpp::result_code;
+
+use server::Shared;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("invalid simulator configuration: {0}")]
+    Config(String),
+    #[error("{}: {source}", path.display())]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        addr: SocketAddr,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("TLS setup failed: {0}")]
+    Tls(String),
+    #[error("cannot start the simulator: {0}")]
+    Runtime(String),
+}
+
+/// Namespace for the entry points, for callers that prefer `Simulator::start(..)`.
+pub struct Simulator;
+
+impl Simulator {
+    pub async fn start(config: SimConfig, listen: SocketAddr) -> Result<SimHandle, Error> {
+        start(config, listen).await
+    }
+
+    pub fn spawn(config: SimConfig) -> Result<SimHandle, Error> {
+        SimHandle::spawn(config)
+    }
+}
+
+/// Binds `listen` (port 0 picks a free port) and serves on the current tokio runtime until the
+/// handle is shut down or dropped.
+pub async fn start(config: SimConfig, listen: SocketAddr) -> Result<SimHandle, Error> {
+    config.validate()?;
+    let tls = config.tls.as_ref().map(tls::acceptor).transpose()?;
+    let listener = TcpListener::bind(listen).await.map_err(|source| Error::Bind { addr: listen, source })?;
+    let addr = listener.local_addr().map_err(|source| Error::Bind { addr: listen, source })?;
+    let is_tls = tls.is_some();
+    let shared = Arc::new(Shared::new(config));
+    let (shutdown, rx) = oneshot::channel();
+    let task = tokio::spawn(server::serve(listener, tls, shared.clone(), rx));
+    Ok(SimHandle { shared, addr, tls: is_tls, shutdown: Some(shutdown), task: Some(task), thread: None })
+}
+
+/// A running simulator. Dropping it stops the server and closes every open connection.
+pub struct SimHandle {
+    shared: Arc<Shared>,
+    addr: SocketAddr,
+    tls: bool,
+    shutdown: Option<oneshot::Sender<()>>,
+    task: Option<tokio::task::JoinHandle<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl std::fmt::Debug for SimHandle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SimHandle").field("addr", &self.addr).field("tls", &self.tls).finish_non_exhaustive()
+    }
+}
+
+impl SimHandle {
+    /// For synchronous tests: runs the simulator on its own runtime in a background thread,
+    /// listening on 127.0.0.1 with a free port.
+    pub fn spawn(config: SimConfig) -> Result<SimHandle, Error> {
+        let (tx, rx) = std::sync::mpsc::channel();
+        let thread = std::thread::Builder::new()
+            .name("signing-sim".to_string())
+            .spawn(move || {
+                let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+                    Ok(rt) => rt,
+                    Err(e) => {
+                        let _ = tx.send(Err(Error::Runtime(e.to_string())));
+                        return;
+                    }
+                };
+                runtime.block_on(async move {
+                    let listen = SocketAddr::from(([127, 0, 0, 1], 0));
+                    match start(config, listen).await {
+                        Ok(mut handle) => {
+                            let task = handle.task.take();
+                            if tx.send(Ok(handle)).is_ok() {
+                                if let Some(task) = task {
+                                    let _ = task.await;
+                                }
+                            }
+                        }
+                        Err(e) => {
+                            let _ = tx.send(Err(e));
+                        }
+                    }
+                });
+            })
+            .map_err(|e| Error::Runtime(e.to_string()))?;
+        let mut handle = rx.recv().map_err(|_| Error::Runtime("simulator thread exited early".to_string()))??;
+        handle.thread = Some(thread);
+        Ok(handle)
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// `http(s)://127.0.0.1:PORT`; a wildcard listen address is reported as loopback because
+    /// that is what a local client should dial.
+    pub fn base_url(&self) -> String {
+        let scheme = if self.tls { "https" } else { "http" };
+        let mut addr = self.addr;
+        if addr.ip().is_unspecified() {
+            addr.set_ip(if addr.is_ipv4() {
+                std::net::Ipv4Addr::LOCALHOST.into()
+            } else {
+                std::net::Ipv6Addr::LOCALHOST.into()
+            });
+        }
+        format!("{scheme}://{addr}")
+    }
+
+    pub fn config(&self) -> &SimConfig {
+        &self.shared.config
+    }
+
+    pub fn state(&self) -> SimState {
+        self.shared.snapshot()
+    }
+
+    /// Mints a TPP access token without a login, for handing the gate a valid or (with a
+    /// negative lifetime) already expired token. The token belongs to the first configured
+    /// API integration.
+    pub fn issue_token(&self, username: &str, scope: &str, lifetime_secs: i64) -> String {
+        let config = &self.shared.config.tpp;
+        let client_id = config.clients.first().map_or("codesign-gate", |c| c.client_id.as_str());
+        let now = self.shared.clock.now_ms();
+        let mut store = self.shared.lock();
+        let (access, _, _) = tpp::new_grant(
+            &mut store,
+            config,
+            tpp::GrantRequest { username, client_id, scope, lifetime_secs, via: "issued" },
+            now,
+        );
+        access
+    }
+
+    pub fn add_fault(&self, fault: Fault) {
+        self.shared.lock().faults.push(fault::FaultSlot::new(fault));
+    }
+
+    /// Disarms every fault, including those from the config.
+    pub fn clear_faults(&self) {
+        self.shared.lock().faults.clear();
+    }
+
+    /// Moves the simulator's clock forward, so token and session expiry and signing delays can
+    /// be reached without sleeping.
+    pub fn advance_time(&self, by: Duration) {
+        let ms = i64::try_from(by.as_millis()).unwrap_or(i64::MAX);
+        self.shared.clock.advance_ms(ms);
+    }
+
+    pub fn shutdown(self) {}
+}
+
+impl Drop for SimHandle {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}

@@ -1,0 +1,547 @@
+//! AppViewX SIGN+ hash signing behind the AppViewX gateway (`/avxapi/<endpoint>?gwsource=...`).
+//!
+//! Sign requests finish lazily: their state is computed from the clock whenever someone asks,
+//! so no background task has to run and advancing the simulator's clock finishes them at once.
+
+use std::net::IpAddr;
+
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine as _;
+use hyper::header::ALLOW;
+use hyper::Method;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::config::AvxUser;
+use crate::http::{Reply, Req};
+use crate::server::Shared;
+use crate::state::{phase_label, Session, SignPhase, SignRecord, SignRequest, Store};
+
+/// Application status codes. The `CODE_SIGNING_*` ones below 9000 are AppViewX's documented
+/// codes; the rest are the simulator's own, for cases the public docs do not cover.
+pub mod app_code {
+    pub const NO_PERMISSION: &str = "CODE_SIGNING_0032";
+    pub const POLICY_NOT_FOUND: &str = "CODE_SIGNING_0056";
+    pub const SIGNED_TYPE_NOT_SUPPORTED: &str = "CODE_SIGNING_0063";
+    pub const KEY_NOT_MAPPED: &str = "CODE_SIGNING_0070";
+    pub const IP_NOT_ALLOWED: &str = "CODE_SIGNING_0083";
+    pub const SIGN_DATA_NOT_PRESENT: &str = "CODE_SIGNING_0102";
+    pub const FETCH_SIGN_DATA_FAILED: &str = "CODE_SIGNING_0103";
+    pub const SIGN_ID_MISSING: &str = "CODE_SIGNING_0105";
+    pub const NO_STATUS_PERMISSION: &str = "CODE_SIGNING_00109";
+    /// Simulator's own: the request body is not the JSON object the endpoint expects.
+    pub const MALFORMED_BODY: &str = "CODE_SIGNING_9001";
+    /// Simulator's own: `fileHashContent` is not Base64 of a SHA-2 DigestInfo.
+    pub const BAD_FILE_HASH: &str = "CODE_SIGNING_9002";
+    /// Simulator's own: download asked for a request that has not been signed.
+    pub const NOT_SIGNED: &str = "CODE_SIGNING_9003";
+    /// Simulator's own: login refused.
+    pub const LOGIN_FAILED: &str = "ACCT_MGMT_0001";
+    /// Simulator's own: account locked after too many failed logins.
+    pub const ACCOUNT_LOCKED: &str = "ACCT_MGMT_0002";
+    /// Simulator's own: login without the `username`/`password` headers.
+    pub const LOGIN_HEADERS_MISSING: &str = "ACCT_MGMT_0003";
+    /// Simulator's own: unknown, expired or mismatched session.
+    pub const SESSION_INVALID: &str = "SESSION_0001";
+    /// Simulator's own gateway errors.
+    pub const GWSOURCE_MISSING: &str = "GATEWAY_0001";
+    pub const NOT_FOUND: &str = "GATEWAY_0404";
+    pub const METHOD_NOT_ALLOWED: &str = "GATEWAY_0405";
+    pub const UNSUPPORTED_MEDIA_TYPE: &str = "GATEWAY_0415";
+}
+
+/// DER prefixes of PKCS#1 v1.5 DigestInfo, paired with the digest length that must follow.
+const DIGEST_INFO_PREFIXES: [(&str, [u8; 19], usize); 3] = [
+    (
+        "SHA-256",
+        [
+            0x30, 0x31, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x01, 0x05, 0x00, 0x04,
+            0x20,
+        ],
+        32,
+    ),
+    (
+        "SHA-384",
+        [
+            0x30, 0x41, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x02, 0x05, 0x00, 0x04,
+            0x30,
+        ],
+        48,
+    ),
+    (
+        "SHA-512",
+        [
+            0x30, 0x51, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x03, 0x05, 0x00, 0x04,
+            0x40,
+        ],
+        64,
+    ),
+];
+
+// ---- wire types -------------------------------------------------------------------------------
+
+/// Every AppViewX answer, success or not, is this envelope; all five keys are always present.
+#[derive(Debug, Serialize)]
+struct Envelope<T: Serialize> {
+    response: Option<T>,
+    message: Option<String>,
+    #[serde(rename = "appStatusCode")]
+    app_status_code: Option<&'static str>,
+    tags: Option<serde_json::Value>,
+    headers: Option<serde_json::Value>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct LoginResponse {
+    status: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    session_id: Option<String>,
+    available_login_attempt_count: u32,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct GenerateHashRequest {
+    signing_policy: String,
+    signing_key: String,
+    version_number: String,
+    #[serde(default)]
+    description: Option<String>,
+    signed_type: String,
+    file_hash_content: String,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct SubmitResponse {
+    sign_id: String,
+    status: &'static str,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct StatusResponse {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    encoded_hash_data: Option<String>,
+    status: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    no_of_in_progress_requests: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    failed_due_to_timeout_error: Option<bool>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct DownloadRequest {
+    #[serde(default)]
+    sign_id: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct DownloadResponse {
+    sign_id: String,
+    status: &'static str,
+    encoded_hash_data: String,
+}
+
+// ---- helpers ----------------------------------------------------------------------------------
+
+fn ok<T: Serialize>(response: T) -> Reply {
+    Reply::json(
+        200,
+        &Envelope { response: Some(response), message: None, app_status_code: None, tags: None, headers: None },
+    )
+}
+
+fn fail(status: u16, code: &'static str, message: impl Into<String>) -> Reply {
+    fail_with::<()>(status, code, message, None)
+}
+
+fn fail_with<T: Serialize>(status: u16, code: &'static str, message: impl Into<String>, response: Option<T>) -> Reply {
+    Reply::json(
+        status,
+        &Envelope { response, message: Some(message.into()), app_status_code: Some(code), tags: None, headers: None },
+    )
+}
+
+fn parse_json<T: serde::de::DeserializeOwned>(req: &Req) -> Result<T, Reply> {
+    if !req.is_json() {
+        return Err(unsupported_media_type(req));
+    }
+    serde_json::from_slice(&req.body)
+        .map_err(|e| fail(400, app_code::MALFORMED_BODY, format!("Invalid request body: {e}")))
+}
+
+fn unsupported_media_type(req: &Req) -> Reply {
+    fail(
+        415,
+        app_code::UNSUPPORTED_MEDIA_TYPE,
+        format!("Content type '{}' not supported; send application/json", req.header("content-type").unwrap_or("")),
+    )
+}
+
+/// 24 hex digits shaped like a MongoDB ObjectId (time, random, counter), as AppViewX's are.
+fn new_sign_id(store: &mut Store, now_ms: i64) -> String {
+    store.sign_counter = store.sign_counter.wrapping_add(1) & 0x00ff_ffff;
+    let secs = u32::try_from(now_ms / 1000).unwrap_or(u32::MAX);
+    let random = uuid::Uuid::new_v4();
+    let mut bytes = Vec::with_capacity(12);
+    bytes.extend_from_slice(&secs.to_be_bytes());
+    bytes.extend_from_slice(&random.as_bytes()[..5]);
+    bytes.extend_from_slice(&store.sign_counter.to_be_bytes()[1..]);
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// A fake RSA-2048-sized signature that depends only on the key and the DigestInfo, so tests can
+/// recompute it and a client cannot pass by echoing its input.
+pub fn fake_signature(signing_key: &str, file_hash_content: &str) -> String {
+    let mut out = Vec::with_capacity(256);
+    for block in 0u8..8 {
+        let mut h = Sha256::new();
+        h.update(b"signing-sim fake signature\0");
+        h.update(signing_key.as_bytes());
+        h.update([0]);
+        h.update(file_hash_content.as_bytes());
+        h.update([block]);
+        out.extend_from_slice(&h.finalize());
+    }
+    STANDARD.encode(out)
+}
+
+fn validate_file_hash(content: &str) -> Result<(), Reply> {
+    let bad = |why: String| {
+        fail(
+            400,
+            app_code::BAD_FILE_HASH,
+            format!("fileHashContent must be the Base64 of a SHA-256/384/512 DigestInfo: {why}"),
+        )
+    };
+    let der = STANDARD.decode(content.as_bytes()).map_err(|_| bad("not valid Base64".to_string()))?;
+    for (name, prefix, len) in DIGEST_INFO_PREFIXES {
+        if der.starts_with(&prefix) {
+            let got = der.len() - prefix.len();
+            return if got == len {
+                Ok(())
+            } else {
+                Err(bad(format!("{name} prefix followed by {got} bytes, not {len}")))
+            };
+        }
+    }
+    Err(bad(format!("no known DigestInfo prefix ({} bytes given)", der.len())))
+}
+
+fn user<'a>(shared: &'a Shared, username: &str) -> Option<&'a AvxUser> {
+    shared.config.appviewx.users.iter().find(|u| u.username == username)
+}
+
+/// Checks the `sessionId`/`username`/`password` triple every signing call carries.
+fn authenticate<'a>(shared: &'a Shared, store: &Store, req: &Req, now: i64) -> Result<&'a AvxUser, Reply> {
+    let denied = |why: &str| fail(401, app_code::SESSION_INVALID, why.to_string());
+    let (Some(session_id), Some(username), Some(password)) =
+        (req.header("sessionId"), req.header("username"), req.header("password"))
+    else {
+        return Err(denied("The sessionId, username and password headers are required"));
+    };
+    let Some(session) = store.sessions.iter().find(|s| s.id == session_id) else {
+        return Err(denied("Invalid session"));
+    };
+    if now >= session.expires_at_ms {
+        return Err(denied("Session expired, please log in again"));
+    }
+    match user(shared, username) {
+        Some(u) if session.username == u.username && u.password == password => Ok(u),
+        _ => Err(denied("Session does not belong to the given credentials")),
+    }
+}
+
+/// The `expire-session` fault.
+pub(crate) fn expire_session(store: &mut Store, req: &Req, now_ms: i64) {
+    if let Some(id) = req.header("sessionId") {
+        for s in store.sessions.iter_mut().filter(|s| s.id == id) {
+            s.expires_at_ms = s.expires_at_ms.min(now_ms - 1);
+        }
+    }
+}
+
+// ---- routing ----------------------------------------------------------------------------------
+
+type Handler = fn(&Shared, &Req) -> Reply;
+
+/// AppViewX sits behind a Java gateway, so unlike TPP its paths are matched exactly.
+pub(crate) fn route(shared: &Shared, req: &Req) -> Reply {
+    let endpoint: (Method, Handler) = match req.path.as_str() {
+        "/avxapi/acctmgmt-perform-login" => (Method::POST, login),
+        "/avxapi/code-signing-generate-hash" => (Method::POST, generate_hash),
+        "/avxapi/code-signing-fetch-status-sync-requests" => (Method::GET, fetch_status),
+        "/avxapi/code-signing-download-signed-file" => (Method::POST, download),
+        _ => return fail(404, app_code::NOT_FOUND, format!("No route for {}", req.path)),
+    };
+    let (method, handler) = endpoint;
+    if req.method != method {
+        return fail(405, app_code::METHOD_NOT_ALLOWED, format!("Request method '{}' not supported", req.method))
+            .with_header(ALLOW, method.as_str());
+    }
+    if req.query_param("gwsource").is_none_or_empty() {
+        return fail(400, app_code::GWSOURCE_MISSING, "The gwsource query parameter is required");
+    }
+    handler(shared, req)
+}
+
+trait NoneOrEmpty {
+    fn is_none_or_empty(&self) -> bool;
+}
+
+impl NoneOrEmpty for Option<&str> {
+    fn is_none_or_empty(&self) -> bool {
+        self.is_none_or(|s| s.trim().is_empty())
+    }
+}
+
+fn login(shared: &Shared, req: &Req) -> Reply {
+    if !req.is_json() {
+        return unsupported_media_type(req);
+    }
+    if !req.body.iter().all(u8::is_ascii_whitespace) && serde_json::from_slice::<serde_json::Value>(&req.body).is_err()
+    {
+        return fail(400, app_code::MALFORMED_BODY, "Invalid request body");
+    }
+    let (Some(username), Some(password)) = (req.header("username"), req.header("password")) else {
+        return fail(400, app_code::LOGIN_HEADERS_MISSING, "The username and password headers are required");
+    };
+    let Some(account) = user(shared, username) else {
+        return fail(401, app_code::LOGIN_FAILED, "Invalid username or password");
+    };
+    let now = shared.clock.now_ms();
+    let mut store = shared.lock();
+    let left = store.login_attempts_left.entry(account.username.clone()).or_insert(account.login_attempts);
+    if *left == 0 {
+        return fail_with(
+            401,
+            app_code::ACCOUNT_LOCKED,
+            "Account is locked because of too many failed login attempts",
+            Some(LoginResponse { status: "FAILURE", session_id: None, available_login_attempt_count: 0 }),
+        );
+    }
+    if account.password != password {
+        *left -= 1;
+        let remaining = *left;
+        return fail_with(
+            401,
+            app_code::LOGIN_FAILED,
+            "Invalid username or password",
+            Some(LoginResponse { status: "FAILURE", session_id: None, available_login_attempt_count: remaining }),
+        );
+    }
+    *left = account.login_attempts;
+    let session_id = uuid::Uuid::new_v4().to_string();
+    let lifetime_ms = shared.config.appviewx.session_lifetime_secs.saturating_mul(1000);
+    store.sessions.push(Session {
+        id: session_id.clone(),
+        username: account.username.clone(),
+        expires_at_ms: now.saturating_add(lifetime_ms),
+    });
+    ok(LoginResponse {
+        status: "SUCCESS",
+        session_id: Some(session_id),
+        available_login_attempt_count: account.login_attempts,
+    })
+}
+
+fn generate_hash(shared: &Shared, req: &Req) -> Reply {
+    match generate_hash_inner(shared, req) {
+        Ok(r) | Err(r) => r,
+    }
+}
+
+fn generate_hash_inner(shared: &Shared, req: &Req) -> Result<Reply, Reply> {
+    let now = shared.clock.now_ms();
+    let account = authenticate(shared, &shared.lock(), req, now)?;
+    if !account.can_sign {
+        return Err(fail(403, app_code::NO_PERMISSION, "User does not have permission to perform code signing"));
+    }
+    let body: GenerateHashRequest = parse_json(req)?;
+    let Some(policy) = shared.config.appviewx.policies.iter().find(|p| p.name == body.signing_policy) else {
+        return Err(fail(
+            500,
+            app_code::POLICY_NOT_FOUND,
+            format!("Signing policy '{}' not found", body.signing_policy),
+        ));
+    };
+    if !policy.keys.contains(&body.signing_key) {
+        return Err(fail(
+            500,
+            app_code::KEY_NOT_MAPPED,
+            format!("Key '{}' is not mapped to policy '{}'", body.signing_key, policy.name),
+        ));
+    }
+    if !policy.signed_types.contains(&body.signed_type) {
+        return Err(fail(
+            500,
+            app_code::SIGNED_TYPE_NOT_SUPPORTED,
+            format!("Signing type '{}' is not supported by policy '{}'", body.signed_type, policy.name),
+        ));
+    }
+    if !policy.allowed_ips.is_empty() {
+        let caller = req.peer.ip().to_canonical();
+        let allowed =
+            policy.allowed_ips.iter().filter_map(|ip| ip.parse::<IpAddr>().ok()).any(|ip| ip.to_canonical() == caller);
+        if !allowed {
+            return Err(fail(
+                500,
+                app_code::IP_NOT_ALLOWED,
+                format!("Policy '{}' does not allow requests from {caller}", policy.name),
+            ));
+        }
+    }
+    validate_file_hash(&body.file_hash_content)?;
+    let mut store = shared.lock();
+    let sign_id = new_sign_id(&mut store, now);
+    store.signs.push(SignRequest {
+        record: SignRecord {
+            sign_id: sign_id.clone(),
+            signing_policy: body.signing_policy,
+            signing_key: body.signing_key.clone(),
+            signed_type: body.signed_type,
+            file_hash_content: body.file_hash_content,
+            description: body.description,
+            version_number: body.version_number,
+            status: "Inprogress".to_string(),
+            username: account.username.clone(),
+        },
+        created_ms: now,
+        delay_ms: policy.sign_delay_ms.unwrap_or(shared.config.appviewx.sign_delay_ms),
+        outcome: policy.outcome,
+        key: body.signing_key,
+    });
+    Ok(ok(SubmitResponse { sign_id, status: "Inprogress" }))
+}
+
+/// Finds a sign request the caller may see, with AppViewX's errors for the other cases.
+fn owned_sign<'a>(store: &'a Store, account: &AvxUser, sign_id: Option<&str>) -> Result<&'a SignRequest, Reply> {
+    let Some(sign_id) = sign_id.filter(|s| !s.trim().is_empty()) else {
+        return Err(fail(400, app_code::SIGN_ID_MISSING, "SIGN_ID Not present."));
+    };
+    let Some(sign) = store.signs.iter().find(|s| s.record.sign_id == sign_id) else {
+        return Err(fail(400, app_code::SIGN_DATA_NOT_PRESENT, "Data not present for given signId."));
+    };
+    if sign.record.username != account.username {
+        return Err(fail(
+            403,
+            app_code::NO_STATUS_PERMISSION,
+            "Permissions are not there to fetch status for given signId.",
+        ));
+    }
+    Ok(sign)
+}
+
+fn fetch_status(shared: &Shared, req: &Req) -> Reply {
+    let inner = || -> Result<Reply, Reply> {
+        let now = shared.clock.now_ms();
+        let store = shared.lock();
+        let account = authenticate(shared, &store, req, now)?;
+        let sign = owned_sign(&store, account, req.query_param("signId"))?;
+        let in_progress = store
+            .signs
+            .iter()
+            .filter(|s| s.record.username == account.username)
+            .filter(|s| s.phase(now) == SignPhase::InProgress)
+            .count();
+        Ok(match sign.phase(now) {
+            SignPhase::InProgress => ok(StatusResponse {
+                encoded_hash_data: None,
+                status: "Inprogress",
+                no_of_in_progress_requests: Some(in_progress),
+                failed_due_to_timeout_error: Some(false),
+            }),
+            SignPhase::Signed => ok(StatusResponse {
+                encoded_hash_data: Some(fake_signature(&sign.key, &sign.record.file_hash_content)),
+                status: "Signed",
+                no_of_in_progress_requests: None,
+                failed_due_to_timeout_error: None,
+            }),
+            SignPhase::TimedOut => ok(StatusResponse {
+                encoded_hash_data: None,
+                status: phase_label(SignPhase::TimedOut),
+                no_of_in_progress_requests: Some(in_progress),
+                failed_due_to_timeout_error: Some(true),
+            }),
+            SignPhase::FetchFails => fail(500, app_code::FETCH_SIGN_DATA_FAILED, "Fetching Encoded Sign Data Failed."),
+        })
+    };
+    match inner() {
+        Ok(r) | Err(r) => r,
+    }
+}
+
+fn download(shared: &Shared, req: &Req) -> Reply {
+    let inner = || -> Result<Reply, Reply> {
+        let now = shared.clock.now_ms();
+        let store = shared.lock();
+        let account = authenticate(shared, &store, req, now)?;
+        let body: DownloadRequest = parse_json(req)?;
+        let sign = owned_sign(&store, account, body.sign_id.as_deref())?;
+        match sign.phase(now) {
+            SignPhase::Signed => Ok(ok(DownloadResponse {
+                sign_id: sign.record.sign_id.clone(),
+                status: "Signed",
+                encoded_hash_data: fake_signature(&sign.key, &sign.record.file_hash_content),
+            })),
+            SignPhase::FetchFails => {
+                Err(fail(500, app_code::FETCH_SIGN_DATA_FAILED, "Fetching Encoded Sign Data Failed."))
+            }
+            SignPhase::InProgress | SignPhase::TimedOut => {
+                Err(fail(400, app_code::NOT_SIGNED, "No signed data for given signId."))
+            }
+        }
+    };
+    match inner() {
+        Ok(r) | Err(r) => r,
+    }
+}
+
+/// Body for a `status` fault on an AppViewX path: the usual envelope.
+pub(crate) fn fault_reply(code: u16) -> Reply {
+    Reply::json(
+        code,
+        &Envelope::<()> {
+            response: None,
+            message: Some(format!("Simulated fault: HTTP {code}")),
+            app_status_code: Some("SIM_FAULT"),
+            tags: None,
+            headers: None,
+        },
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn digest_info(prefix_idx: usize, len: usize) -> String {
+        let mut v = DIGEST_INFO_PREFIXES[prefix_idx].1.to_vec();
+        v.extend(std::iter::repeat_n(7u8, len));
+        STANDARD.encode(v)
+    }
+
+    #[test]
+    fn digest_info_validation() {
+        assert!(validate_file_hash(&digest_info(0, 32)).is_ok());
+        assert!(validate_file_hash(&digest_info(1, 48)).is_ok());
+        assert!(validate_file_hash(&digest_info(2, 64)).is_ok());
+        assert!(validate_file_hash(&digest_info(0, 31)).is_err());
+        assert!(validate_file_hash(&digest_info(2, 32)).is_err());
+        assert!(validate_file_hash(&STANDARD.encode([0u8; 32])).is_err());
+        assert!(validate_file_hash("not base64!").is_err());
+        assert!(validate_file_hash("").is_err());
+    }
+
+    #[test]
+    fn fake_signature_is_deterministic_and_key_bound() {
+        let a = fake_signature("k", "x");
+        assert_eq!(a, fake_signature("k", "x"));
+        assert_ne!(a, fake_signature("k2", "x"));
+        assert_eq!(STANDARD.decode(a).map(|v| v.len()).ok(), Some(256));
+    }
+}

@@ -1,0 +1,391 @@
+//! What the simulated servers know: accounts, environments, policies, faults and TLS.
+//!
+//! Everything is plain data so a user can describe a setup in TOML and a test can build one in
+//! Rust; `Default` is the demo setup the gate's `demo` command and its tests rely on.
+
+use std::collections::BTreeSet;
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::fault::{Fault, FaultKind};
+use crate::Error;
+
+/// The demo environment DN, spelled once so the default config and the docs cannot drift apart.
+pub const DEMO_ENVIRONMENT_DN: &str = r"\VED\Code Signing\Projects\Sample\Production Environment";
+
+/// Complete description of one simulator instance; `Default` is the demo setup.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SimConfig {
+    pub tpp: TppConfig,
+    pub appviewx: AvxConfig,
+    /// Faults armed from the start; more can be added at run time with `SimHandle::add_fault`.
+    pub faults: Vec<Fault>,
+    /// `None` serves plain HTTP, which is what most tests want.
+    pub tls: Option<TlsConfig>,
+}
+
+/// Venafi TPP (VEDAuth + WebSDK) side.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TppConfig {
+    /// Answered by `GET /vedsdk/SystemStatus/Version`; some SDKs branch on it.
+    pub version: String,
+    pub token_lifetime_secs: i64,
+    pub refresh_lifetime_secs: i64,
+    /// Real TPP rotates refresh tokens; turning this off lets a test show what a non-rotating
+    /// server would let a sloppy client get away with.
+    pub rotate_refresh_tokens: bool,
+    /// Upper bound accepted for `Hours`; TPP documents none, so this is the simulator's choice.
+    pub max_hours: i64,
+    pub clients: Vec<TppClient>,
+    pub users: Vec<TppUser>,
+    pub environments: Vec<TppEnvironment>,
+    /// Identities that may be named as `User` (the key user) in PreQualify/AddPreApproval.
+    pub key_users: Vec<KeyUser>,
+}
+
+/// An API Integration registered in TPP.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TppClient {
+    pub client_id: String,
+    /// Scopes the integration grants, in TPP syntax: `codesign:approve,manage;certificate:manage`.
+    pub scope: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TppUser {
+    pub username: String,
+    pub password: String,
+    /// `local:{guid}`; derived from the username when absent so it is stable across runs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub identity: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TppEnvironment {
+    pub dn: String,
+    /// Usernames that are Key Use Approvers of this environment.
+    #[serde(default)]
+    pub approvers: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KeyUser {
+    /// PrefixedName, e.g. `local:sample-cs-user`.
+    pub name: String,
+    /// The GUID part of the PrefixedUniversal form (`local:{guid}`); derived when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub guid: Option<String>,
+}
+
+/// AppViewX SIGN+ side.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AvxConfig {
+    /// AppViewX does not document it; short values let tests exercise re-login.
+    pub session_lifetime_secs: i64,
+    /// How long a sign request stays `Inprogress` unless its policy overrides it.
+    pub sign_delay_ms: u64,
+    pub users: Vec<AvxUser>,
+    pub policies: Vec<AvxPolicy>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AvxUser {
+    pub username: String,
+    pub password: String,
+    /// Failed logins allowed before lockout; a successful login restores it.
+    #[serde(default = "default_login_attempts")]
+    pub login_attempts: u32,
+    /// `false` gives 403 CODE_SIGNING_0032 on submit.
+    #[serde(default = "default_true")]
+    pub can_sign: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AvxPolicy {
+    pub name: String,
+    pub keys: Vec<String>,
+    #[serde(default = "default_signed_types")]
+    pub signed_types: Vec<String>,
+    /// Caller IPs allowed to sign; empty means no allow-list.
+    #[serde(default)]
+    pub allowed_ips: Vec<String>,
+    #[serde(default)]
+    pub outcome: SignOutcome,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sign_delay_ms: Option<u64>,
+}
+
+/// How a sign request submitted under a policy ends, so every client path can be exercised.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum SignOutcome {
+    #[default]
+    Signed,
+    /// Terminal `failedDueToTimeoutError: true`.
+    TimeoutError,
+    /// Status calls answer 500 CODE_SIGNING_0103 once the delay has passed.
+    FetchError,
+    /// Stays `Inprogress` forever, for client deadlines.
+    Never,
+}
+
+/// Either serve a certificate the user brings, or mint a throwaway CA and server certificate.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(untagged, deny_unknown_fields)]
+pub enum TlsConfig {
+    Files {
+        cert_pem_path: PathBuf,
+        key_pem_path: PathBuf,
+    },
+    Generate {
+        /// Where the generated CA certificate (PEM) is written for clients to trust.
+        ca_out_path: PathBuf,
+    },
+}
+
+fn default_login_attempts() -> u32 {
+    10
+}
+fn default_true() -> bool {
+    true
+}
+fn default_signed_types() -> Vec<String> {
+    vec!["Hash Based Signing".to_string()]
+}
+
+impl Default for TppConfig {
+    fn default() -> Self {
+        TppConfig {
+            version: "24.1.0.2358".to_string(),
+            token_lifetime_secs: 3600,
+            refresh_lifetime_secs: 90 * 24 * 3600,
+            rotate_refresh_tokens: true,
+            max_hours: 8760,
+            clients: vec![TppClient {
+                client_id: "codesign-gate".to_string(),
+                scope: "codesign:approve,manage;certificate:manage".to_string(),
+            }],
+            users: vec![
+                TppUser {
+                    username: "sample-approver".to_string(),
+                    password: "sample-approver-password".to_string(),
+                    identity: None,
+                },
+                TppUser {
+                    username: "sample-user".to_string(),
+                    password: "sample-user-password".to_string(),
+                    identity: None,
+                },
+            ],
+            environments: vec![TppEnvironment {
+                dn: DEMO_ENVIRONMENT_DN.to_string(),
+                approvers: vec!["sample-approver".to_string()],
+            }],
+            key_users: vec![KeyUser { name: "local:sample-cs-user".to_string(), guid: None }],
+        }
+    }
+}
+
+impl Default for AvxConfig {
+    fn default() -> Self {
+        AvxConfig {
+            session_lifetime_secs: 3600,
+            sign_delay_ms: 1500,
+            users: vec![AvxUser {
+                username: "avx-user".to_string(),
+                password: "avx-password".to_string(),
+                login_attempts: 10,
+                can_sign: true,
+            }],
+            policies: vec![AvxPolicy {
+                name: "sample-policy".to_string(),
+                keys: vec!["sample-key".to_string()],
+                signed_types: default_signed_types(),
+                allowed_ips: Vec::new(),
+                outcome: SignOutcome::Signed,
+                sign_delay_ms: None,
+            }],
+        }
+    }
+}
+
+impl SimConfig {
+    pub fn from_toml_str(s: &str) -> Result<Self, Error> {
+        let config: SimConfig = toml::from_str(s).map_err(|e| Error::Config(e.to_string()))?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    pub fn from_toml_file(path: &Path) -> Result<Self, Error> {
+        let text = std::fs::read_to_string(path).map_err(|source| Error::Io { path: path.to_path_buf(), source })?;
+        Self::from_toml_str(&text).map_err(|e| match e {
+            Error::Config(msg) => Error::Config(format!("{}: {msg}", path.display())),
+            other => other,
+        })
+    }
+
+    /// Renders the config as TOML, e.g. to start a custom file from the demo setup.
+    pub fn to_toml_string(&self) -> Result<String, Error> {
+        toml::to_string_pretty(self).map_err(|e| Error::Config(e.to_string()))
+    }
+
+    /// Catches setups that would make the simulator contradict itself at run time, so the
+    /// mistake surfaces when the file is loaded rather than as a puzzling HTTP answer.
+    pub fn validate(&self) -> Result<(), Error> {
+        let mut problems = Vec::new();
+        let t = &self.tpp;
+        if t.token_lifetime_secs <= 0 {
+            problems.push("tpp.token_lifetime_secs must be positive".to_string());
+        }
+        if t.refresh_lifetime_secs <= 0 {
+            problems.push("tpp.refresh_lifetime_secs must be positive".to_string());
+        }
+        if t.max_hours <= 0 {
+            problems.push("tpp.max_hours must be positive".to_string());
+        }
+        for c in &t.clients {
+            if let Err(e) = crate::tpp::Scope::parse(&c.scope) {
+                problems.push(format!("tpp client {:?}: scope: {e}", c.client_id));
+            }
+        }
+        dupes("tpp client", t.clients.iter().map(|c| c.client_id.clone()), &mut problems);
+        dupes("tpp user", t.users.iter().map(|u| u.username.to_lowercase()), &mut problems);
+        dupes("tpp environment", t.environments.iter().map(|e| e.dn.to_lowercase()), &mut problems);
+        let a = &self.appviewx;
+        if a.session_lifetime_secs <= 0 {
+            problems.push("appviewx.session_lifetime_secs must be positive".to_string());
+        }
+        dupes("appviewx user", a.users.iter().map(|u| u.username.clone()), &mut problems);
+        dupes("appviewx policy", a.policies.iter().map(|p| p.name.clone()), &mut problems);
+        for p in &a.policies {
+            for ip in &p.allowed_ips {
+                if ip.parse::<std::net::IpAddr>().is_err() {
+                    problems
+                        .push(format!("appviewx policy {:?}: allowed_ips entry {ip:?} is not an IP address", p.name));
+                }
+            }
+        }
+        for f in &self.faults {
+            if let FaultKind::Status { code, .. } = &f.kind {
+                if !(100..=599).contains(code) {
+                    problems.push(format!("fault on {:?}: status code {code} is not an HTTP status", f.endpoint));
+                }
+            }
+        }
+        if problems.is_empty() {
+            Ok(())
+        } else {
+            Err(Error::Config(problems.join("; ")))
+        }
+    }
+
+    /// Human summary for `codesign-gate simulator`: what a user needs to point a client at it.
+    /// Printing the passwords is deliberate: they are fake, and without them the demo is useless.
+    pub fn describe(&self) -> String {
+        let mut s = String::new();
+        let t = &self.tpp;
+        let _ = writeln!(s, "Venafi TPP (version {}):", t.version);
+        let _ = writeln!(
+            s,
+            "  token lifetime {} s, refresh token lifetime {} s, refresh tokens {}",
+            t.token_lifetime_secs,
+            t.refresh_lifetime_secs,
+            if t.rotate_refresh_tokens { "rotate (single use)" } else { "reusable" }
+        );
+        for c in &t.clients {
+            let _ = writeln!(s, "  client_id {:?} allows scope {:?}", c.client_id, c.scope);
+        }
+        for u in &t.users {
+            let _ = writeln!(s, "  user {:?} password {:?}", u.username, u.password);
+        }
+        for e in &t.environments {
+            let _ = writeln!(s, "  environment {}", e.dn);
+            let _ = writeln!(s, "    approvers: {}", join_or_none(&e.approvers));
+        }
+        let key_users: Vec<String> = t.key_users.iter().map(|k| k.name.clone()).collect();
+        let _ = writeln!(s, "  key users: {}", join_or_none(&key_users));
+        let a = &self.appviewx;
+        let _ = writeln!(
+            s,
+            "AppViewX (session lifetime {} s, signing takes {} ms):",
+            a.session_lifetime_secs, a.sign_delay_ms
+        );
+        for u in &a.users {
+            let _ = writeln!(
+                s,
+                "  user {:?} password {:?}, {} login attempts{}",
+                u.username,
+                u.password,
+                u.login_attempts,
+                if u.can_sign { "" } else { ", NOT allowed to sign" }
+            );
+        }
+        for p in &a.policies {
+            let _ = writeln!(
+                s,
+                "  policy {:?}: keys {}, signed types {}, IP allow-list {}, outcome {}{}",
+                p.name,
+                join_or_none(&p.keys),
+                join_or_none(&p.signed_types),
+                join_or_none(&p.allowed_ips),
+                outcome_name(p.outcome),
+                p.sign_delay_ms.map(|ms| format!(" after {ms} ms")).unwrap_or_default()
+            );
+        }
+        if !self.faults.is_empty() {
+            let _ = writeln!(s, "Faults armed:");
+            for f in &self.faults {
+                let _ = writeln!(s, "  {}", f.describe());
+            }
+        }
+        match &self.tls {
+            None => {
+                let _ = writeln!(s, "TLS: off (plain http)");
+            }
+            Some(TlsConfig::Files { cert_pem_path, .. }) => {
+                let _ = writeln!(s, "TLS: certificate {}", cert_pem_path.display());
+            }
+            Some(TlsConfig::Generate { ca_out_path }) => {
+                let _ = writeln!(s, "TLS: generated; trust the CA written to {}", ca_out_path.display());
+            }
+        }
+        s
+    }
+}
+
+fn outcome_name(o: SignOutcome) -> &'static str {
+    match o {
+        SignOutcome::Signed => "signed",
+        SignOutcome::TimeoutError => "timeout-error",
+        SignOutcome::FetchError => "fetch-error",
+        SignOutcome::Never => "never",
+    }
+}
+
+fn join_or_none(items: &[String]) -> String {
+    if items.is_empty() {
+        "(none)".to_string()
+    } else {
+        items.join(", ")
+    }
+}
+
+fn dupes(what: &str, items: impl Iterator<Item = String>, problems: &mut Vec<String>) {
+    let mut seen = BTreeSet::new();
+    for item in items {
+        if !seen.insert(item.clone()) {
+            problems.push(format!("{what} {item:?} is listed twice"));
+        }
+    }
+}

@@ -1,0 +1,161 @@
+//! The simulator's clock and the few date formats TPP speaks.
+//!
+//! Hand-written rather than a date crate: only UTC, only one input shape and one output shape,
+//! and the strictness of the parser is itself part of what is being simulated.
+
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+/// Wall clock plus an offset that tests can push forward, so expiry and signing delays can be
+/// reached without sleeping.
+#[derive(Debug, Default)]
+pub(crate) struct Clock {
+    offset_ms: AtomicI64,
+}
+
+impl Clock {
+    pub fn now_ms(&self) -> i64 {
+        let wall = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+            .unwrap_or(0);
+        wall.saturating_add(self.offset_ms.load(Ordering::Relaxed))
+    }
+
+    pub fn advance_ms(&self, ms: i64) {
+        self.offset_ms.fetch_add(ms, Ordering::Relaxed);
+    }
+}
+
+fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = if y >= 0 { y } else { y - 399 } / 400;
+    let yoe = y - era * 400;
+    let mp = (m + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+fn civil_from_days(z: i64) -> (i64, i64, i64) {
+    let z = z + 719_468;
+    let era = if z >= 0 { z } else { z - 146_096 } / 146_097;
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let y = yoe + era * 400;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    (if m <= 2 { y + 1 } else { y }, m, d)
+}
+
+fn is_leap(y: i64) -> bool {
+    (y % 4 == 0 && y % 100 != 0) || y % 400 == 0
+}
+
+fn days_in_month(y: i64, m: i64) -> i64 {
+    match m {
+        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
+        4 | 6 | 9 | 11 => 30,
+        2 if is_leap(y) => 29,
+        _ => 28,
+    }
+}
+
+/// `2024-05-01T12:00:00Z` for a unix time in seconds.
+pub(crate) fn iso8601_utc(secs: i64) -> String {
+    let days = secs.div_euclid(86_400);
+    let rem = secs.rem_euclid(86_400);
+    let (y, m, d) = civil_from_days(days);
+    format!("{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z", rem / 3600, (rem % 3600) / 60, rem % 60)
+}
+
+/// Parses `NotBefore` as TPP documents it (`2021-12-31T00:52:50.5387438`): date, `T`, time,
+/// an optional fraction of 1 to 7 digits (.NET's tick precision) and an optional `Z`. Offsets
+/// other than `Z` are refused because the field is documented as UTC. Returns unix milliseconds.
+pub(crate) fn parse_not_before(s: &str) -> Result<i64, String> {
+    let bad = || format!("NotBefore {s:?} is not a UTC ISO 8601 date-time like 2021-12-31T00:52:50.5387438");
+    let b = s.as_bytes();
+    if b.len() < 19 {
+        return Err(bad());
+    }
+    let num = |range: std::ops::Range<usize>| -> Result<i64, String> {
+        let part = &b[range];
+        if part.iter().all(u8::is_ascii_digit) {
+            Ok(part.iter().fold(0i64, |acc, c| acc * 10 + i64::from(c - b'0')))
+        } else {
+            Err(bad())
+        }
+    };
+    if b[4] != b'-' || b[7] != b'-' || b[10] != b'T' || b[13] != b':' || b[16] != b':' {
+        return Err(bad());
+    }
+    let (y, mo, d) = (num(0..4)?, num(5..7)?, num(8..10)?);
+    let (h, mi, sec) = (num(11..13)?, num(14..16)?, num(17..19)?);
+    if !(1..=12).contains(&mo) || d < 1 || d > days_in_month(y, mo) || h > 23 || mi > 59 || sec > 59 {
+        return Err(bad());
+    }
+    let mut rest = &b[19..];
+    let mut frac_ms = 0i64;
+    if let Some((&b'.', digits_and_more)) = rest.split_first() {
+        let n = digits_and_more.iter().take_while(|c| c.is_ascii_digit()).count();
+        if n == 0 || n > 7 {
+            return Err(bad());
+        }
+        let digits = &digits_and_more[..n];
+        for (i, c) in digits.iter().take(3).enumerate() {
+            frac_ms += i64::from(c - b'0') * 10i64.pow(2 - i as u32);
+        }
+        rest = &digits_and_more[n..];
+    }
+    match rest {
+        [] | [b'Z'] => {}
+        _ => return Err(bad()),
+    }
+    let secs = days_from_civil(y, mo, d) * 86_400 + h * 3600 + mi * 60 + sec;
+    Ok(secs * 1000 + frac_ms)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formats_and_parses_round_trip() {
+        assert_eq!(iso8601_utc(0), "1970-01-01T00:00:00Z");
+        assert_eq!(iso8601_utc(1_709_251_199), "2024-02-29T23:59:59Z");
+        let ms = parse_not_before("2024-02-29T23:59:59").expect("valid");
+        assert_eq!(ms, 1_709_251_199_000);
+    }
+
+    #[test]
+    fn accepts_documented_shapes() {
+        for ok in
+            ["2021-12-31T00:52:50.5387438", "2021-12-31T00:52:50", "2021-12-31T00:52:50Z", "2021-12-31T00:52:50.5Z"]
+        {
+            assert!(parse_not_before(ok).is_ok(), "{ok}");
+        }
+        assert_eq!(parse_not_before("1970-01-01T00:00:01.5387438").expect("valid"), 1538);
+    }
+
+    #[test]
+    fn refuses_everything_else() {
+        for bad in [
+            "",
+            "2021-12-31",
+            "2021-12-31 00:52:50",
+            "2021-02-29T00:00:00",
+            "2021-13-01T00:00:00",
+            "2021-12-31T24:00:00",
+            "2021-12-31T00:52:50.",
+            "2021-12-31T00:52:50.12345678",
+            "2021-12-31T00:52:50+01:00",
+            "2021-12-31T00:52:50z",
+            "tomorrow",
+            "２０21-12-31T00:52:50",
+        ] {
+            assert!(parse_not_before(bad).is_err(), "{bad}");
+        }
+    }
+}

@@ -1,0 +1,79 @@
+//! HTTPS for the simulator: real TPP is HTTPS-only and some SDKs refuse plain HTTP, so a
+//! faithful simulator must be able to present a certificate a client can be told to trust.
+
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::path::Path;
+use std::sync::Arc;
+
+use rcgen::{
+    BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair, KeyUsagePurpose,
+    SanType,
+};
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
+use tokio_rustls::TlsAcceptor;
+
+use crate::config::TlsConfig;
+use crate::Error;
+
+pub(crate) fn acceptor(config: &TlsConfig) -> Result<TlsAcceptor, Error> {
+    let (chain, key) = match config {
+        TlsConfig::Files { cert_pem_path, key_pem_path } => load(cert_pem_path, key_pem_path)?,
+        TlsConfig::Generate { ca_out_path } => generate(ca_out_path)?,
+    };
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let mut server = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| Error::Tls(e.to_string()))?
+        .with_no_client_auth()
+        .with_single_cert(chain, key)
+        .map_err(|e| Error::Tls(e.to_string()))?;
+    // Only HTTP/1.1 is served, so advertise nothing else.
+    server.alpn_protocols = vec![b"http/1.1".to_vec()];
+    Ok(TlsAcceptor::from(Arc::new(server)))
+}
+
+fn load(cert_path: &Path, key_path: &Path) -> Result<(Vec<CertificateDer<'static>>, PrivateKeyDer<'static>), Error> {
+    let chain = CertificateDer::pem_file_iter(cert_path)
+        .and_then(|it| it.collect::<Result<Vec<_>, _>>())
+        .map_err(|e| Error::Tls(format!("{}: {e}", cert_path.display())))?;
+    if chain.is_empty() {
+        return Err(Error::Tls(format!("{}: no CERTIFICATE block found", cert_path.display())));
+    }
+    let key = PrivateKeyDer::from_pem_file(key_path).map_err(|e| Error::Tls(format!("{}: {e}", key_path.display())))?;
+    Ok((chain, key))
+}
+
+/// Mints a CA and a server certificate for localhost, 127.0.0.1 and ::1, and writes the CA so
+/// the client under test can trust exactly this run's server and nothing else.
+fn generate(ca_out_path: &Path) -> Result<(Vec<CertificateDer<'static>>, PrivateKeyDer<'static>), Error> {
+    let tls = |e: rcgen::Error| Error::Tls(e.to_string());
+    let ca_key = KeyPair::generate().map_err(tls)?;
+    let mut ca_params = CertificateParams::new(Vec::<String>::new()).map_err(tls)?;
+    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    ca_params.distinguished_name.push(DnType::CommonName, "signing-sim test CA");
+    ca_params.key_usages =
+        vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign, KeyUsagePurpose::DigitalSignature];
+    let ca_cert = ca_params.self_signed(&ca_key).map_err(tls)?;
+    let issuer = Issuer::new(ca_params, ca_key);
+
+    let leaf_key = KeyPair::generate().map_err(tls)?;
+    let mut leaf = CertificateParams::new(Vec::<String>::new()).map_err(tls)?;
+    leaf.distinguished_name.push(DnType::CommonName, "signing-sim");
+    leaf.subject_alt_names = vec![
+        SanType::DnsName("localhost".try_into().map_err(tls)?),
+        SanType::IpAddress(IpAddr::V4(Ipv4Addr::LOCALHOST)),
+        SanType::IpAddress(IpAddr::V6(Ipv6Addr::LOCALHOST)),
+    ];
+    leaf.key_usages = vec![KeyUsagePurpose::DigitalSignature, KeyUsagePurpose::KeyEncipherment];
+    leaf.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
+    let leaf_cert = leaf.signed_by(&leaf_key, &issuer).map_err(tls)?;
+
+    if let Some(parent) = ca_out_path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent).map_err(|source| Error::Io { path: parent.to_path_buf(), source })?;
+    }
+    std::fs::write(ca_out_path, ca_cert.pem())
+        .map_err(|source| Error::Io { path: ca_out_path.to_path_buf(), source })?;
+    let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(leaf_key.serialize_der()));
+    Ok((vec![leaf_cert.der().clone(), ca_cert.der().clone()], key))
+}

@@ -1,0 +1,137 @@
+use signing_sim::{Fault, FaultKind, SignOutcome, SimConfig, TlsConfig};
+
+#[test]
+fn default_round_trips_through_toml() {
+    let config = SimConfig::default();
+    let text = config.to_toml_string().expect("toml");
+    assert_eq!(SimConfig::from_toml_str(&text).expect("parse"), config);
+    assert_eq!(SimConfig::from_toml_str("").expect("empty"), config);
+}
+
+#[test]
+fn full_example_parses() {
+    let text = r#"
+[tpp]
+version = "23.3.0.1234"
+token_lifetime_secs = 600
+max_hours = 48
+
+[[tpp.clients]]
+client_id = "ci"
+scope = "codesign:approve"
+
+[[tpp.users]]
+username = "approver"
+password = "pw"
+
+[[tpp.environments]]
+dn = '\VED\Code Signing\Projects\App\Prod'
+approvers = ["approver"]
+
+[[tpp.key_users]]
+name = "local:ci-signer"
+guid = "{11111111-2222-3333-4444-555555555555}"
+
+[appviewx]
+session_lifetime_secs = 120
+sign_delay_ms = 10
+
+[[appviewx.users]]
+username = "signer"
+password = "pw"
+login_attempts = 3
+
+[[appviewx.policies]]
+name = "p"
+keys = ["k1", "k2"]
+outcome = "timeout-error"
+allowed_ips = ["127.0.0.1"]
+
+[[faults]]
+endpoint = "authorize/oauth"
+kind = "latency"
+ms = 250
+
+[[faults]]
+endpoint = "PreQualify/Create"
+kind = "status"
+code = 503
+retry_after = "2"
+times = 2
+
+[[faults]]
+endpoint = "code-signing-fetch-status-sync-requests"
+kind = "expire-session"
+after = 3
+
+[tls]
+ca_out_path = "/tmp/sim-ca.pem"
+"#;
+    let c = SimConfig::from_toml_str(text).expect("parse");
+    assert_eq!(c.tpp.token_lifetime_secs, 600);
+    assert_eq!(c.tpp.refresh_lifetime_secs, 90 * 24 * 3600, "unset fields keep defaults");
+    assert_eq!(c.tpp.key_users[0].name, "local:ci-signer");
+    assert_eq!(c.appviewx.users[0].login_attempts, 3);
+    assert!(c.appviewx.users[0].can_sign);
+    assert_eq!(c.appviewx.policies[0].outcome, SignOutcome::TimeoutError);
+    assert_eq!(c.appviewx.policies[0].signed_types, ["Hash Based Signing"]);
+    assert_eq!(
+        c.faults,
+        vec![
+            Fault::new("authorize/oauth", FaultKind::Latency { ms: 250 }),
+            Fault::new("PreQualify/Create", FaultKind::Status { code: 503, retry_after: Some("2".into()) }).times(2),
+            Fault::new("code-signing-fetch-status-sync-requests", FaultKind::ExpireSession).after(3),
+        ]
+    );
+    assert!(matches!(c.tls, Some(TlsConfig::Generate { .. })));
+    assert_eq!(SimConfig::from_toml_str(&c.to_toml_string().expect("toml")).expect("reparse"), c);
+}
+
+#[test]
+fn mistakes_are_reported_at_load_time() {
+    for (text, needle) in [
+        ("[tpp]\ntoken_lifetme_secs = 5", "token_lifetme_secs"),
+        ("[[faults]]\nendpoint = \"x\"\nkind = \"explode\"", "explode"),
+        ("[[faults]]\nendpoint = \"x\"\nkind = \"status\"\ncode = 1000", "1000"),
+        ("[[tpp.clients]]\nclient_id = \"a\"\nscope = \"code sign\"", "scope"),
+        ("[[appviewx.policies]]\nname = \"p\"\nkeys = []\nallowed_ips = [\"nope\"]", "nope"),
+        ("[[appviewx.policies]]\nname = \"p\"\nkeys = []\noutcome = \"maybe\"", "maybe"),
+        ("[tls]\ncert_pem_path = \"a\"", "tls"),
+    ] {
+        let err = SimConfig::from_toml_str(text).expect_err(text).to_string();
+        assert!(err.contains(needle), "{text} -> {err}");
+    }
+}
+
+#[test]
+fn from_file_names_the_file() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("sim.toml");
+    std::fs::write(&path, "[tpp]\nversion = 5").expect("write");
+    let err = SimConfig::from_toml_file(&path).expect_err("bad type").to_string();
+    assert!(err.contains("sim.toml"), "{err}");
+    std::fs::write(&path, "[appviewx]\nsign_delay_ms = 5").expect("write");
+    assert_eq!(SimConfig::from_toml_file(&path).expect("ok").appviewx.sign_delay_ms, 5);
+    assert!(SimConfig::from_toml_file(&dir.path().join("missing.toml")).is_err());
+}
+
+#[test]
+fn describe_lists_what_a_user_needs() {
+    let text = SimConfig::default().describe();
+    for needle in [
+        "codesign-gate",
+        "codesign:approve,manage;certificate:manage",
+        "sample-approver",
+        "sample-approver-password",
+        "sample-user-password",
+        signing_sim::DEMO_ENVIRONMENT_DN,
+        "local:sample-cs-user",
+        "avx-user",
+        "avx-password",
+        "sample-policy",
+        "sample-key",
+        "Hash Based Signing",
+    ] {
+        assert!(text.contains(needle), "{needle} missing from:\n{text}");
+    }
+}
