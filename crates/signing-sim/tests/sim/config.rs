@@ -135,3 +135,13 @@ fn describe_lists_what_a_user_needs() {
         assert!(text.contains(needle), "{needle} missing from:\n{text}");
     }
 }
+
+#[test]
+fn readme_example_is_a_valid_config() {
+    let readme = include_str!("../../README.md");
+    let start = readme.find("```toml\n").expect("toml block") + "```toml\n".len();
+    let len = readme[start..].find("```").expect("end of block");
+    let config = SimConfig::from_toml_str(&readme[start..start + len]).expect("README example parses");
+    assert_eq!(config.faults.len(), 1);
+    assert_eq!(config.tpp.clients, SimConfig::default().tpp.clients);
+}

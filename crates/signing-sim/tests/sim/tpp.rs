@@ -420,3 +420,34 @@ fn blocking_spawn_serves_and_shuts_down() {
     sim.shutdown();
     assert!(std::net::TcpStream::connect(addr).is_err());
 }
+
+#[tokio::test]
+async fn parallel_refreshes_with_one_token_race_and_only_one_wins() {
+    let sim = sim(SimConfig::default()).await;
+    let (_, first) = login(&sim, "sample-approver", "sample-approver-password", "codesign:approve").await;
+    let url = format!("{}/vedauth/authorize/token", sim.base_url());
+    let body = json!({"client_id": "codesign-gate", "refresh_token": first["refresh_token"]});
+    let jobs: Vec<_> = (0..4).map(|_| send(client().post(&url).json(&body))).collect();
+    let mut statuses: Vec<u16> = Vec::new();
+    for job in jobs {
+        statuses.push(job.await.0);
+    }
+    statuses.sort_unstable();
+    assert_eq!(statuses, [200, 400, 400, 400]);
+}
+
+#[tokio::test]
+async fn quoted_bearer_as_in_venafi_docs_and_oversized_bodies() {
+    let sim = sim(SimConfig::default()).await;
+    let token = approver_token(&sim).await;
+    let verify = format!("{}/vedauth/authorize/verify", sim.base_url());
+    let (s, _) = send(client().get(&verify).header("Authorization", format!("Bearer \"{token}\""))).await;
+    assert_eq!(s, 200);
+    let (s, _) = send(client().get(&verify).header("Authorization", format!("bearer {token}"))).await;
+    assert_eq!(s, 200);
+    let big = "x".repeat(2 * 1024 * 1024);
+    let (s, b) = send(client().post(format!("{}{PREQUALIFY}", sim.base_url())).bearer_auth(&token).body(big)).await;
+    assert_eq!((s, b["error"].as_str()), (413, Some("invalid_request")));
+    let (s, _) = send(client().get(format!("{}/elsewhere", sim.base_url()))).await;
+    assert_eq!(s, 404);
+}
