@@ -40,7 +40,11 @@ fn bad_inputs_exit_2_with_one_line_and_touch_no_server() {
         assert_eq!(ran.code, 2, "{input}={value:?}: {}", ran.debug());
         assert_eq!(ran.stderr.lines().count(), 1, "{input}={value:?}: one line: {}", ran.stderr);
         assert!(ran.stderr.contains(&format!("input `{named}`")), "{input}={value:?}: names the input: {}", ran.stderr);
-        assert!(ran.stdout.lines().any(|l| l.starts_with("::error title=codesign-gate: invalid input::")), "{input}: {}", ran.stdout);
+        assert!(
+            ran.stdout.lines().any(|l| l.starts_with("::error title=codesign-gate: invalid input::")),
+            "{input}: {}",
+            ran.stdout
+        );
         ran.assert_no_secret(&[TPP_PASSWORD, AVX_PASSWORD]);
     }
     let state = sim.state();
