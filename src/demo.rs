@@ -54,7 +54,9 @@ pub async fn demo(artifacts: Option<PathBuf>) -> anyhow::Result<u8> {
     // The demo is self-contained: no workflow context leaks in from the environment.
     let config = Config::from_inputs(&inputs, &|_| None, &artifact_dir).map_err(|e| anyhow::anyhow!("{e}"))?;
     let log = Log::new(Box::new(std::io::stdout()), false);
-    let mut outcome = codesign_gate::run(&config, &log).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+    let mut outcome = codesign_gate::run(&config, &log, &codesign_gate::cancel::Cancel::never())
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
     let failures = codesign_gate::report::finish(&mut outcome, &config, &log);
 
     let mut out = std::io::stdout().lock();

@@ -1,18 +1,37 @@
-//! The one HTTP client every vendor call goes through: TLS roots, timeouts, redirects, and the
-//! journal of calls that ends up in the audit record.
+//! The one HTTP client every vendor call goes through, with the one retry policy: timeouts,
+//! retries with capped exponential backoff and full jitter, `Retry-After`, the run's deadline,
+//! cancellation, and the journal of calls that ends up in the audit record.
 
+use std::collections::hash_map::RandomState;
+use std::hash::BuildHasher;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use reqwest::header::{HeaderMap, HeaderName, HeaderValue, CONTENT_TYPE};
+use reqwest::header::{HeaderMap, HeaderName, HeaderValue, CONTENT_TYPE, RETRY_AFTER};
 use reqwest::{Method, Url};
 use tokio::time::Instant;
 
+use crate::cancel::Cancel;
 use crate::outcome::CallRecord;
 use crate::secret::Secret;
 
 /// Bodies larger than this are not a vendor answer; refuse rather than buffer them.
 const MAX_BODY: usize = 16 * 1024 * 1024;
+/// Attempts per call, the first included.
+const MAX_ATTEMPTS: u32 = 5;
+const BACKOFF_BASE: Duration = Duration::from_millis(250);
+const BACKOFF_CAP: Duration = Duration::from_secs(8);
+
+/// Whether sending a request twice can do harm.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Repeat {
+    /// Reads and revocations: any transient failure is retried.
+    Safe,
+    /// Calls that create something (a pre-qualification, a pre-approval, a sign request) or
+    /// count against an account (a login): retried only when the request provably did not
+    /// reach the server (connect failure) or the server said 429/503.
+    Once,
+}
 
 /// A request described as data, so it can be sent again and logged without its secrets.
 pub struct Call {
@@ -23,6 +42,9 @@ pub struct Call {
     pub headers: Vec<(&'static str, Header)>,
     pub json: Option<Vec<u8>>,
     pub artifact: Option<String>,
+    pub repeat: Repeat,
+    /// Clean-up calls (revoking a token) still go out after the run was cancelled.
+    pub cleanup: bool,
 }
 
 pub enum Header {
@@ -32,7 +54,8 @@ pub enum Header {
 
 impl Call {
     pub fn new(service: &'static str, endpoint: &'static str, method: Method, url: Url) -> Self {
-        Call { service, endpoint, method, url, headers: Vec::new(), json: None, artifact: None }
+        let repeat = if method == Method::GET { Repeat::Safe } else { Repeat::Once };
+        Call { service, endpoint, method, url, headers: Vec::new(), json: None, artifact: None, repeat, cleanup: false }
     }
 
     pub fn header(mut self, name: &'static str, value: impl Into<String>) -> Self {
@@ -60,6 +83,11 @@ impl Call {
         self.artifact = Some(name.to_string());
         self
     }
+
+    pub fn cleanup(mut self) -> Self {
+        self.cleanup = true;
+        self
+    }
 }
 
 #[derive(Debug)]
@@ -68,8 +96,17 @@ pub struct Reply {
     pub body: Vec<u8>,
 }
 
+/// A call that got no usable answer, after whatever retries the policy allowed.
 #[derive(Debug, Clone, thiserror::Error)]
-pub enum HttpError {
+#[error("{endpoint}: {kind}{}", if *attempts > 1 { format!(" (after {attempts} attempts)") } else { String::new() })]
+pub struct HttpError {
+    pub endpoint: &'static str,
+    pub kind: ErrorKind,
+    pub attempts: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ErrorKind {
     #[error("no answer within {0:?} (request-timeout)")]
     Timeout(Duration),
     #[error("could not connect: {0}")]
@@ -80,23 +117,57 @@ pub enum HttpError {
     TooLarge,
     #[error("a header value has characters HTTP cannot carry (`{0}`)")]
     BadHeader(&'static str),
+    #[error("cancelled ({0})")]
+    Cancelled(&'static str),
+}
+
+impl HttpError {
+    /// Worth asking again later (a poll): the service may simply be unreachable for a while.
+    pub fn is_transient(&self) -> bool {
+        matches!(self.kind, ErrorKind::Timeout(_) | ErrorKind::Connect(_) | ErrorKind::Transport(_))
+    }
 }
 
 pub struct HttpOptions {
     pub request_timeout: Duration,
     pub ca_pem: Option<Vec<u8>>,
+    /// No retry is started that would wait past this instant.
+    pub deadline: Instant,
+    pub cancel: Cancel,
+}
+
+/// Something the audit record should say about a call that succeeded in the end.
+#[derive(Debug, Clone)]
+pub struct Note {
+    pub endpoint: &'static str,
+    pub artifact: Option<String>,
+    pub message: String,
+}
+
+#[derive(Default)]
+struct Journal {
+    calls: Vec<CallRecord>,
+    notes: Vec<Note>,
 }
 
 #[derive(Clone)]
 pub struct Http {
     client: reqwest::Client,
     request_timeout: Duration,
-    journal: Arc<Mutex<Vec<CallRecord>>>,
+    deadline: Instant,
+    cancel: Cancel,
+    journal: Arc<Mutex<Journal>>,
     started: Instant,
 }
 
+/// What to do after one attempt.
+enum Next {
+    Done,
+    Retry { delay: Option<Duration>, reason: String, maybe_applied: bool },
+}
+
 impl Http {
-    pub fn new(options: &HttpOptions) -> Result<Http, String> {
+    pub fn new(options: HttpOptions) -> Result<Http, String> {
         let mut builder = reqwest::Client::builder()
             .use_rustls_tls()
             .user_agent(concat!("codesign-gate/", env!("CARGO_PKG_VERSION")))
@@ -105,59 +176,115 @@ impl Http {
             // Credentials ride in headers; a redirect must never carry them anywhere.
             .redirect(reqwest::redirect::Policy::none());
         if let Some(pem) = &options.ca_pem {
-            let certs = reqwest::Certificate::from_pem_bundle(pem)
-                .map_err(|e| format!("ca-certificates: not a usable PEM bundle ({e})"))?;
+            let certs =
+                reqwest::Certificate::from_pem_bundle(pem).map_err(|e| format!("not a usable PEM bundle ({e})"))?;
             if certs.is_empty() {
-                return Err("ca-certificates: the file holds no certificate".into());
+                return Err("the file holds no certificate".into());
             }
             for cert in certs {
                 builder = builder.add_root_certificate(cert);
             }
         }
         let client = builder.build().map_err(|e| format!("cannot set up the HTTP client: {e}"))?;
-        Ok(Http { client, request_timeout: options.request_timeout, journal: Arc::default(), started: Instant::now() })
+        Ok(Http {
+            client,
+            request_timeout: options.request_timeout,
+            deadline: options.deadline,
+            cancel: options.cancel,
+            journal: Arc::default(),
+            started: Instant::now(),
+        })
     }
 
-    /// Sends one request and reads the whole answer. Every attempt is journaled.
+    pub fn cancel(&self) -> &Cancel {
+        &self.cancel
+    }
+
+    /// Sends a call, retrying as the policy allows, and reads the whole answer. Every attempt is
+    /// journaled. An answer with an HTTP error status is still an `Ok(Reply)`: what it means is
+    /// the vendor client's business.
     pub async fn send(&self, call: &Call) -> Result<Reply, HttpError> {
+        let headers = self.headers(call)?;
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let fail = |kind| HttpError { endpoint: call.endpoint, kind, attempts: attempt };
+            if let (Some(reason), false) = (self.cancel.reason(), call.cleanup) {
+                return Err(fail(ErrorKind::Cancelled(reason)));
+            }
+            let mut request = self.client.request(call.method.clone(), call.url.clone()).headers(headers.clone());
+            if let Some(body) = &call.json {
+                request = request.header(CONTENT_TYPE, "application/json").body(body.clone());
+            }
+            if call.cleanup && self.cancel.reason().is_some() {
+                // The runner kills a cancelled step a few seconds after SIGINT: be quick.
+                request = request.timeout(self.request_timeout.min(Duration::from_secs(5)));
+            }
+            let start = Instant::now();
+            let result = if call.cleanup {
+                self.exchange(request).await
+            } else {
+                tokio::select! {
+                    r = self.exchange(request) => r,
+                    _ = self.cancel.cancelled() => Err(ErrorKind::Cancelled(self.cancel.reason().unwrap_or("cancelled"))),
+                }
+            };
+            self.record(call, attempt, start, &result);
+            let next = decide(call.repeat, &result);
+            let Next::Retry { delay, reason, maybe_applied } = next else {
+                return result.map(|(reply, _)| reply).map_err(fail);
+            };
+            let delay = delay.unwrap_or_else(|| backoff(attempt));
+            if attempt >= MAX_ATTEMPTS || Instant::now() + delay > self.deadline {
+                return result.map(|(reply, _)| reply).map_err(fail);
+            }
+            if maybe_applied {
+                self.note(call, format!("retried after {reason}: the server may have applied this request twice"));
+            }
+            tokio::select! {
+                _ = tokio::time::sleep(delay) => {}
+                _ = self.cancel.cancelled(), if !call.cleanup => {}
+            }
+        }
+    }
+
+    fn headers(&self, call: &Call) -> Result<HeaderMap, HttpError> {
         let mut headers = HeaderMap::new();
         for (name, value) in &call.headers {
             let mut v = match value {
                 Header::Plain(s) => HeaderValue::from_str(s),
                 Header::Secret(s) => HeaderValue::from_str(s.expose()),
             }
-            .map_err(|_| HttpError::BadHeader(name))?;
+            .map_err(|_| HttpError {
+                endpoint: call.endpoint,
+                kind: ErrorKind::BadHeader(name),
+                attempts: 0,
+            })?;
             if matches!(value, Header::Secret(_)) {
                 v.set_sensitive(true);
             }
             headers.insert(HeaderName::from_static(name), v);
         }
-        let mut request = self.client.request(call.method.clone(), call.url.clone()).headers(headers);
-        if let Some(body) = &call.json {
-            request = request.header(CONTENT_TYPE, "application/json").body(body.clone());
-        }
-        let start = Instant::now();
-        let result = self.exchange(request).await;
-        self.record(call, start, &result);
-        result
+        Ok(headers)
     }
 
-    async fn exchange(&self, request: reqwest::RequestBuilder) -> Result<Reply, HttpError> {
+    async fn exchange(&self, request: reqwest::RequestBuilder) -> Result<(Reply, Option<String>), ErrorKind> {
         let mut response = request.send().await.map_err(|e| self.classify(e))?;
         let status = response.status().as_u16();
+        let retry_after = response.headers().get(RETRY_AFTER).and_then(|v| v.to_str().ok()).map(str::to_string);
         let mut body = Vec::new();
         while let Some(chunk) = response.chunk().await.map_err(|e| self.classify(e))? {
             if body.len() + chunk.len() > MAX_BODY {
-                return Err(HttpError::TooLarge);
+                return Err(ErrorKind::TooLarge);
             }
             body.extend_from_slice(&chunk);
         }
-        Ok(Reply { status, body })
+        Ok((Reply { status, body }, retry_after))
     }
 
-    fn classify(&self, e: reqwest::Error) -> HttpError {
+    fn classify(&self, e: reqwest::Error) -> ErrorKind {
         if e.is_timeout() {
-            return HttpError::Timeout(self.request_timeout);
+            return ErrorKind::Timeout(self.request_timeout);
         }
         // reqwest's own message names the URL only; the cause is further down the chain.
         let mut cause = String::new();
@@ -170,34 +297,109 @@ impl Http {
             cause = e.to_string();
         }
         if e.is_connect() {
-            HttpError::Connect(cause)
+            ErrorKind::Connect(cause)
         } else {
-            HttpError::Transport(cause)
+            ErrorKind::Transport(cause)
         }
     }
 
-    fn record(&self, call: &Call, start: Instant, result: &Result<Reply, HttpError>) {
+    fn record(&self, call: &Call, attempt: u32, start: Instant, result: &Result<(Reply, Option<String>), ErrorKind>) {
         let record = CallRecord {
             service: call.service,
             endpoint: call.endpoint,
             method: method_name(&call.method),
             artifact: call.artifact.clone(),
-            attempt: 1,
+            attempt,
             at_ms: start.duration_since(self.started).as_millis() as u64,
             duration_ms: start.elapsed().as_millis() as u64,
-            http_status: result.as_ref().ok().map(|r| r.status),
+            http_status: result.as_ref().ok().map(|(r, _)| r.status),
             error: result.as_ref().err().map(|e| e.to_string()),
         };
         if let Ok(mut journal) = self.journal.lock() {
-            journal.push(record);
+            journal.calls.push(record);
+        }
+    }
+
+    fn note(&self, call: &Call, message: String) {
+        if let Ok(mut journal) = self.journal.lock() {
+            journal.notes.push(Note { endpoint: call.endpoint, artifact: call.artifact.clone(), message });
         }
     }
 
     pub fn calls(&self) -> Vec<CallRecord> {
-        let mut calls = self.journal.lock().map(|j| j.clone()).unwrap_or_default();
+        let mut calls = self.journal.lock().map(|j| j.calls.clone()).unwrap_or_default();
         calls.sort_by_key(|c| c.at_ms);
         calls
     }
+
+    pub fn notes(&self) -> Vec<Note> {
+        self.journal.lock().map(|j| j.notes.clone()).unwrap_or_default()
+    }
+}
+
+/// The retry policy, in one place.
+fn decide(repeat: Repeat, result: &Result<(Reply, Option<String>), ErrorKind>) -> Next {
+    let retry = |delay, reason: String, maybe_applied| Next::Retry { delay, reason, maybe_applied };
+    match result {
+        Err(ErrorKind::Connect(e)) => retry(None, format!("a connect failure ({e})"), false),
+        Err(e @ (ErrorKind::Timeout(_) | ErrorKind::Transport(_))) if repeat == Repeat::Safe => {
+            retry(None, e.to_string(), false)
+        }
+        Err(_) => Next::Done,
+        Ok((reply, retry_after)) => {
+            let delay = retry_after.as_deref().and_then(parse_retry_after);
+            match (reply.status, repeat) {
+                (429, _) => retry(delay, "HTTP 429".into(), false),
+                (503, _) => retry(delay, "HTTP 503".into(), repeat == Repeat::Once),
+                (502 | 504, Repeat::Safe) => retry(delay, format!("HTTP {}", reply.status), false),
+                _ => Next::Done,
+            }
+        }
+    }
+}
+
+/// Capped exponential backoff with full jitter: a uniformly random wait in
+/// `[0, min(cap, base·2^(attempt-1))]`, so parallel jobs that failed together do not retry together.
+fn backoff(attempt: u32) -> Duration {
+    let ceiling = BACKOFF_BASE.saturating_mul(1 << attempt.saturating_sub(1).min(16)).min(BACKOFF_CAP);
+    let random = RandomState::new().hash_one(std::time::SystemTime::now());
+    ceiling.mul_f64((random % 10_001) as f64 / 10_000.0)
+}
+
+/// `Retry-After`: delta-seconds or an HTTP-date (RFC 9110 §10.2.3).
+pub fn parse_retry_after(value: &str) -> Option<Duration> {
+    let value = value.trim();
+    if let Ok(secs) = value.parse::<u64>() {
+        return Some(Duration::from_secs(secs));
+    }
+    let at = parse_http_date(value)?;
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).ok()?.as_secs();
+    Some(Duration::from_secs(at.saturating_sub(now)))
+}
+
+/// IMF-fixdate, `Sun, 06 Nov 1994 08:49:37 GMT`, to Unix seconds.
+fn parse_http_date(s: &str) -> Option<u64> {
+    let parts: Vec<&str> = s.split_whitespace().collect();
+    let [_, day, month, year, time, "GMT"] = parts.as_slice() else { return None };
+    let month = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
+        .iter()
+        .position(|m| m == month)? as i64
+        + 1;
+    let (day, year): (i64, i64) = (day.parse().ok()?, year.parse().ok()?);
+    let hms: Vec<u64> = time.split(':').map(|p| p.parse().ok()).collect::<Option<_>>()?;
+    let [h, m, sec] = hms.as_slice() else { return None };
+    if !(1..=31).contains(&day) || *h > 23 || *m > 59 || *sec > 60 {
+        return None;
+    }
+    // Days from civil, Howard Hinnant's algorithm.
+    let y = if month <= 2 { year - 1 } else { year };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (month + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + day - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    u64::try_from(days).ok().map(|d| d * 86_400 + h * 3600 + m * 60 + sec)
 }
 
 fn method_name(m: &Method) -> &'static str {
@@ -259,4 +461,66 @@ pub async fn local_address_towards(url: &Url) -> Result<std::net::IpAddr, String
         }
     }
     Err(last)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn reply(status: u16, retry_after: Option<&str>) -> Result<(Reply, Option<String>), ErrorKind> {
+        Ok((Reply { status, body: Vec::new() }, retry_after.map(str::to_string)))
+    }
+
+    fn retries(next: Next) -> Option<(Option<Duration>, bool)> {
+        match next {
+            Next::Done => None,
+            Next::Retry { delay, maybe_applied, .. } => Some((delay, maybe_applied)),
+        }
+    }
+
+    #[test]
+    fn policy_retries_what_is_safe_to_retry() {
+        use Repeat::{Once, Safe};
+        assert_eq!(retries(decide(Safe, &reply(503, Some("2")))), Some((Some(Duration::from_secs(2)), false)));
+        assert_eq!(
+            retries(decide(Once, &reply(503, None))),
+            Some((None, true)),
+            "a POST retried after 503 may be applied twice"
+        );
+        assert_eq!(retries(decide(Once, &reply(429, None))), Some((None, false)));
+        assert_eq!(retries(decide(Safe, &reply(502, None))), Some((None, false)));
+        assert_eq!(retries(decide(Once, &reply(502, None))), None, "a POST that reached a gateway is not repeated");
+        assert_eq!(retries(decide(Safe, &reply(500, None))), None);
+        assert_eq!(retries(decide(Safe, &reply(401, None))), None);
+        assert_eq!(retries(decide(Once, &Err(ErrorKind::Connect("refused".into())))), Some((None, false)));
+        assert_eq!(retries(decide(Once, &Err(ErrorKind::Transport("reset".into())))), None);
+        assert_eq!(retries(decide(Safe, &Err(ErrorKind::Transport("reset".into())))), Some((None, false)));
+        assert_eq!(retries(decide(Once, &Err(ErrorKind::Timeout(Duration::from_secs(1))))), None);
+        assert_eq!(retries(decide(Safe, &Err(ErrorKind::Cancelled("SIGTERM")))), None);
+    }
+
+    #[test]
+    fn backoff_is_capped_and_jittered() {
+        for attempt in 1..40 {
+            let d = backoff(attempt);
+            assert!(d <= BACKOFF_CAP, "{attempt}: {d:?}");
+            assert!(d <= BACKOFF_BASE * 2u32.pow(attempt.min(10) - 1), "{attempt}: {d:?}");
+        }
+        let samples: std::collections::HashSet<Duration> = (0..20).map(|_| backoff(5)).collect();
+        assert!(samples.len() > 1, "jitter varies the wait");
+    }
+
+    #[test]
+    fn retry_after_seconds_and_http_dates() {
+        assert_eq!(parse_retry_after("7"), Some(Duration::from_secs(7)));
+        assert_eq!(parse_http_date("Sun, 06 Nov 1994 08:49:37 GMT"), Some(784_111_777));
+        assert_eq!(parse_http_date("Thu, 01 Jan 1970 00:00:00 GMT"), Some(0));
+        assert_eq!(
+            parse_retry_after("Sun, 06 Nov 1994 08:49:37 GMT"),
+            Some(Duration::ZERO),
+            "a date in the past means now"
+        );
+        assert_eq!(parse_retry_after("soon"), None);
+        assert_eq!(parse_http_date("Sun, 06 Foo 1994 08:49:37 GMT"), None);
+    }
 }

@@ -5,6 +5,7 @@ use std::process::ExitCode;
 
 use clap::{Arg, ArgMatches, Command};
 
+use codesign_gate::cancel::Cancel;
 use codesign_gate::config::{self, Config, Inputs, INPUTS};
 use codesign_gate::report::{self, github, Log};
 use codesign_gate::RunError;
@@ -17,6 +18,9 @@ const EXIT_OK: u8 = 0;
 const EXIT_FAILED: u8 = 1;
 /// An input is wrong; nothing was sent.
 const EXIT_INPUT: u8 = 2;
+/// Stopped by SIGINT / SIGTERM (128 + signal number, as shells report it).
+const EXIT_SIGINT: u8 = 130;
+const EXIT_SIGTERM: u8 = 143;
 
 fn input_args() -> Vec<Arg> {
     INPUTS
@@ -97,12 +101,44 @@ async fn run(matches: &ArgMatches) -> ExitCode {
 
 /// Runs the pipeline and writes every report; the exit code follows the outcome.
 pub async fn run_gate(config: &Config, log: &Log) -> Result<u8, RunError> {
-    let mut outcome = codesign_gate::run(config, log).await?;
+    let cancel = listen_for_signals();
+    let mut outcome = codesign_gate::run(config, log, &cancel).await?;
     let failures = report::finish(&mut outcome, config, log);
     for f in &failures {
         eprintln!("codesign-gate: {f}");
     }
-    Ok(if outcome.success() && failures.is_empty() { EXIT_OK } else { EXIT_FAILED })
+    Ok(match outcome.cancelled {
+        Some("SIGINT") => EXIT_SIGINT,
+        Some(_) => EXIT_SIGTERM,
+        None if outcome.success() && failures.is_empty() => EXIT_OK,
+        None => EXIT_FAILED,
+    })
+}
+
+/// A cancelled job gets SIGINT (then SIGTERM): the run stops waiting, revokes, reports.
+fn listen_for_signals() -> Cancel {
+    let (canceller, cancel) = Cancel::new();
+    tokio::spawn(async move {
+        if let Some(reason) = next_signal().await {
+            canceller.cancel(reason);
+        }
+    });
+    cancel
+}
+
+#[cfg(unix)]
+async fn next_signal() -> Option<&'static str> {
+    use tokio::signal::unix::{signal, SignalKind};
+    let (mut int, mut term) = (signal(SignalKind::interrupt()).ok()?, signal(SignalKind::terminate()).ok()?);
+    tokio::select! {
+        _ = int.recv() => Some("SIGINT"),
+        _ = term.recv() => Some("SIGTERM"),
+    }
+}
+
+#[cfg(not(unix))]
+async fn next_signal() -> Option<&'static str> {
+    tokio::signal::ctrl_c().await.ok().map(|()| "SIGINT")
 }
 
 fn input_error(message: &str, github: bool) -> ExitCode {

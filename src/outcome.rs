@@ -170,6 +170,8 @@ pub struct Outcome {
     pub awaited: Vec<SignRecord>,
     pub tpp_auth: Option<AuthRecord>,
     pub preapproval: Option<PreApprovalRecord>,
+    /// The signal that stopped the run early.
+    pub cancelled: Option<&'static str>,
     pub problems: Vec<Problem>,
     pub calls: Vec<CallRecord>,
 }

@@ -8,19 +8,30 @@ use futures_util::stream::{self, StreamExt};
 use tokio::time::Instant;
 
 use crate::appviewx::{AvxError, SignState};
+use crate::cancel::Cancel;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Final {
-    Signed { encoded: String, elapsed: Duration },
-    Failed { message: String, elapsed: Duration },
-    TimedOut { last_error: Option<String> },
+    Signed {
+        encoded: String,
+        elapsed: Duration,
+    },
+    Failed {
+        message: String,
+        elapsed: Duration,
+    },
+    TimedOut {
+        last_error: Option<String>,
+    },
+    /// The run was cancelled while this id was still pending.
+    Cancelled(&'static str),
 }
 
 /// Transport trouble is worth another try while time remains; a refusal from the service
 /// (an `appStatusCode`, an answer of unknown shape, an expired session that could not be
 /// renewed) is final for that id.
 fn is_transient(e: &AvxError) -> bool {
-    matches!(e, AvxError::Http(_))
+    matches!(e, AvxError::Http(e) if e.is_transient())
 }
 
 /// Polls `ids` until each is final or `deadline` passes. `check(i)` asks about `ids[i]`.
@@ -31,6 +42,7 @@ pub async fn poll_all<F, Fut>(
     deadline: Instant,
     interval: Duration,
     concurrency: usize,
+    cancel: &Cancel,
     check: F,
 ) -> Vec<Final>
 where
@@ -41,7 +53,7 @@ where
     let mut last_error: Vec<Option<String>> = vec![None; count];
     loop {
         let pending: Vec<usize> = (0..count).filter(|i| results[*i].is_none()).collect();
-        if pending.is_empty() {
+        if pending.is_empty() || cancel.reason().is_some() {
             break;
         }
         let answers: Vec<(usize, Result<SignState, AvxError>)> = stream::iter(pending)
@@ -52,6 +64,9 @@ where
             .buffer_unordered(concurrency.max(1))
             .collect()
             .await;
+        if cancel.reason().is_some() {
+            break;
+        }
         for (i, answer) in answers {
             let elapsed = started.elapsed();
             match answer {
@@ -66,15 +81,22 @@ where
         if results.iter().all(Option::is_some) || now >= deadline {
             break;
         }
-        tokio::time::sleep(interval.min(deadline - now)).await;
+        tokio::select! {
+            _ = tokio::time::sleep(interval.min(deadline - now)) => {}
+            _ = cancel.cancelled() => {}
+        }
     }
-    results.into_iter().zip(last_error).map(|(r, e)| r.unwrap_or(Final::TimedOut { last_error: e })).collect()
+    let unfinished = |e: Option<String>| match cancel.reason() {
+        Some(reason) => Final::Cancelled(reason),
+        None => Final::TimedOut { last_error: e },
+    };
+    results.into_iter().zip(last_error).map(|(r, e)| r.unwrap_or_else(|| unfinished(e))).collect()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::http::HttpError;
+    use crate::http::{ErrorKind, HttpError};
     use std::sync::atomic::{AtomicU32, Ordering};
 
     #[tokio::test(start_paused = true)]
@@ -82,7 +104,7 @@ mod tests {
         let calls = AtomicU32::new(0);
         let start = Instant::now();
         let deadline = start + Duration::from_secs(60);
-        let results = poll_all(3, start, deadline, Duration::from_secs(5), 4, |i| {
+        let results = poll_all(3, start, deadline, Duration::from_secs(5), 4, &Cancel::never(), |i| {
             calls.fetch_add(1, Ordering::Relaxed);
             let t = start.elapsed();
             async move {
@@ -105,10 +127,40 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn transport_errors_are_retried_until_the_deadline() {
         let start = Instant::now();
-        let results = poll_all(1, start, start + Duration::from_secs(12), Duration::from_secs(5), 1, |_| async {
-            Err(AvxError::Http(HttpError::Connect("refused".into())))
-        })
+        let results = poll_all(
+            1,
+            start,
+            start + Duration::from_secs(12),
+            Duration::from_secs(5),
+            1,
+            &Cancel::never(),
+            |_| async {
+                Err(AvxError::Http(HttpError {
+                    endpoint: "status",
+                    kind: ErrorKind::Connect("refused".into()),
+                    attempts: 1,
+                }))
+            },
+        )
         .await;
-        assert_eq!(results[0], Final::TimedOut { last_error: Some("could not connect: refused".into()) });
+        assert_eq!(results[0], Final::TimedOut { last_error: Some("status: could not connect: refused".into()) });
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn cancellation_stops_the_wait() {
+        let start = Instant::now();
+        let (canceller, cancel) = Cancel::new();
+        let stopper = tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_secs(7)).await;
+            canceller.cancel("SIGTERM");
+        });
+        let results =
+            poll_all(2, start, start + Duration::from_secs(600), Duration::from_secs(5), 2, &cancel, |_| async {
+                Ok(SignState::Pending)
+            })
+            .await;
+        stopper.await.unwrap();
+        assert_eq!(results, vec![Final::Cancelled("SIGTERM"), Final::Cancelled("SIGTERM")]);
+        assert_eq!(start.elapsed(), Duration::from_secs(7), "stops when cancelled, not at the deadline");
     }
 }

@@ -129,7 +129,7 @@ fn a_sign_request_that_never_finishes_times_out() {
     let mut gate = Gate::full(&sim);
     gate.input("timeout", "1s").input("poll-interval", "200ms");
     let ran = gate.run();
-    assert_failed_with(&ran, "still not signed after 1s");
+    assert_failed_with(&ran, "still not signed after");
     assert_eq!(ran.output("failed"), "2");
     assert_eq!(ran.report()["artifacts"][0]["sign"]["status"], "timed-out");
     assert!(ran.summary.contains("| timed out |"), "{}", ran.summary);

@@ -1,0 +1,275 @@
+//! The TPP stage: authenticate, pre-qualify every digest, pre-approve the runner, and revoke
+//! every token the gate obtained.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use futures_util::stream::{self, StreamExt};
+
+use super::Context;
+use crate::config::{RunnerIp, TppAuth, TppConfig};
+use crate::digest::Digest;
+use crate::http;
+use crate::outcome::{AuthRecord, Outcome, PreApprovalRecord, StageStatus};
+use crate::report::Log;
+use crate::secret::Secret;
+use crate::venafi::model::{AddPreApprovalRequest, PreQualifyRequest};
+use crate::venafi::{Grant, Tpp, TppError};
+
+/// The OAuth password grant; the tokens it yields are masked before anything else is printed.
+async fn obtain(client: &impl Tpp, credentials: (&str, &str, &Secret, &str), log: &Log) -> Result<Grant, TppError> {
+    let (client_id, username, password, scope) = credentials;
+    let grant = client.authorize(client_id, username, password, scope).await?;
+    log.mask(&grant.access_token);
+    if let Some(r) = &grant.refresh_token {
+        log.mask(r);
+    }
+    Ok(grant)
+}
+
+fn credentials(auth: &TppAuth) -> Option<(&str, &str, &Secret, &str)> {
+    match auth {
+        TppAuth::Token(_) => None,
+        TppAuth::Password { username, password, client_id, scope } => Some((client_id, username, password, scope)),
+    }
+}
+
+/// The bearer token in use. A token TPP rejects mid-run (expired, revoked elsewhere) is
+/// replaced once by a fresh grant when the gate holds credentials; a token the caller gave is
+/// the caller's, and its rejection is final.
+struct Tokens<'a, C> {
+    client: &'a C,
+    auth: &'a TppAuth,
+    log: &'a Log,
+    current: tokio::sync::Mutex<(Secret, u32)>,
+    renewed: AtomicBool,
+    /// Every token obtained, each owed a revocation.
+    obtained: std::sync::Mutex<Vec<Secret>>,
+}
+
+impl<C: Tpp> Tokens<'_, C> {
+    async fn call<T, F, Fut>(&self, f: F) -> Result<T, TppError>
+    where
+        F: Fn(Secret) -> Fut,
+        Fut: std::future::Future<Output = Result<T, TppError>>,
+    {
+        let (token, generation) = self.current.lock().await.clone();
+        match f(token).await {
+            Err(TppError::InvalidToken(why)) => {
+                let Some(credentials) = credentials(self.auth) else { return Err(TppError::InvalidToken(why)) };
+                let mut guard = self.current.lock().await;
+                if guard.1 == generation {
+                    if self.renewed.swap(true, Ordering::SeqCst) {
+                        return Err(TppError::InvalidToken(why));
+                    }
+                    let grant = obtain(self.client, credentials, self.log).await?;
+                    self.log.info("TPP rejected the token mid-run; authenticated again");
+                    if let Ok(mut obtained) = self.obtained.lock() {
+                        obtained.push(grant.access_token.clone());
+                    }
+                    *guard = (grant.access_token, generation + 1);
+                }
+                let token = guard.0.clone();
+                drop(guard);
+                f(token).await
+            }
+            other => other,
+        }
+    }
+}
+
+/// Returns whether signing can still succeed.
+pub async fn run(
+    ctx: &Context<'_>,
+    cfg: &TppConfig,
+    client: &impl Tpp,
+    digests: &[Option<Digest>],
+    outcome: &mut Outcome,
+) -> bool {
+    let (log, concurrency) = (ctx.log, ctx.config.max_concurrency);
+    let mut auth = AuthRecord {
+        method: if matches!(cfg.auth, TppAuth::Token(_)) { "token" } else { "password" },
+        identity: None,
+        obtained: false,
+        revoked: None,
+        error: None,
+    };
+    let first = match &cfg.auth {
+        TppAuth::Token(t) => t.clone(),
+        TppAuth::Password { username, password, client_id, scope } => {
+            match obtain(client, (client_id, username, password, scope), log).await {
+                Ok(grant) => {
+                    log.info(&format!(
+                        "authenticated to TPP as {}",
+                        grant.identity.as_deref().unwrap_or("the API user")
+                    ));
+                    auth.identity = grant.identity;
+                    auth.obtained = true;
+                    grant.access_token
+                }
+                Err(e) => {
+                    outcome.error("tpp-auth", None, e.to_string());
+                    auth.error = Some(e.to_string());
+                    outcome.tpp_auth = Some(auth);
+                    for a in &mut outcome.artifacts {
+                        if a.digest.is_some() && cfg.pre_qualify {
+                            a.prequalify =
+                                StageStatus::Failed { message: "not attempted: TPP authentication failed".into() };
+                        }
+                    }
+                    return false;
+                }
+            }
+        }
+    };
+    let tokens = Tokens {
+        client,
+        auth: &cfg.auth,
+        log,
+        current: tokio::sync::Mutex::new((first.clone(), 0)),
+        renewed: AtomicBool::new(false),
+        obtained: std::sync::Mutex::new(if auth.obtained { vec![first] } else { Vec::new() }),
+    };
+
+    let mut ok = true;
+    if cfg.pre_qualify {
+        ok &= prequalify_all(cfg, &tokens, digests, outcome, log, concurrency).await;
+    }
+    if cfg.pre_approve && ok {
+        ok &= preapprove(cfg, &tokens, outcome, log).await;
+    }
+
+    let owed = tokens.obtained.lock().map(|o| o.clone()).unwrap_or_default();
+    if !owed.is_empty() {
+        let mut failures = Vec::new();
+        for token in &owed {
+            if let Err(e) = client.revoke(token).await {
+                failures.push(e.to_string());
+            }
+        }
+        auth.revoked = Some(failures.is_empty());
+        if !failures.is_empty() {
+            let message = format!("could not revoke the TPP token: {}; it expires on its own", failures.join("; "));
+            outcome.warning("tpp-revoke", None, message.clone());
+            auth.error = Some(message);
+        }
+    }
+    outcome.tpp_auth = Some(auth);
+    ok
+}
+
+/// One PreQualify/Create per digest, side by side; the body is built here.
+async fn prequalify_all<C: Tpp>(
+    cfg: &TppConfig,
+    tokens: &Tokens<'_, C>,
+    digests: &[Option<Digest>],
+    outcome: &mut Outcome,
+    log: &Log,
+    concurrency: usize,
+) -> bool {
+    let names: Vec<String> = outcome.artifacts.iter().map(|a| a.name.clone()).collect();
+    let jobs: Vec<(usize, PreQualifyRequest)> = digests
+        .iter()
+        .enumerate()
+        .filter_map(|(i, d)| d.as_ref().map(|d| (i, d)))
+        .map(|(i, d)| {
+            let body = PreQualifyRequest {
+                dn: cfg.environment_dn.clone(),
+                data: d.base64(),
+                user: cfg.key_user.clone(),
+                comment: cfg.comment.clone(),
+                hours: cfg.hours,
+                single_use: cfg.single_use,
+            };
+            (i, body)
+        })
+        .collect();
+    let names_ref = &names;
+    let results: Vec<(usize, Result<(), TppError>)> = stream::iter(jobs)
+        .map(|(i, body)| async move {
+            let body = &body;
+            let name = &names_ref[i];
+            (i, tokens.call(|t| async move { tokens.client.prequalify(&t, body, name).await }).await)
+        })
+        .buffered(concurrency)
+        .collect()
+        .await;
+    let mut ok = true;
+    for (i, result) in results {
+        match result {
+            Ok(()) => {
+                log.info(&format!("pre-qualified {}", names[i]));
+                outcome.artifacts[i].prequalify = StageStatus::Done;
+            }
+            Err(e) => {
+                ok = false;
+                outcome.error("prequalify", Some(&names[i]), e.to_string());
+                outcome.artifacts[i].prequalify = StageStatus::Failed { message: e.to_string() };
+            }
+        }
+    }
+    ok
+}
+
+/// One Codesign/AddPreApproval for the runner; the body is built here.
+async fn preapprove<C: Tpp>(cfg: &TppConfig, tokens: &Tokens<'_, C>, outcome: &mut Outcome, log: &Log) -> bool {
+    let ip = match &cfg.runner_ip {
+        RunnerIp::Fixed(ip) => Ok(Some(ip.to_string())),
+        RunnerIp::Omit => Ok(None),
+        RunnerIp::Auto => http::local_address_towards(&cfg.base_url).await.map(|ip| Some(ip.to_string())),
+    };
+    let mut record = PreApprovalRecord {
+        dn: cfg.environment_dn.clone(),
+        user: cfg.key_user.clone(),
+        comment: cfg.comment.clone(),
+        hours: cfg.hours,
+        ip_address: None,
+        not_before: cfg.not_before.clone(),
+        signing_executable: cfg.signing_executable.clone(),
+        single_use: cfg.single_use,
+        outcome: StageStatus::NotRun,
+    };
+    let ok = match ip {
+        Err(message) => {
+            let message = format!("runner-ip auto: {message}; set runner-ip to an address or none");
+            outcome.error("preapprove", None, message.clone());
+            record.outcome = StageStatus::Failed { message };
+            false
+        }
+        Ok(ip) => {
+            outcome.runner_ip = ip.clone();
+            record.ip_address = ip.clone();
+            let body = AddPreApprovalRequest {
+                dn: record.dn.clone(),
+                user: record.user.clone(),
+                comment: record.comment.clone(),
+                hours: record.hours,
+                ip_address: ip,
+                not_before: record.not_before.clone(),
+                signing_executable: record.signing_executable.clone(),
+                single_use: record.single_use,
+            };
+            let body = &body;
+            match tokens.call(|t| async move { tokens.client.add_preapproval(&t, body).await }).await {
+                Ok(()) => {
+                    log.info(&format!(
+                        "pre-approved {} for {} on {} for {}h{}",
+                        record.user,
+                        record.ip_address.as_deref().unwrap_or("any address"),
+                        record.dn,
+                        record.hours,
+                        if record.single_use { ", single use" } else { "" }
+                    ));
+                    record.outcome = StageStatus::Done;
+                    true
+                }
+                Err(e) => {
+                    outcome.error("preapprove", None, e.to_string());
+                    record.outcome = StageStatus::Failed { message: e.to_string() };
+                    false
+                }
+            }
+        }
+    };
+    outcome.preapproval = Some(record);
+    ok
+}
