@@ -148,8 +148,11 @@ pub async fn run(
         }
         auth.revoked = Some(failures.is_empty());
         if !failures.is_empty() {
-            let message = format!("could not revoke the TPP token: {}; it expires on its own", failures.join("; "));
-            outcome.warning("tpp-revoke", None, message.clone());
+            // A live token with codesign:approve outlasting the job is what revoking prevents:
+            // the step fails so that someone revokes it in TPP.
+            let message =
+                format!("could not revoke the TPP token ({}): revoke it in TPP or let it expire", failures.join("; "));
+            outcome.error("tpp-revoke", None, message.clone());
             auth.error = Some(message);
         }
     }

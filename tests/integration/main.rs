@@ -2,6 +2,7 @@
 
 mod action;
 mod failures;
+mod faults;
 mod happy;
 mod inputs;
 mod support;

@@ -126,7 +126,7 @@ impl Gate {
             cmd.env("PATH", path);
         }
         cmd.envs(&self.env);
-        let out = cmd.output().expect("the binary runs");
+        let out = run_with_watchdog(cmd);
         let read = |name: &str| std::fs::read_to_string(self.dir.path().join(name)).unwrap_or_default();
         let outputs_raw = read("output.txt");
         let report_path = self
@@ -229,4 +229,23 @@ pub fn sha256_b64(data: &[u8]) -> String {
 
 pub fn b64(data: &[u8]) -> String {
     base64::engine::general_purpose::STANDARD.encode(data)
+}
+
+/// No run may outlive its deadline by much; one that hangs is killed and fails the test
+/// instead of hanging the suite.
+fn run_with_watchdog(mut cmd: Command) -> std::process::Output {
+    cmd.stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped());
+    let child = cmd.spawn().expect("the binary runs");
+    let pid = child.id();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(child.wait_with_output());
+    });
+    match rx.recv_timeout(std::time::Duration::from_secs(60)) {
+        Ok(out) => out.expect("the binary's output"),
+        Err(_) => {
+            let _ = Command::new("kill").arg("-KILL").arg(pid.to_string()).status();
+            panic!("the gate ran for more than 60 s: a hang");
+        }
+    }
 }
