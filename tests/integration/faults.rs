@@ -7,7 +7,9 @@ use signing_sim::{Fault, FaultKind};
 use crate::support::*;
 
 /// (substring the simulator matches, the gate's name for it, is it a GET, base request count)
-const ENDPOINTS: &[(&str, &str, bool, Option<usize>)] = &[
+type Endpoint = (&'static str, &'static str, bool, Option<usize>);
+
+const ENDPOINTS: &[Endpoint] = &[
     ("authorize/oauth", "authorize/oauth", false, Some(1)),
     ("PreQualify/Create", "Flow/Actions/CodeSign/PreQualify/Create", false, Some(2)),
     ("Codesign/AddPreApproval", "Codesign/AddPreApproval", false, Some(1)),
@@ -67,7 +69,7 @@ fn kinds() -> Vec<FaultKind> {
     ]
 }
 
-fn run_case(kind: FaultKind, (pattern, name, get, base): (&str, &str, bool, Option<usize>)) -> Option<String> {
+fn run_case(kind: FaultKind, (pattern, name, get, base): Endpoint) -> Option<String> {
     let expected = expect(&kind, pattern, get);
     if expected == Expect::NotApplicable {
         return None;
@@ -145,7 +147,7 @@ fn run_case(kind: FaultKind, (pattern, name, get, base): (&str, &str, bool, Opti
 
 #[test]
 fn every_fault_on_every_endpoint() {
-    let cases: Vec<(FaultKind, (&str, &str, bool, Option<usize>))> =
+    let cases: Vec<(FaultKind, Endpoint)> =
         kinds().into_iter().flat_map(|k| ENDPOINTS.iter().map(move |e| (k.clone(), *e))).collect();
     let results: Vec<Option<String>> = std::thread::scope(|scope| {
         let chunks: Vec<_> = cases.chunks(cases.len().div_ceil(8)).collect();
