@@ -19,16 +19,16 @@ fn bad(message: String) -> InputError {
 
 /// Expands the include patterns, drops what an exclude matches, sorts by name.
 ///
+/// The walk is our own rather than `glob::glob`'s, which silently skips names that are not
+/// UTF-8 and follows directory symlink loops forty levels deep: here such names are matched
+/// (lossily) and refused, and a loop is an error. Each pattern's walk starts below its literal
+/// prefix and goes no deeper than the pattern can match.
+///
 /// Directories that a wildcard happens to match are skipped (`dist/*` means the files in
 /// `dist`); a pattern without wildcards that names a directory is a mistake and says so.
-/// Files that cannot be signed meaningfully — empty ones, names that are not UTF-8 — are input
+/// Files that cannot be signed meaningfully (empty, unreadable, unnamed in UTF-8) are input
 /// errors here rather than surprises on the server.
 pub fn discover(working_directory: &Path, patterns: &[Pattern]) -> Result<Vec<Artifact>, InputError> {
-    let options = glob::MatchOptions {
-        case_sensitive: cfg!(not(windows)),
-        require_literal_separator: true,
-        require_literal_leading_dot: false,
-    };
     let excludes: Vec<glob::Pattern> = patterns
         .iter()
         .filter_map(|p| match p {
@@ -37,48 +37,143 @@ pub fn discover(working_directory: &Path, patterns: &[Pattern]) -> Result<Vec<Ar
         })
         .map(|e| glob::Pattern::new(e).map_err(|err| bad(format!("`!{e}` is not a valid glob pattern: {}", err.msg))))
         .collect::<Result<_, _>>()?;
-    let root = glob::Pattern::escape(&working_directory.to_string_lossy());
     let mut found: Vec<Artifact> = Vec::new();
     for pattern in patterns {
-        let Pattern::Include(pat) = pattern else {
+        let Pattern::Include(text) = pattern else { continue };
+        let include =
+            glob::Pattern::new(text).map_err(|e| bad(format!("`{text}` is not a valid glob pattern: {}", e.msg)))?;
+        let parts: Vec<&str> = text.split('/').filter(|p| !p.is_empty() && *p != ".").collect();
+        let literal = parts.iter().take_while(|p| !p.contains(['*', '?', '['])).count();
+        let prefix: PathBuf = parts[..literal].iter().collect();
+        if literal == parts.len() {
+            literal_match(working_directory, &prefix, text, &excludes, &mut found)?;
             continue;
-        };
-        let has_wildcard = pat.contains(['*', '?', '[']);
-        let full = format!("{}/{}", root.trim_end_matches(['/', '\\']), pat);
-        let paths = glob::glob_with(&full, options)
-            .map_err(|e| bad(format!("`{pat}` is not a valid glob pattern: {}", e.msg)))?;
-        for entry in paths {
-            let path = entry.map_err(|e| {
-                bad(format!("cannot read `{}` while expanding `{pat}`: {}", e.path().display(), e.error()))
-            })?;
-            let rel = path.strip_prefix(working_directory).unwrap_or(&path);
-            let Some(name) = rel.to_str().map(|s| s.replace('\\', "/")) else {
-                return Err(bad(format!(
-                    "`{}` is not a UTF-8 file name: rename it or exclude it with `!`",
-                    rel.to_string_lossy()
-                )));
-            };
-            if excludes.iter().any(|x| x.matches_with(&name, options)) {
-                continue;
-            }
-            let meta = std::fs::metadata(&path).map_err(|e| bad(format!("`{name}` cannot be read ({e})")))?;
-            if meta.is_dir() {
-                if has_wildcard {
-                    continue;
-                }
-                return Err(bad(format!("`{pat}` is a directory: use `{pat}/**/*` to sign the files in it")));
-            }
-            if meta.len() == 0 {
-                return Err(bad(format!(
-                    "`{name}` is empty (0 bytes): a failed build step? exclude it with `!{name}` if intended"
-                )));
-            }
-            found.push(Artifact { path, name, size: meta.len() });
         }
+        let rest = &parts[literal..];
+        let depth = if rest.contains(&"**") { usize::MAX } else { rest.len() };
+        let start = working_directory.join(&prefix);
+        if !start.is_dir() {
+            continue;
+        }
+        let mut walk = Walk {
+            root: working_directory,
+            include: &include,
+            excludes: &excludes,
+            found: &mut found,
+            ancestors: Vec::new(),
+        };
+        walk.dir(&start, &prefix, depth)?;
     }
     found.sort_by(|a, b| a.name.cmp(&b.name));
     found.dedup_by(|a, b| a.name == b.name);
+    // The same file under two names (through a symlinked directory, say) would be
+    // pre-qualified and signed twice.
+    let mut seen: std::collections::HashMap<PathBuf, &str> = std::collections::HashMap::new();
+    for a in &found {
+        let real = std::fs::canonicalize(&a.path).map_err(|e| bad(format!("`{}` cannot be read ({e})", a.name)))?;
+        if let Some(first) = seen.insert(real, &a.name) {
+            return Err(bad(format!("`{}` is `{first}` again, through a symlink: exclude one with `!`", a.name)));
+        }
+    }
     Ok(found)
+}
+
+const OPTIONS: glob::MatchOptions = glob::MatchOptions {
+    case_sensitive: !cfg!(windows),
+    require_literal_separator: true,
+    require_literal_leading_dot: false,
+};
+
+/// `/`-separated, with any byte that is not UTF-8 shown as U+FFFD so that `*` still matches it.
+fn display_name(rel: &Path) -> String {
+    rel.components().map(|c| c.as_os_str().to_string_lossy()).collect::<Vec<_>>().join("/")
+}
+
+fn excluded(name: &str, excludes: &[glob::Pattern]) -> bool {
+    excludes.iter().any(|x| x.matches_with(name, OPTIONS))
+}
+
+/// A pattern with no wildcard names one file.
+fn literal_match(
+    root: &Path,
+    rel: &Path,
+    text: &str,
+    excludes: &[glob::Pattern],
+    found: &mut Vec<Artifact>,
+) -> Result<(), InputError> {
+    let path = root.join(rel);
+    let name = display_name(rel);
+    if excluded(&name, excludes) || std::fs::symlink_metadata(&path).is_err() {
+        return Ok(());
+    }
+    let meta = std::fs::metadata(&path).map_err(|e| bad(format!("`{name}` cannot be read ({e})")))?;
+    if meta.is_dir() {
+        return Err(bad(format!("`{text}` is a directory: use `{text}/**/*` to sign the files in it")));
+    }
+    accept(path, rel, name, meta.len(), found)
+}
+
+fn accept(path: PathBuf, rel: &Path, name: String, size: u64, found: &mut Vec<Artifact>) -> Result<(), InputError> {
+    if rel.to_str().is_none() {
+        return Err(bad(format!("`{name}` is not a UTF-8 file name: rename it or exclude it with `!`")));
+    }
+    if size == 0 {
+        return Err(bad(format!(
+            "`{name}` is empty (0 bytes): a failed build step? exclude it with `!{name}` if intended"
+        )));
+    }
+    found.push(Artifact { path, name, size });
+    Ok(())
+}
+
+struct Walk<'a> {
+    root: &'a Path,
+    include: &'a glob::Pattern,
+    excludes: &'a [glob::Pattern],
+    found: &'a mut Vec<Artifact>,
+    /// Canonical paths of the directories being walked, to tell a symlink loop.
+    ancestors: Vec<PathBuf>,
+}
+
+impl Walk<'_> {
+    fn dir(&mut self, dir: &Path, rel: &Path, depth: usize) -> Result<(), InputError> {
+        if depth == 0 {
+            return Ok(());
+        }
+        let shown = display_name(rel);
+        let real = std::fs::canonicalize(dir).map_err(|e| bad(format!("cannot read `{shown}` ({e})")))?;
+        if self.ancestors.contains(&real) {
+            return Err(bad(format!(
+                "`{shown}` is a symlink loop (it leads back to a directory above it): exclude it with `!{shown}`"
+            )));
+        }
+        self.ancestors.push(real);
+        let entries = std::fs::read_dir(dir).map_err(|e| bad(format!("cannot read directory `{shown}` ({e})")))?;
+        for entry in entries {
+            let entry = entry.map_err(|e| bad(format!("cannot read directory `{shown}` ({e})")))?;
+            let path = entry.path();
+            let child = rel.join(entry.file_name());
+            let name = display_name(&child);
+            if excluded(&name, self.excludes) {
+                continue;
+            }
+            match std::fs::metadata(&path) {
+                Ok(meta) if meta.is_dir() => self.dir(&path, &child, depth.saturating_sub(1))?,
+                Ok(meta) if self.include.matches_with(&name, OPTIONS) => {
+                    accept(path, &child, name, meta.len(), self.found)?
+                }
+                Ok(_) => {}
+                // A dangling symlink or a file loop: it cannot be signed, and skipping it would
+                // be a silent green.
+                Err(e) if self.include.matches_with(&name, OPTIONS) => {
+                    return Err(bad(format!("`{name}` cannot be read ({e})")))
+                }
+                Err(_) => {}
+            }
+        }
+        self.ancestors.pop();
+        Ok(())
+    }
 }
 
 #[cfg(test)]
@@ -128,6 +223,25 @@ mod tests {
         std::fs::write(dir.path().join("dist/empty.exe"), b"").unwrap();
         let e = discover(dir.path(), &[Pattern::Include("dist/*.exe".into())]).unwrap_err();
         assert!(e.message.contains("empty"), "{e}");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_symlink_loop_is_an_error_not_forty_copies() {
+        let dir = tree();
+        std::os::unix::fs::symlink("..", dir.path().join("dist/sub/up")).unwrap();
+        let e = discover(dir.path(), &[Pattern::Include("dist/**/*.exe".into())]).unwrap_err();
+        assert!(e.message.contains("symlink loop"), "{e}");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn non_utf8_names_are_matched_and_refused() {
+        use std::os::unix::ffi::OsStrExt;
+        let dir = tree();
+        std::fs::write(dir.path().join("dist").join(std::ffi::OsStr::from_bytes(b"bad-\xff.exe")), b"x").unwrap();
+        let e = discover(dir.path(), &[Pattern::Include("dist/*.exe".into())]).unwrap_err();
+        assert!(e.message.contains("not a UTF-8 file name"), "{e}");
     }
 
     #[test]
