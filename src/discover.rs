@@ -127,7 +127,6 @@ fn accept(path: PathBuf, rel: &Path, name: String, size: u64, found: &mut Vec<Ar
 }
 
 struct Walk<'a> {
-    root: &'a Path,
     include: &'a glob::Pattern,
     excludes: &'a [glob::Pattern],
     found: &'a mut Vec<Artifact>,
