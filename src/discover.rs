@@ -55,13 +55,7 @@ pub fn discover(working_directory: &Path, patterns: &[Pattern]) -> Result<Vec<Ar
         if !start.is_dir() {
             continue;
         }
-        let mut walk = Walk {
-            root: working_directory,
-            include: &include,
-            excludes: &excludes,
-            found: &mut found,
-            ancestors: Vec::new(),
-        };
+        let mut walk = Walk { include: &include, excludes: &excludes, found: &mut found, ancestors: Vec::new() };
         walk.dir(&start, &prefix, depth)?;
     }
     found.sort_by(|a, b| a.name.cmp(&b.name));
