@@ -6,3 +6,4 @@ mod faults;
 mod happy;
 mod inputs;
 mod support;
+mod transport;

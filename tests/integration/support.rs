@@ -119,14 +119,22 @@ impl Gate {
             .input("appviewx-signing-key", "sample-key")
     }
 
-    pub fn run(&self) -> Ran {
+    pub fn command(&self) -> Command {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_codesign-gate"));
         cmd.env_clear().args(&self.args).current_dir(self.workspace());
         if let Some(path) = std::env::var_os("PATH") {
             cmd.env("PATH", path);
         }
         cmd.envs(&self.env);
-        let out = run_with_watchdog(cmd);
+        cmd
+    }
+
+    pub fn run(&self) -> Ran {
+        self.collect(run_with_watchdog(self.command()))
+    }
+
+    /// Reads every channel the run wrote, given how the process ended.
+    pub fn collect(&self, out: std::process::Output) -> Ran {
         let read = |name: &str| std::fs::read_to_string(self.dir.path().join(name)).unwrap_or_default();
         let outputs_raw = read("output.txt");
         let report_path = self
