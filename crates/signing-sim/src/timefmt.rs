@@ -72,8 +72,10 @@ pub(crate) fn iso8601_utc(secs: i64) -> String {
 }
 
 /// Parses `NotBefore` as TPP documents it (`2021-12-31T00:52:50.5387438`): date, `T`, time,
-/// an optional fraction of 1 to 7 digits (.NET's tick precision) and an optional `Z`. Offsets
-/// other than `Z` are refused because the field is documented as UTC. Returns unix milliseconds.
+/// an optional fraction of 1 to 7 digits (.NET's tick precision), then nothing, `Z`, or an
+/// offset `+HH:MM`/`-HH:MM`. The field is documented as UTC, but TPP binds it as a .NET
+/// `DateTime`, which takes an offset and converts; pyVenafi sends a timezone-aware `datetime` as
+/// `isoformat()`, i.e. `2030-01-02T03:04:05+00:00`. Returns unix milliseconds (UTC).
 pub(crate) fn parse_not_before(s: &str) -> Result<i64, String> {
     let bad = || format!("NotBefore {s:?} is not a UTC ISO 8601 date-time like 2021-12-31T00:52:50.5387438");
     let b = s.as_bytes();
@@ -109,11 +111,30 @@ pub(crate) fn parse_not_before(s: &str) -> Result<i64, String> {
         }
         rest = &digits_and_more[n..];
     }
-    match rest {
-        [] | [b'Z'] => {}
+    let offset_secs = match rest {
+        [] | [b'Z'] => 0,
+        [sign @ (b'+' | b'-'), h1, h2, b':', m1, m2] => {
+            let two = |a: u8, b: u8| -> Result<i64, String> {
+                if a.is_ascii_digit() && b.is_ascii_digit() {
+                    Ok(i64::from(a - b'0') * 10 + i64::from(b - b'0'))
+                } else {
+                    Err(bad())
+                }
+            };
+            let (oh, om) = (two(*h1, *h2)?, two(*m1, *m2)?);
+            if oh > 14 || om > 59 {
+                return Err(bad());
+            }
+            let magnitude = oh * 3600 + om * 60;
+            if *sign == b'+' {
+                magnitude
+            } else {
+                -magnitude
+            }
+        }
         _ => return Err(bad()),
-    }
-    let secs = days_from_civil(y, mo, d) * 86_400 + h * 3600 + mi * 60 + sec;
+    };
+    let secs = days_from_civil(y, mo, d) * 86_400 + h * 3600 + mi * 60 + sec - offset_secs;
     Ok(secs * 1000 + frac_ms)
 }
 
@@ -131,12 +152,26 @@ mod tests {
 
     #[test]
     fn accepts_documented_shapes() {
-        for ok in
-            ["2021-12-31T00:52:50.5387438", "2021-12-31T00:52:50", "2021-12-31T00:52:50Z", "2021-12-31T00:52:50.5Z"]
-        {
+        for ok in [
+            "2021-12-31T00:52:50.5387438",
+            "2021-12-31T00:52:50",
+            "2021-12-31T00:52:50Z",
+            "2021-12-31T00:52:50.5Z",
+            "2021-12-31T00:52:50.538743+00:00",
+            "2021-12-31T00:52:50-05:30",
+        ] {
             assert!(parse_not_before(ok).is_ok(), "{ok}");
         }
         assert_eq!(parse_not_before("1970-01-01T00:00:01.5387438").expect("valid"), 1538);
+    }
+
+    /// What Python's `datetime.isoformat()` gives for an aware datetime, as pyVenafi sends it.
+    #[test]
+    fn offsets_convert_to_utc() {
+        let utc = parse_not_before("2030-01-02T03:04:05Z").expect("valid");
+        assert_eq!(parse_not_before("2030-01-02T03:04:05+00:00").expect("valid"), utc);
+        assert_eq!(parse_not_before("2030-01-02T05:04:05+02:00").expect("valid"), utc);
+        assert_eq!(parse_not_before("2030-01-01T23:34:05-03:30").expect("valid"), utc);
     }
 
     #[test]
@@ -150,7 +185,11 @@ mod tests {
             "2021-12-31T24:00:00",
             "2021-12-31T00:52:50.",
             "2021-12-31T00:52:50.12345678",
-            "2021-12-31T00:52:50+01:00",
+            "2021-12-31T00:52:50+0100",
+            "2021-12-31T00:52:50+01",
+            "2021-12-31T00:52:50+15:00",
+            "2021-12-31T00:52:50+01:60",
+            "2021-12-31T00:52:50Z+01:00",
             "2021-12-31T00:52:50z",
             "tomorrow",
             "２０21-12-31T00:52:50",

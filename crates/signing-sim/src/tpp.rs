@@ -120,10 +120,16 @@ struct AddPreApprovalRequest {
     single_use: Option<bool>,
 }
 
+/// TPP documents "specify one of" `Dn`, `Guid` or `Id`; pyVenafi's `GetEnvironment.post` offers
+/// all three and leaves out the ones not given.
 #[derive(Debug, Deserialize)]
 struct GetEnvironmentRequest {
-    #[serde(rename = "Dn")]
-    dn: String,
+    #[serde(rename = "Dn", default)]
+    dn: Option<String>,
+    #[serde(rename = "Guid", default)]
+    guid: Option<String>,
+    #[serde(rename = "Id", default)]
+    id: Option<i64>,
 }
 
 #[derive(Debug, Serialize)]
@@ -142,6 +148,8 @@ struct EnvironmentInfo {
     dn: String,
     #[serde(rename = "Guid")]
     guid: String,
+    #[serde(rename = "Id")]
+    id: i64,
     #[serde(rename = "Name")]
     name: String,
 }
@@ -701,6 +709,17 @@ fn add_preapproval_inner(shared: &Shared, req: &Req) -> Result<Reply, Reply> {
     Ok(success())
 }
 
+/// The GUID an environment answers to in GetEnvironment, stable for its DN.
+fn environment_guid(env: &crate::config::TppEnvironment) -> String {
+    stable_guid(&format!("env:{}", env.dn.to_lowercase()))
+}
+
+/// The numeric object id an environment answers to, stable for its DN (TPP ids are positive).
+fn environment_id(env: &crate::config::TppEnvironment) -> i64 {
+    let h = Sha256::digest(format!("env-id:{}", env.dn.to_lowercase()).as_bytes());
+    i64::from(u32::from_be_bytes([h[0], h[1], h[2], h[3]]) & 0x00ff_ffff) + 1
+}
+
 /// Any `codesign` grant may look an environment up; only creating things needs `approve`.
 fn get_environment(shared: &Shared, req: &Req) -> Reply {
     let inner = || -> Result<Reply, Reply> {
@@ -708,14 +727,30 @@ fn get_environment(shared: &Shared, req: &Req) -> Reply {
         let caller = authenticate(&shared.lock(), req, now)?;
         require_scope(&caller, "codesign", None)?;
         let body: GetEnvironmentRequest = parse_body(req)?;
-        let env = find_environment(&shared.config.tpp, &body.dn)?;
+        let config = &shared.config.tpp;
+        let env = match (&body.dn, &body.guid, body.id) {
+            (Some(dn), _, _) => find_environment(config, dn)?,
+            (None, Some(guid), _) => {
+                let bare = |g: &str| g.trim().trim_matches(|c| c == '{' || c == '}').to_ascii_lowercase();
+                config.environments.iter().find(|e| bare(&environment_guid(e)) == bare(guid)).ok_or_else(|| {
+                    refusal(result_code::OBJECT_NOT_FOUND, format!("No code signing environment has the GUID '{guid}'"))
+                })?
+            }
+            (None, None, Some(id)) => {
+                config.environments.iter().find(|e| environment_id(e) == id).ok_or_else(|| {
+                    refusal(result_code::OBJECT_NOT_FOUND, format!("No code signing environment has the Id {id}"))
+                })?
+            }
+            (None, None, None) => return Err(bad_request("Specify the environment by Dn, Guid or Id")),
+        };
         let name = env.dn.rsplit('\\').next().unwrap_or_default().to_string();
         Ok(Reply::json(
             200,
             &GetEnvironmentResponse {
                 environment: Some(EnvironmentInfo {
                     dn: env.dn.clone(),
-                    guid: stable_guid(&format!("env:{}", env.dn.to_lowercase())),
+                    guid: environment_guid(env),
+                    id: environment_id(env),
                     name,
                 }),
                 success: true,

@@ -30,6 +30,12 @@ async fn oauth_success_has_the_documented_fields() {
         assert!(body[field].is_string(), "{field} in {body}");
     }
     assert_eq!(body["token_type"], "Bearer");
+    // Shaped like TPP's (Base64 of 16 bytes): pyVenafi sends a token as `Authorization` only
+    // when it ends with "==", and otherwise puts it in the legacy `X-Venafi-API-Key` header.
+    for field in ["access_token", "refresh_token"] {
+        let t = body[field].as_str().unwrap_or("");
+        assert!(t.len() == 24 && t.ends_with("==") && STANDARD.decode(t).is_ok(), "{field} {t:?}");
+    }
     assert_eq!(body["scope"], "codesign:approve");
     assert!(body["identity"].as_str().unwrap_or("").starts_with("local:{"));
     let expires = body["expires"].as_i64().expect("expires");
@@ -91,6 +97,9 @@ async fn refresh_tokens_rotate_and_revoke_ends_the_grant() {
     assert_eq!(s, 200, "{second}");
     assert_ne!(second["refresh_token"], first["refresh_token"]);
     assert_ne!(second["access_token"], first["access_token"]);
+    for field in ["access_token", "refresh_token"] {
+        assert!(second[field].as_str().unwrap_or("").ends_with("=="), "{field} shaped like TPP's");
+    }
     assert_eq!(second["scope"], "codesign:approve");
     // The old refresh token is single use.
     let (s, b) = send(client().post(&url).json(&refresh(&first["refresh_token"]))).await;
@@ -333,7 +342,7 @@ async fn add_preapproval_stores_every_field_and_validates_them() {
         ("IPAddress", json!(3232235777u32)),
         ("NotBefore", json!("2021-12-31")),
         ("NotBefore", json!("31/12/2021 00:52:50")),
-        ("NotBefore", json!("2021-12-31T00:52:50+02:00")),
+        ("NotBefore", json!("2021-12-31T00:52:50+0200")),
         ("Hours", json!(0)),
         ("SigningExecutable", json!("")),
         ("SingleUse", json!(1)),
@@ -372,6 +381,32 @@ async fn get_environment_reports_found_and_not_found() {
     let token = sim.issue_token("sample-user", "certificate:manage", 3600);
     let (s, _) = post_sdk(&sim, &token, path, &json!({"Dn": DN})).await;
     assert_eq!(s, 403);
+}
+
+/// TPP takes one of `Dn`, `Guid` or `Id`; pyVenafi's `GetEnvironment.post(guid=...)` sends only
+/// the one given.
+#[tokio::test]
+async fn get_environment_by_guid_or_id() {
+    let sim = sim(SimConfig::default()).await;
+    let token = sim.issue_token("sample-user", "codesign", 3600);
+    let path = "/vedsdk/Codesign/GetEnvironment";
+    let (_, by_dn) = post_sdk(&sim, &token, path, &json!({"Dn": DN})).await;
+    let env = &by_dn["CertificateEnvironment"];
+    let guid = env["Guid"].as_str().expect("Guid").to_string();
+    let id = env["Id"].as_i64().expect("Id");
+    assert!(id > 0);
+    let bare_upper = guid.trim_matches(|c| c == '{' || c == '}').to_uppercase();
+    for body in [json!({"Guid": guid}), json!({"Guid": bare_upper}), json!({"Id": id})] {
+        let (s, b) = post_sdk(&sim, &token, path, &body).await;
+        assert_eq!((s, b["Success"].as_bool()), (200, Some(true)), "{body}: {b}");
+        assert_eq!(b["CertificateEnvironment"], *env, "{body}");
+    }
+    for body in [json!({"Guid": "{00000000-0000-0000-0000-000000000000}"}), json!({"Id": id + 1})] {
+        let (s, b) = post_sdk(&sim, &token, path, &body).await;
+        assert_eq!((s, b["Success"].as_bool(), b["Result"].as_i64()), (200, Some(false), Some(7)), "{body}");
+    }
+    let (s, b) = post_sdk(&sim, &token, path, &json!({})).await;
+    assert_eq!((s, b["error"].as_str()), (400, Some("invalid_request")));
 }
 
 #[tokio::test]
