@@ -144,23 +144,7 @@ impl SigningService for AvxClient {
             .secret_header("password", &self.password)
             .json(&serde_json::json!({}));
         let reply = self.http.send(&call).await?;
-        let parsed: Option<Envelope> = serde_json::from_slice(&reply.body).ok();
-        let attempts = parsed
-            .as_ref()
-            .and_then(|e| serde_json::from_value::<LoginResponse>(e.response.clone()).ok())
-            .and_then(|l| l.available_login_attempt_count);
-        if reply.status == 401 || reply.status == 403 {
-            return Err(AvxError::LoginRefused { user: self.username.clone(), attempts });
-        }
-        let response = envelope(LOGIN, reply.status, &reply.body)?;
-        let login: LoginResponse = serde_json::from_value(response.clone()).map_err(|_| AvxError::Unexpected {
-            endpoint: LOGIN,
-            detail: format!("response is a {}", json_kind(&response)),
-        })?;
-        match login.session_id {
-            Some(id) if !id.is_empty() => Ok(Secret::new(id)),
-            _ => Err(AvxError::LoginRefused { user: self.username.clone(), attempts }),
-        }
+        parse_login(&self.username, reply.status, &reply.body)
     }
 
     async fn submit(
@@ -174,21 +158,7 @@ impl SigningService for AvxClient {
             .json(body)
             .artifact(artifact);
         let reply = self.http.send(&call).await?;
-        let response = envelope(GENERATE, reply.status, &reply.body)?;
-        // The public docs do not show this answer: take `signId`, accept an immediate signature,
-        // and otherwise name the fields seen (never their values).
-        let shape = || match &response {
-            Value::Object(m) => format!("response fields: {}", m.keys().cloned().collect::<Vec<_>>().join(", ")),
-            other => format!("response is a {}", json_kind(other)),
-        };
-        let parsed: SignStatusResponse = serde_json::from_value(response.clone()).unwrap_or_default();
-        let sign_id = match &parsed.sign_id {
-            Some(Value::String(s)) if !s.is_empty() => s.clone(),
-            Some(Value::Number(n)) => n.to_string(),
-            _ => return Err(AvxError::Unexpected { endpoint: GENERATE, detail: format!("no signId ({})", shape()) }),
-        };
-        let state = if parsed.status.is_some() { sign_state(GENERATE, &parsed)? } else { SignState::Pending };
-        Ok(Submitted { sign_id, state })
+        parse_submit(reply.status, &reply.body)
     }
 
     async fn status(&self, session: &Secret, sign_id: &str) -> Result<SignState, AvxError> {
@@ -196,10 +166,63 @@ impl SigningService for AvxClient {
             .authenticated(Call::new("appviewx", STATUS, Method::GET, self.url(STATUS, "api", Some(sign_id))), session)
             .header("content-type", "application/json");
         let reply = self.http.send(&call).await?;
-        let response = envelope(STATUS, reply.status, &reply.body)?;
-        let parsed: SignStatusResponse = serde_json::from_value(response.clone()).map_err(|_| {
-            AvxError::Unexpected { endpoint: STATUS, detail: format!("response is a {}", json_kind(&response)) }
-        })?;
-        sign_state(STATUS, &parsed)
+        parse_status(reply.status, &reply.body)
     }
+}
+
+/// Reads the login answer: a session id, or a refusal with the attempts left before lockout.
+pub fn parse_login(user: &str, status: u16, body: &[u8]) -> Result<Secret, AvxError> {
+    let parsed: Option<Envelope> = serde_json::from_slice(body).ok();
+    let attempts = parsed
+        .as_ref()
+        .and_then(|e| serde_json::from_value::<LoginResponse>(e.response.clone()).ok())
+        .and_then(|l| l.available_login_attempt_count);
+    if status == 401 || status == 403 {
+        return Err(AvxError::LoginRefused { user: user.to_string(), attempts });
+    }
+    let response = envelope(LOGIN, status, body)?;
+    let login: LoginResponse = serde_json::from_value(response.clone()).map_err(|_| AvxError::Unexpected {
+        endpoint: LOGIN,
+        detail: format!("response is a {}", json_kind(&response)),
+    })?;
+    match login.session_id {
+        Some(id) if !id.is_empty() => Ok(Secret::new(id)),
+        _ => Err(AvxError::LoginRefused { user: user.to_string(), attempts }),
+    }
+}
+
+/// Reads the answer to a submission. The public docs do not show it: take `signId`, accept an
+/// immediate signature, and otherwise name the fields seen (never their values).
+pub fn parse_submit(status: u16, body: &[u8]) -> Result<Submitted, AvxError> {
+    let response = envelope(GENERATE, status, body)?;
+    let shape = || match &response {
+        Value::Object(m) => format!("response fields: {}", m.keys().cloned().collect::<Vec<_>>().join(", ")),
+        other => format!("response is a {}", json_kind(other)),
+    };
+    let parsed: SignStatusResponse = serde_json::from_value(response.clone()).unwrap_or_default();
+    let sign_id = match &parsed.sign_id {
+        Some(Value::String(s)) if is_sign_id(s) => s.clone(),
+        Some(Value::Number(n)) => n.to_string(),
+        Some(_) => {
+            return Err(AvxError::Unexpected { endpoint: GENERATE, detail: "a signId that is not an id".into() })
+        }
+        None => return Err(AvxError::Unexpected { endpoint: GENERATE, detail: format!("no signId ({})", shape()) }),
+    };
+    let state = if parsed.status.is_some() { sign_state(GENERATE, &parsed)? } else { SignState::Pending };
+    Ok(Submitted { sign_id, state })
+}
+
+/// A sign id goes into URLs, file names and log lines: letters, digits, `-` and `_` only.
+fn is_sign_id(s: &str) -> bool {
+    !s.is_empty() && s.len() <= 128 && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+}
+
+/// Reads a status answer.
+pub fn parse_status(status: u16, body: &[u8]) -> Result<SignState, AvxError> {
+    let response = envelope(STATUS, status, body)?;
+    let parsed: SignStatusResponse = serde_json::from_value(response.clone()).map_err(|_| AvxError::Unexpected {
+        endpoint: STATUS,
+        detail: format!("response is a {}", json_kind(&response)),
+    })?;
+    sign_state(STATUS, &parsed)
 }

@@ -16,20 +16,18 @@ pub struct Envelope {
 
 impl Envelope {
     /// `CODE_SIGNING_0056: policy not found`, from whatever of code and message is present.
+    /// Only text and numbers are shown: a structured value could carry anything.
     pub fn error_text(&self) -> Option<String> {
-        let code = self.app_status_code.as_ref().filter(|c| !c.is_null()).map(text)?;
-        let message = self.message.as_ref().filter(|m| !m.is_null()).map(text);
-        Some(match message {
-            Some(m) if !m.is_empty() => format!("{code}: {m}"),
+        let code = match self.app_status_code.as_ref()? {
+            Value::Null => return None,
+            Value::String(s) => s.clone(),
+            Value::Number(n) => n.to_string(),
+            other => format!("(a JSON {})", crate::http::json_kind(other)),
+        };
+        Some(match &self.message {
+            Some(Value::String(m)) if !m.is_empty() => format!("{code}: {m}"),
             _ => code,
         })
-    }
-}
-
-fn text(v: &Value) -> String {
-    match v {
-        Value::String(s) => s.clone(),
-        other => other.to_string(),
     }
 }
 

@@ -2,8 +2,8 @@
 
 use reqwest::Method;
 
-use super::model::{AuthError, OAuthRequest, TokenResponse};
-use super::{TppClient, TppError};
+use super::model::{OAuthRequest, TokenResponse};
+use super::{auth_error_text, TppClient, TppError};
 use crate::http::{field_names, Call};
 use crate::secret::Secret;
 
@@ -28,33 +28,7 @@ impl TppClient {
         let body = OAuthRequest { client_id, username, password: password.expose(), scope };
         let call = Call::new("tpp", "authorize/oauth", Method::POST, self.url("vedauth/authorize/oauth")).json(&body);
         let reply = self.http.send(&call).await?;
-        match reply.status {
-            200 => {
-                let t: TokenResponse = serde_json::from_slice(&reply.body).map_err(|_| TppError::Unexpected {
-                    endpoint: "authorize/oauth",
-                    detail: format!("HTTP 200 without a token ({})", field_names(&reply.body)),
-                })?;
-                Ok(Grant {
-                    access_token: Secret::new(t.access_token),
-                    refresh_token: t.refresh_token.map(Secret::new),
-                    identity: t.identity,
-                    scope: t.scope,
-                })
-            }
-            400 | 401 => {
-                let detail = serde_json::from_slice::<AuthError>(&reply.body)
-                    .map(|e| match e.error_description {
-                        Some(d) => format!("{}: {}", e.error, d),
-                        None => e.error,
-                    })
-                    .unwrap_or_else(|_| format!("HTTP {}", reply.status));
-                Err(TppError::GrantRefused(detail))
-            }
-            status => Err(TppError::Unexpected {
-                endpoint: "authorize/oauth",
-                detail: format!("HTTP {status} ({})", field_names(&reply.body)),
-            }),
-        }
+        parse_grant(reply.status, &reply.body)
     }
 
     /// Revokes the grant behind `token`, refresh token included. It still goes out after a
@@ -67,5 +41,31 @@ impl TppClient {
             200 | 401 => Ok(()),
             status => Err(TppError::Unexpected { endpoint: "revoke/token", detail: format!("HTTP {status}") }),
         }
+    }
+}
+
+/// Reads the answer of the password grant.
+pub fn parse_grant(status: u16, body: &[u8]) -> Result<Grant, TppError> {
+    match status {
+        200 => {
+            let t: TokenResponse = serde_json::from_slice(body)
+                .ok()
+                .filter(|t: &TokenResponse| !t.access_token.is_empty())
+                .ok_or_else(|| TppError::Unexpected {
+                    endpoint: "authorize/oauth",
+                    detail: format!("HTTP 200 without a token ({})", field_names(body)),
+                })?;
+            Ok(Grant {
+                access_token: Secret::new(t.access_token),
+                refresh_token: t.refresh_token.map(Secret::new),
+                identity: t.identity,
+                scope: t.scope,
+            })
+        }
+        400 | 401 => Err(TppError::GrantRefused(format!("HTTP {status}, {}", auth_error_text(body)))),
+        status => Err(TppError::Unexpected {
+            endpoint: "authorize/oauth",
+            detail: format!("HTTP {status} ({})", field_names(body)),
+        }),
     }
 }

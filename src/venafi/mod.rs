@@ -17,8 +17,10 @@ use model::{AddPreApprovalRequest, AuthError, PreQualifyRequest, SignResult};
 pub enum TppError {
     #[error("TPP refused the token request ({0}); check tpp-username, tpp-password, tpp-client-id and tpp-scope")]
     GrantRefused(String),
-    #[error("TPP rejected the access token ({0}): it is expired, revoked or lacks the scope")]
+    #[error("TPP rejected the access token ({0}): it is expired or revoked")]
     InvalidToken(String),
+    #[error("{endpoint} forbidden ({detail}): the token lacks the scope; tpp-scope needs codesign:approve")]
+    Forbidden { endpoint: &'static str, detail: String },
     #[error("{endpoint} refused: Result {code} {name}{}", error.as_deref().map(|e| format!(": {e}")).unwrap_or_default())]
     Refused { endpoint: &'static str, code: i64, name: &'static str, error: Option<String> },
     #[error("{endpoint} rejected the request as malformed: {detail}")]
@@ -83,35 +85,35 @@ impl TppClient {
             call = call.artifact(a);
         }
         let reply = self.http.send(&call).await?;
-        match reply.status {
-            200 => {
-                let r: SignResult = serde_json::from_slice(&reply.body).map_err(|_| TppError::Unexpected {
-                    endpoint,
-                    detail: format!("HTTP 200 without Success/Result ({})", field_names(&reply.body)),
-                })?;
-                // Codesign/* report success as Result 1; Flow/* endpoints use 0 for success.
-                let ok_code = r.result == 1 || (r.result == 0 && endpoint.starts_with("Flow/"));
-                if r.success && ok_code {
-                    Ok(())
-                } else {
-                    Err(TppError::Refused {
-                        endpoint,
-                        code: r.result,
-                        name: model::result_name(r.result),
-                        error: r.error,
-                    })
-                }
-            }
-            400 => Err(TppError::BadRequest { endpoint, detail: auth_error_text(&reply.body) }),
-            401 => Err(TppError::InvalidToken(auth_error_text(&reply.body))),
-            403 => Err(TppError::InvalidToken(format!("HTTP 403, {}", auth_error_text(&reply.body)))),
-            status => {
-                Err(TppError::Unexpected { endpoint, detail: format!("HTTP {status} ({})", field_names(&reply.body)) })
-            }
-        }
+        parse_sign_result(endpoint, reply.status, &reply.body)
     }
 }
 
+/// Reads the answer of a Codesign/* or Flow/* call. They answer HTTP 200 even when they
+/// refuse; only `Success` and `Result` say which.
+pub fn parse_sign_result(endpoint: &'static str, status: u16, body: &[u8]) -> Result<(), TppError> {
+    match status {
+        200 => {
+            let r: SignResult = serde_json::from_slice(body).map_err(|_| TppError::Unexpected {
+                endpoint,
+                detail: format!("HTTP 200 without Success/Result ({})", field_names(body)),
+            })?;
+            // Codesign/* report success as Result 1; Flow/* endpoints use 0 for success.
+            let ok_code = r.result == 1 || (r.result == 0 && endpoint.starts_with("Flow/"));
+            if r.success && ok_code {
+                Ok(())
+            } else {
+                Err(TppError::Refused { endpoint, code: r.result, name: model::result_name(r.result), error: r.error })
+            }
+        }
+        400 => Err(TppError::BadRequest { endpoint, detail: auth_error_text(body) }),
+        401 => Err(TppError::InvalidToken(auth_error_text(body))),
+        403 => Err(TppError::Forbidden { endpoint, detail: auth_error_text(body) }),
+        status => Err(TppError::Unexpected { endpoint, detail: format!("HTTP {status} ({})", field_names(body)) }),
+    }
+}
+
+/// `error: error_description` from VEDAuth's error shape, or the field names when it is not.
 fn auth_error_text(body: &[u8]) -> String {
     match serde_json::from_slice::<AuthError>(body) {
         Ok(AuthError { error, error_description: Some(d) }) => format!("{error}: {d}"),

@@ -5,5 +5,6 @@ mod failures;
 mod faults;
 mod happy;
 mod inputs;
+mod parsers;
 mod support;
 mod transport;
