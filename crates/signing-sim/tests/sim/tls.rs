@@ -70,27 +70,3 @@ async fn user_supplied_certificate_files() {
     let err = signing_sim::start(config, "127.0.0.1:0".parse().expect("addr")).await.expect_err("bad key");
     assert!(err.to_string().contains("key.pem"), "{err}");
 }
-
-/// Venafi's own SDK as the judge. Needs a Python with `pyvenafi` installed:
-/// `SIGNING_SIM_PYTHON=/path/to/python cargo test -p signing-sim -- --ignored pyvenafi`.
-#[tokio::test]
-#[ignore = "needs SIGNING_SIM_PYTHON pointing at a Python with pyvenafi"]
-async fn pyvenafi_drives_the_simulator_unchanged() {
-    let python = std::env::var("SIGNING_SIM_PYTHON").expect("SIGNING_SIM_PYTHON");
-    let dir = tempfile::tempdir().expect("tempdir");
-    let config =
-        SimConfig { tls: Some(TlsConfig::Generate { ca_out_path: dir.path().join("ca.pem") }), ..SimConfig::default() };
-    let sim = crate::sim(config).await;
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/pyvenafi_check.py");
-    let host = format!("127.0.0.1:{}", sim.addr().port());
-    let out = tokio::task::spawn_blocking(move || std::process::Command::new(python).arg(script).arg(host).output())
-        .await
-        .expect("join")
-        .expect("python runs");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
-    let state = sim.state();
-    assert_eq!(state.preapprovals.len(), 1);
-    assert_eq!(state.prequalifications.len(), 1);
-    assert!(state.requests.iter().any(|r| r.path == "/vedauth/Authorize/OAuth"), "pyVenafi's own casing");
-}
