@@ -41,7 +41,7 @@ pub const INPUTS: &[InputSpec] = &[
     InputSpec { name: "single-use", help: "Each pre-qualification/pre-approval allows one signing [default: true]" },
     InputSpec { name: "comment", help: "Comment stored with each TPP record [default: repository, commit, run URL and attempt]" },
     InputSpec { name: "runner-ip", help: "IPAddress of the pre-approval: auto (local source address of the route to TPP) | an IP literal | none [default: auto]" },
-    InputSpec { name: "not-before", help: "Pre-approval start, UTC ISO 8601 (2026-01-31T12:00:00Z)" },
+    InputSpec { name: "not-before", help: "Pre-approval start, ISO 8601 with Z or an offset (2026-01-31T12:00:00Z); sent to TPP in UTC" },
     InputSpec { name: "signing-executable", help: "Full path of the signing tool as TPP will see it (the pre-approval is ignored by TPP when it differs)" },
     InputSpec { name: "pre-qualify", help: "Pre-qualify each digest (PreQualify/Create) [default: true]" },
     InputSpec { name: "pre-approve", help: "Request a pre-approval for the runner (Codesign/AddPreApproval) [default: true]" },
@@ -548,13 +548,18 @@ fn tpp_config(inputs: &Inputs, github: &GithubContext) -> Result<Option<TppConfi
     };
     let not_before = match inputs.trimmed("not-before") {
         None => None,
-        Some(v) if is_iso8601_utc(v) => Some(v.trim_end_matches('Z').to_string()),
-        Some(v) => {
-            return Err(bad(
-                "not-before",
-                format!("must be a UTC time like 2026-01-31T12:00:00Z, not `{}`", truncate(v, 60)),
-            ))
-        }
+        Some(v) => match normalize_not_before(v) {
+            Some(utc) => Some(utc),
+            None => {
+                return Err(bad(
+                    "not-before",
+                    format!(
+                        "must be a time like 2026-01-31T12:00:00Z or 2026-01-31T14:00:00+02:00, not `{}`",
+                        truncate(v, 60)
+                    ),
+                ))
+            }
+        },
     };
     let signing_executable = inputs.trimmed("signing-executable").map(str::to_string);
     let comment = inputs.trimmed("comment").map(str::to_string).unwrap_or_else(|| github.default_comment());
@@ -737,27 +742,46 @@ pub fn parse_duration(text: &str) -> Option<Duration> {
     Some(total)
 }
 
-/// `YYYY-MM-DDTHH:MM:SS[.fraction][Z]`, the form TPP's NotBefore takes.
-fn is_iso8601_utc(v: &str) -> bool {
-    let v = v.strip_suffix('Z').unwrap_or(v);
-    let (main, frac) = match v.split_once('.') {
-        Some((m, f)) => (m, Some(f)),
-        None => (v, None),
+/// `YYYY-MM-DDTHH:MM:SS[.fraction]` followed by `Z`, `±HH:MM` or nothing (UTC), as `date -u
+/// -Iseconds` and most tools print it. Returns the UTC time in the form TPP's docs show (no
+/// offset), or None when it is not a real time.
+fn normalize_not_before(v: &str) -> Option<String> {
+    let (t, offset_secs) = if let Some(t) = v.strip_suffix('Z') {
+        (t, 0)
+    } else if v.len() > 19 && matches!(v.as_bytes()[v.len() - 6], b'+' | b'-') && v.as_bytes()[v.len() - 3] == b':' {
+        let (t, off) = v.split_at(v.len() - 6);
+        let sign = if off.starts_with('-') { -1 } else { 1 };
+        let (h, m): (i64, i64) = (off.get(1..3)?.parse().ok()?, off.get(4..6)?.parse().ok()?);
+        if h > 14 || m > 59 {
+            return None;
+        }
+        (t, sign * (h * 3600 + m * 60))
+    } else {
+        (v, 0)
+    };
+    let (main, frac) = match t.split_once('.') {
+        Some((m, f)) if (1..=7).contains(&f.len()) && f.bytes().all(|c| c.is_ascii_digit()) => (m, Some(f)),
+        Some(_) => return None,
+        None => (t, None),
     };
     let b = main.as_bytes();
     if b.len() != 19 || b[4] != b'-' || b[7] != b'-' || b[10] != b'T' || b[13] != b':' || b[16] != b':' {
-        return false;
+        return None;
     }
     let num = |r: std::ops::Range<usize>| {
         main.get(r).filter(|s| s.bytes().all(|c| c.is_ascii_digit())).and_then(|s| s.parse::<u32>().ok())
     };
-    let (Some(_y), Some(mo), Some(d), Some(h), Some(mi), Some(s)) =
-        (num(0..4), num(5..7), num(8..10), num(11..13), num(14..16), num(17..19))
-    else {
-        return false;
-    };
-    let frac_ok = frac.is_none_or(|f| (1..=7).contains(&f.len()) && f.bytes().all(|c| c.is_ascii_digit()));
-    (1..=12).contains(&mo) && (1..=31).contains(&d) && h < 24 && mi < 60 && s < 60 && frac_ok
+    let (y, mo, d, h, mi, s) = (num(0..4)?, num(5..7)?, num(8..10)?, num(11..13)?, num(14..16)?, num(17..19)?);
+    let y = i64::from(y);
+    if !(1..=12).contains(&mo) || d == 0 || d > crate::civil::days_in_month(y, mo) || h > 23 || mi > 59 || s > 59 {
+        return None;
+    }
+    let local = crate::civil::days_from_civil(y, mo, d) * 86_400 + i64::from(h * 3600 + mi * 60 + s);
+    let utc = crate::civil::format_utc(local - offset_secs);
+    Some(match frac {
+        Some(f) => format!("{utc}.{f}"),
+        None => utc,
+    })
 }
 
 fn read_pem(path: &Path) -> Result<Vec<u8>, InputError> {
@@ -898,6 +922,8 @@ mod tests {
             (&[("runner-ip", "0.0.0.0")], "runner-ip"),
             (&[("not-before", "tomorrow")], "not-before"),
             (&[("not-before", "2026-13-01T00:00:00Z")], "not-before"),
+            (&[("not-before", "2026-02-30T00:00:00Z")], "not-before"),
+            (&[("not-before", "2026-02-01T00:00:00+25:00")], "not-before"),
             (&[("pre-qualify", "false"), ("pre-approve", "false")], "pre-approve"),
             (&[("timeout", "soon")], "timeout"),
             (&[("timeout", "0")], "timeout"),
@@ -965,6 +991,25 @@ mod tests {
         .unwrap();
         let AvxWork::Await { sign_ids } = c.appviewx.unwrap().work else { panic!("expected Await") };
         assert_eq!(sign_ids, ["65c47fa41112f940dab1cb12", "65c47fa41112f940dab1cb13"]);
+    }
+
+    #[test]
+    fn not_before_offsets_become_utc() {
+        let nb = |v| normalize_not_before(v);
+        assert_eq!(nb("2021-12-31T00:52:50.5387438").as_deref(), Some("2021-12-31T00:52:50.5387438"));
+        assert_eq!(nb("2026-01-31T12:00:00Z").as_deref(), Some("2026-01-31T12:00:00"));
+        assert_eq!(nb("2026-03-01T01:30:00+02:00").as_deref(), Some("2026-02-28T23:30:00"));
+        assert_eq!(nb("2024-12-31T23:00:00-01:00").as_deref(), Some("2025-01-01T00:00:00"));
+        assert_eq!(nb("2024-02-29T00:00:00Z").as_deref(), Some("2024-02-29T00:00:00"));
+        for bad in [
+            "2025-02-29T00:00:00Z",
+            "2026-01-31T12:00:00+0200",
+            "2026-01-31 12:00:00",
+            "2026-01-31T12:00:00.Z",
+            "2026-01-31T24:00:00",
+        ] {
+            assert_eq!(nb(bad), None, "{bad}");
+        }
     }
 
     #[test]

@@ -7,6 +7,7 @@
 
 pub mod appviewx;
 pub mod cancel;
+pub mod civil;
 pub mod config;
 pub mod digest;
 pub mod discover;
@@ -173,7 +174,7 @@ pub async fn run(config: &Config, log: &Log, cancel: &Cancel) -> Result<Outcome,
         outcome.error(
             "cancel",
             None,
-            format!("the run was cancelled ({reason}); the token was revoked and this report written"),
+            format!("the run was cancelled ({reason}): it stopped waiting, cleaned up and wrote this report"),
         );
     }
     outcome.calls = http.calls();

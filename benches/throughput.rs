@@ -1,0 +1,147 @@
+//! Speed and memory figures, printed as ratios so they mean something on a shared machine:
+//! `cargo bench --bench throughput`.
+//!
+//! - streaming SHA-256 of a large file vs hashing the same bytes already in memory (≈1: the
+//!   streaming costs nothing), and the growth of peak memory while doing it (≈ the read buffer);
+//! - hashing many files on all cores vs on one (the parallel speed-up);
+//! - a full run against the simulator with `max-concurrency` 16 vs 1 (what side-by-side calls buy).
+
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use codesign_gate::cancel::Cancel;
+use codesign_gate::config::{Config, Inputs};
+use codesign_gate::digest::{digest_all, hash_file, HashAlgorithm};
+use codesign_gate::report::Log;
+use sha2::Digest as _;
+
+fn best_of<T>(runs: usize, mut f: impl FnMut() -> T) -> Duration {
+    (0..runs)
+        .map(|_| {
+            let t = Instant::now();
+            std::hint::black_box(f());
+            t.elapsed()
+        })
+        .min()
+        .unwrap_or_default()
+}
+
+/// Peak resident memory of this process in KiB (Linux); None elsewhere.
+fn peak_rss_kib() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}
+
+fn write_file(path: &Path, size: usize) {
+    let mut f = std::io::BufWriter::new(std::fs::File::create(path).expect("create"));
+    let chunk: Vec<u8> = (0..1 << 20).map(|i: usize| (i.wrapping_mul(2654435761) >> 7) as u8).collect();
+    let mut left = size;
+    while left > 0 {
+        let n = left.min(chunk.len());
+        f.write_all(&chunk[..n]).expect("write");
+        left -= n;
+    }
+    f.flush().expect("flush");
+}
+
+fn main() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+
+    // 1. Streaming vs in-memory, and memory growth.
+    const BIG: usize = 256 << 20;
+    let big = dir.path().join("big.bin");
+    write_file(&big, BIG);
+    let rss_before = peak_rss_kib();
+    let streaming = best_of(3, || hash_file(&big, HashAlgorithm::Sha256).expect("hash"));
+    let rss_after = peak_rss_kib();
+    let bytes = std::fs::read(&big).expect("read");
+    let in_memory = best_of(3, || sha2::Sha256::digest(&bytes));
+    drop(bytes);
+    let mib_s = |d: Duration| BIG as f64 / (1 << 20) as f64 / d.as_secs_f64();
+    println!("sha256 streaming  {:>8.0} MiB/s", mib_s(streaming));
+    println!("sha256 in memory  {:>8.0} MiB/s", mib_s(in_memory));
+    println!(
+        "ratio streaming/in-memory throughput: {:.2} (target >= 0.85)",
+        in_memory.as_secs_f64() / streaming.as_secs_f64()
+    );
+    if let (Some(before), Some(after)) = (rss_before, rss_after) {
+        println!(
+            "peak memory growth hashing a {} MiB file: {} KiB (ratio to file size {:.4}, target < 0.01)",
+            BIG >> 20,
+            after.saturating_sub(before),
+            after.saturating_sub(before) as f64 / (BIG >> 10) as f64
+        );
+    }
+
+    // 2. Many files: all cores vs one.
+    let files: Vec<PathBuf> = (0..64)
+        .map(|i| {
+            let p = dir.path().join(format!("f{i}.bin"));
+            write_file(&p, 4 << 20);
+            p
+        })
+        .collect();
+    let refs: Vec<&Path> = files.iter().map(PathBuf::as_path).collect();
+    let one = best_of(3, || digest_all(&refs, HashAlgorithm::Sha256, false, 1));
+    let all = best_of(3, || digest_all(&refs, HashAlgorithm::Sha256, false, cores));
+    println!(
+        "64 x 4 MiB on {cores} core(s) vs 1: speed-up {:.2} (target >= {:.1})",
+        one.as_secs_f64() / all.as_secs_f64(),
+        0.8 * cores as f64
+    );
+
+    // 3. A whole run against the simulator: concurrency 16 vs 1.
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    let ws = dir.path().join("ws");
+    for i in 0..100 {
+        let p = ws.join(format!("dist/a{i:03}.exe"));
+        std::fs::create_dir_all(p.parent().expect("parent")).expect("mkdir");
+        std::fs::write(&p, format!("artifact {i}")).expect("write");
+    }
+    let mut sim_config = signing_sim::SimConfig::default();
+    sim_config.appviewx.sign_delay_ms = 0;
+    sim_config.faults.push(signing_sim::Fault {
+        endpoint: "*".into(),
+        kind: signing_sim::FaultKind::Latency { ms: 5 },
+        times: 0,
+        after: 0,
+    });
+    let sim = signing_sim::SimHandle::spawn(sim_config).expect("simulator");
+    let run = |concurrency: &str| {
+        let mut inputs = Inputs::default();
+        for (k, v) in [
+            ("artifacts", "dist/*.exe"),
+            ("tpp-username", "sample-approver"),
+            ("tpp-password", "sample-approver-password"),
+            ("tpp-client-id", "codesign-gate"),
+            ("environment-dn", r"\VED\Code Signing\Projects\Sample\Production Environment"),
+            ("key-user", "local:sample-cs-user"),
+            ("appviewx-username", "avx-user"),
+            ("appviewx-password", "avx-password"),
+            ("appviewx-signing-policy", "sample-policy"),
+            ("appviewx-signing-key", "sample-key"),
+            ("poll-interval", "100ms"),
+        ] {
+            inputs.set(k, v);
+        }
+        inputs.set("tpp-url", sim.base_url());
+        inputs.set("appviewx-url", sim.base_url());
+        inputs.set("max-concurrency", concurrency);
+        inputs.set("report-path", dir.path().join("report.json").to_string_lossy());
+        let config = Config::from_inputs(&inputs, &|_| None, &ws).expect("config");
+        let log = Log::new(Box::new(std::io::sink()), false);
+        let outcome = runtime.block_on(codesign_gate::run(&config, &log, &Cancel::never())).expect("run");
+        assert!(outcome.success(), "{:?}", outcome.problems);
+    };
+    let serial = best_of(2, || run("1"));
+    let parallel = best_of(2, || run("16"));
+    println!(
+        "100 artifacts end to end (5 ms per call): concurrency 1 {:.2} s, 16 {:.2} s, speed-up {:.1} (target >= 4)",
+        serial.as_secs_f64(),
+        parallel.as_secs_f64(),
+        serial.as_secs_f64() / parallel.as_secs_f64()
+    );
+}
