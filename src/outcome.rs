@@ -65,6 +65,18 @@ pub struct SignRecord {
 }
 
 impl SignRecord {
+    /// A request with an id, not final yet.
+    pub fn pending(sign_id: &str) -> Self {
+        SignRecord {
+            sign_id: Some(sign_id.to_string()),
+            status: SignStatus::Pending,
+            message: None,
+            signature_path: None,
+            elapsed_ms: None,
+            encoded: None,
+        }
+    }
+
     pub fn not_submitted(why: &str) -> Self {
         SignRecord {
             sign_id: None,

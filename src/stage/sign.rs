@@ -89,14 +89,7 @@ pub async fn run(
     match &cfg.work {
         AvxWork::Await { sign_ids } => {
             for id in sign_ids {
-                outcome.awaited.push(SignRecord {
-                    sign_id: Some(id.clone()),
-                    status: SignStatus::Pending,
-                    message: None,
-                    signature_path: None,
-                    elapsed_ms: None,
-                    encoded: None,
-                });
+                outcome.awaited.push(SignRecord::pending(id));
                 polling.push((None, id.clone()));
             }
         }
@@ -144,14 +137,7 @@ pub async fn run(
                 match result {
                     Ok(sub) => {
                         log.info(&format!("submitted {name}: sign id {}", sub.sign_id));
-                        let mut record = SignRecord {
-                            sign_id: Some(sub.sign_id.clone()),
-                            status: SignStatus::Pending,
-                            message: None,
-                            signature_path: None,
-                            elapsed_ms: None,
-                            encoded: None,
-                        };
+                        let mut record = SignRecord::pending(&sub.sign_id);
                         match sub.state {
                             SignState::Pending => polling.push((Some(i), sub.sign_id)),
                             SignState::Signed { encoded } => {
@@ -197,14 +183,7 @@ pub async fn run(
         .await;
         for ((slot, id), fin) in polling.into_iter().zip(finals) {
             let name = slot.map(|i| outcome.artifacts[i].name.clone());
-            let mut record = SignRecord {
-                sign_id: Some(id.clone()),
-                status: SignStatus::Pending,
-                message: None,
-                signature_path: None,
-                elapsed_ms: None,
-                encoded: None,
-            };
+            let mut record = SignRecord::pending(&id);
             match fin {
                 Final::Signed { encoded, elapsed } => {
                     log.info(&format!("signed {} ({id})", name.as_deref().unwrap_or("request")));

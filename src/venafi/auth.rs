@@ -1,10 +1,8 @@
 //! Getting and giving back a TPP bearer token.
 
-use reqwest::Method;
-
-use super::model::{OAuthRequest, TokenResponse};
-use super::{auth_error_text, TppClient, TppError};
-use crate::http::{field_names, Call};
+use super::model::TokenResponse;
+use super::{auth_error_text, TppError};
+use crate::http::field_names;
 use crate::secret::Secret;
 
 /// A token the gate obtained. The refresh token is kept only so that it can be masked: refresh
@@ -14,34 +12,6 @@ pub struct Grant {
     pub refresh_token: Option<Secret>,
     pub identity: Option<String>,
     pub scope: Option<String>,
-}
-
-impl TppClient {
-    /// The OAuth password grant. A refused grant is not retried: TPP counts failed logons.
-    pub async fn authorize(
-        &self,
-        client_id: &str,
-        username: &str,
-        password: &Secret,
-        scope: &str,
-    ) -> Result<Grant, TppError> {
-        let body = OAuthRequest { client_id, username, password: password.expose(), scope };
-        let call = Call::new("tpp", "authorize/oauth", Method::POST, self.url("vedauth/authorize/oauth")).json(&body);
-        let reply = self.http.send(&call).await?;
-        parse_grant(reply.status, &reply.body)
-    }
-
-    /// Revokes the grant behind `token`, refresh token included. It still goes out after a
-    /// cancellation; a 401 means the token is already dead, which is what revoking wants.
-    pub async fn revoke(&self, token: &Secret) -> Result<(), TppError> {
-        let call =
-            Call::new("tpp", "revoke/token", Method::GET, self.url("vedauth/revoke/token")).bearer(token).cleanup();
-        let reply = self.http.send(&call).await?;
-        match reply.status {
-            200 | 401 => Ok(()),
-            status => Err(TppError::Unexpected { endpoint: "revoke/token", detail: format!("HTTP {status}") }),
-        }
-    }
 }
 
 /// Reads the answer of the password grant.

@@ -11,7 +11,7 @@ use crate::http::Http;
 use crate::http::{field_names, Call, HttpError};
 use crate::secret::Secret;
 pub use auth::Grant;
-use model::{AddPreApprovalRequest, AuthError, PreQualifyRequest, SignResult};
+use model::{AddPreApprovalRequest, AuthError, OAuthRequest, PreQualifyRequest, SignResult};
 
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum TppError {
@@ -130,7 +130,11 @@ impl Tpp for TppClient {
         password: &Secret,
         scope: &str,
     ) -> Result<Grant, TppError> {
-        TppClient::authorize(self, client_id, username, password, scope).await
+        // A refused grant is not retried (`Repeat::Once`): TPP counts failed logons.
+        let body = OAuthRequest { client_id, username, password: password.expose(), scope };
+        let call = Call::new("tpp", "authorize/oauth", Method::POST, self.url("vedauth/authorize/oauth")).json(&body);
+        let reply = self.http.send(&call).await?;
+        auth::parse_grant(reply.status, &reply.body)
     }
 
     async fn prequalify(&self, token: &Secret, body: &PreQualifyRequest, artifact: &str) -> Result<(), TppError> {
@@ -148,7 +152,15 @@ impl Tpp for TppClient {
         self.sign_call("Codesign/AddPreApproval", "vedsdk/Codesign/AddPreApproval", token, body, None).await
     }
 
+    /// Revokes the grant behind `token`, refresh token included. It still goes out after a
+    /// cancellation; a 401 means the token is already dead, which is what revoking wants.
     async fn revoke(&self, token: &Secret) -> Result<(), TppError> {
-        TppClient::revoke(self, token).await
+        let call =
+            Call::new("tpp", "revoke/token", Method::GET, self.url("vedauth/revoke/token")).bearer(token).cleanup();
+        let reply = self.http.send(&call).await?;
+        match reply.status {
+            200 | 401 => Ok(()),
+            status => Err(TppError::Unexpected { endpoint: "revoke/token", detail: format!("HTTP {status}") }),
+        }
     }
 }
