@@ -406,7 +406,11 @@ fn parse_patterns(text: &str, working_directory: &Path) -> Result<Vec<Pattern>, 
                 ));
             }
         }
-        let text = relative.to_string_lossy().replace('\\', "/");
+        // Windows users write `dist\\*.exe`; elsewhere a backslash escapes a glob character.
+        let text = match cfg!(windows) {
+            true => relative.to_string_lossy().replace('\\', "/"),
+            false => relative.to_string_lossy().into_owned(),
+        };
         patterns.push(if exclude { Pattern::Exclude(text) } else { Pattern::Include(text) });
     }
     if !patterns.iter().any(|p| matches!(p, Pattern::Include(_))) {

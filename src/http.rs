@@ -111,6 +111,8 @@ pub enum ErrorKind {
     Timeout(Duration),
     #[error("could not connect: {0}")]
     Connect(String),
+    #[error("TLS failed: {0}; if the server uses a private CA, give it in ca-certificates")]
+    Tls(String),
     #[error("{0}")]
     Transport(String),
     #[error("answer larger than {MAX_BODY} bytes")]
@@ -296,7 +298,10 @@ impl Http {
         if cause.is_empty() {
             cause = e.to_string();
         }
-        if e.is_connect() {
+        // A certificate the gate does not trust will not become trusted by asking again.
+        if cause.contains("certificate") || cause.contains("handshake") {
+            ErrorKind::Tls(cause)
+        } else if e.is_connect() {
             ErrorKind::Connect(cause)
         } else {
             ErrorKind::Transport(cause)

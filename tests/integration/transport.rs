@@ -34,7 +34,11 @@ fn an_untrusted_certificate_is_a_clean_failure() {
     let ran = Gate::full(&sim).run();
     assert_eq!(ran.code, 1, "{}", ran.debug());
     let error = ran.stdout.lines().find(|l| l.starts_with("::error")).expect("an error annotation");
-    assert!(error.contains("authorize/oauth") && error.to_lowercase().contains("certificate"), "{error}");
+    assert!(error.contains("authorize/oauth: TLS failed") && error.contains("certificate"), "{error}");
+    assert!(
+        error.contains("ca-certificates") && !error.contains("attempts"),
+        "says what to do, and was not retried: {error}"
+    );
     assert!(sim.state().tpp_tokens.is_empty(), "no credentials went to an untrusted server");
 }
 
@@ -210,4 +214,41 @@ fn a_post_retried_after_503_is_flagged_in_the_report() {
         .map(|c| c["attempt"].as_u64().expect("attempt"))
         .collect();
     assert_eq!(attempts, [1, 2]);
+}
+
+/// Answers every request with a redirect to `target`, and records whether it was followed.
+fn redirector(target: String) -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let url = format!("http://{}", listener.local_addr().expect("addr"));
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            let mut reader = BufReader::new(stream.try_clone().expect("clone"));
+            let mut line = String::new();
+            while reader.read_line(&mut line).map(|n| n > 0).unwrap_or(false) && line != "\r\n" {
+                line.clear();
+            }
+            let mut stream = stream;
+            let _ = write!(stream, "HTTP/1.1 307 Temporary Redirect\r\nLocation: {target}/steal\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+        }
+    });
+    url
+}
+
+#[test]
+fn redirects_are_not_followed_with_credentials() {
+    let thief = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let thief_url = format!("http://localhost:{}", thief.local_addr().expect("addr").port());
+    thief.set_nonblocking(true).expect("nonblocking");
+    let sim = sim();
+    let mut gate = Gate::full(&sim);
+    gate.input("tpp-url", &redirector(thief_url));
+    let ran = gate.run();
+    assert_eq!(ran.code, 1, "{}", ran.debug());
+    assert!(
+        ran.stdout.lines().any(|l| l.starts_with("::error") && l.contains("authorize/oauth") && l.contains("HTTP 307")),
+        "{}",
+        ran.stdout
+    );
+    assert!(thief.accept().is_err(), "the redirect target was never contacted");
+    ran.assert_no_secret(&[TPP_PASSWORD, AVX_PASSWORD]);
 }
