@@ -56,6 +56,8 @@ pub const INPUTS: &[InputSpec] = &[
     InputSpec { name: "request-timeout", help: "Limit for one HTTP request [default: 30s]" },
     InputSpec { name: "max-concurrency", help: "Parallel requests per stage, 1-64 [default: 16]" },
     InputSpec { name: "ca-certificates", help: "PEM file of CA certificates to trust besides the system roots" },
+    InputSpec { name: "check-run", help: "Also publish the result as a check run of this name on the commit (needs github-token with checks: write)" },
+    InputSpec { name: "github-token", help: "Token for the GitHub API, used only for check-run (e.g. secrets.GITHUB_TOKEN)" },
     InputSpec { name: "report-path", help: "Where to write the JSON audit report [default: $RUNNER_TEMP/codesign-gate-report.json]" },
 ];
 
@@ -242,6 +244,17 @@ impl GithubContext {
     }
 }
 
+/// Where and as what to publish a check run.
+#[derive(Debug, Clone)]
+pub struct CheckRunConfig {
+    pub name: String,
+    pub token: Secret,
+    pub api_url: Url,
+    pub owner: String,
+    pub repo: String,
+    pub head_sha: String,
+}
+
 #[derive(Debug, Clone)]
 pub struct Config {
     pub artifacts: ArtifactsConfig,
@@ -254,6 +267,7 @@ pub struct Config {
     /// The PEM bytes of `ca-certificates`, read and checked here so a bad path is an input error.
     pub ca_certificates: Option<Vec<u8>>,
     pub report_path: PathBuf,
+    pub check_run: Option<CheckRunConfig>,
     pub github: GithubContext,
 }
 
@@ -334,7 +348,9 @@ impl Config {
                 format!("`{}` is a directory: give a file name such as report.json", report_path.display()),
             ));
         }
+        let check_run = check_run_config(inputs, env, &github)?;
         Ok(Config {
+            check_run,
             artifacts,
             tpp,
             appviewx,
@@ -406,7 +422,7 @@ fn parse_patterns(text: &str, working_directory: &Path) -> Result<Vec<Pattern>, 
                 ));
             }
         }
-        // Windows users write `dist\\*.exe`; elsewhere a backslash escapes a glob character.
+        // Windows users write `dist\*.exe`; elsewhere a backslash escapes a glob character.
         let text = match cfg!(windows) {
             true => relative.to_string_lossy().replace('\\', "/"),
             false => relative.to_string_lossy().into_owned(),
@@ -420,6 +436,43 @@ fn parse_patterns(text: &str, working_directory: &Path) -> Result<Vec<Pattern>, 
         ));
     }
     Ok(patterns)
+}
+
+fn check_run_config(
+    inputs: &Inputs,
+    env: &dyn Fn(&str) -> Option<String>,
+    github: &GithubContext,
+) -> Result<Option<CheckRunConfig>, InputError> {
+    let Some(name) = inputs.trimmed("check-run") else {
+        return Ok(None);
+    };
+    if name.chars().count() > 100 || name.chars().any(char::is_control) {
+        return Err(bad("check-run", "must be a short name such as `codesign-gate`"));
+    }
+    let token = inputs.get("github-token").map(|t| Secret::new(t.trim())).ok_or_else(|| {
+        bad("github-token", "is required with check-run: pass `${{ secrets.GITHUB_TOKEN }}` and grant `checks: write`")
+    })?;
+    let (owner, repo) = github
+        .repository
+        .as_deref()
+        .and_then(|r| r.split_once('/'))
+        .ok_or_else(|| bad("check-run", "needs GITHUB_REPOSITORY (owner/repo): it runs only inside a workflow"))?;
+    let head_sha =
+        github.sha.clone().ok_or_else(|| bad("check-run", "needs GITHUB_SHA: it runs only inside a workflow"))?;
+    let raw = env("GITHUB_API_URL").filter(|v| !v.is_empty()).unwrap_or_else(|| "https://api.github.com".into());
+    let api_url =
+        Url::parse(&raw).map_err(|e| bad("check-run", format!("GITHUB_API_URL `{raw}` is not a URL ({e})")))?;
+    if api_url.scheme() != "https" && !(api_url.scheme() == "http" && is_loopback(&api_url)) {
+        return Err(bad("check-run", "GITHUB_API_URL must use https"));
+    }
+    Ok(Some(CheckRunConfig {
+        name: name.to_string(),
+        token,
+        api_url,
+        owner: owner.into(),
+        repo: repo.into(),
+        head_sha,
+    }))
 }
 
 fn parse_sign_ids(text: &str) -> Result<Vec<String>, InputError> {

@@ -193,4 +193,7 @@ fn mask_inputs(config: &Config, log: &Log) {
     if let Some(avx) = &config.appviewx {
         log.mask(&avx.password);
     }
+    if let Some(check) = &config.check_run {
+        log.mask(&check.token);
+    }
 }

@@ -236,9 +236,31 @@ pub fn utc_timestamp(t: std::time::SystemTime) -> String {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use std::time::{Duration, UNIX_EPOCH};
+
+    /// An outcome with nothing in it, for renderer tests.
+    pub(crate) fn empty_outcome() -> Outcome {
+        Outcome {
+            tool: "codesign-gate",
+            version: "0",
+            started_at: "2026-01-01T00:00:00Z".into(),
+            duration_ms: 0,
+            github: GithubContext::default(),
+            hash_algorithm: "sha256",
+            tpp_url: None,
+            appviewx_url: None,
+            runner_ip: None,
+            artifacts: Vec::new(),
+            awaited: Vec::new(),
+            tpp_auth: None,
+            preapproval: None,
+            cancelled: None,
+            problems: Vec::new(),
+            calls: Vec::new(),
+        }
+    }
 
     #[test]
     fn timestamps() {

@@ -17,31 +17,46 @@ pub fn escape_property(s: &str) -> String {
     escape_data(s).replace(':', "%3A").replace(',', "%2C")
 }
 
-/// One annotation per problem; those about an artifact point at its file, relative to the
-/// workspace, so GitHub can link it.
+/// GitHub shows at most 10 error and 10 warning annotations of a step; more are dropped.
+const MAX_PER_LEVEL: usize = 10;
+
+/// Where an artifact lies relative to the workspace, as GitHub links files.
+pub fn workspace_path(name: &str, working_directory: &Path, workspace: Option<&Path>) -> String {
+    let full = working_directory.join(name);
+    workspace
+        .and_then(|ws| full.strip_prefix(ws).ok())
+        .map(|r| r.to_string_lossy().replace('\\', "/"))
+        .unwrap_or_else(|| name.to_string())
+}
+
+/// One annotation per problem; those about an artifact point at its file. Past GitHub's limit
+/// per level, the last annotation says how many more the job summary lists.
 pub fn annotations(
     outcome: &Outcome,
     working_directory: &Path,
     workspace: Option<&Path>,
     w: &mut impl Write,
 ) -> io::Result<()> {
-    for p in &outcome.problems {
-        let command = match p.severity {
-            Severity::Error => "error",
-            Severity::Warning => "warning",
-            Severity::Notice => "notice",
-        };
-        let mut props = Vec::new();
-        if let Some(name) = &p.artifact {
-            let full = working_directory.join(name);
-            let file = workspace
-                .and_then(|ws| full.strip_prefix(ws).ok())
-                .map(|r| r.to_string_lossy().replace('\\', "/"))
-                .unwrap_or_else(|| name.clone());
-            props.push(format!("file={}", escape_property(&file)));
+    for (severity, command) in
+        [(Severity::Error, "error"), (Severity::Warning, "warning"), (Severity::Notice, "notice")]
+    {
+        let problems: Vec<_> = outcome.problems.iter().filter(|p| p.severity == severity).collect();
+        let shown = if problems.len() > MAX_PER_LEVEL { MAX_PER_LEVEL - 1 } else { problems.len() };
+        for p in &problems[..shown] {
+            let mut props = Vec::new();
+            if let Some(name) = &p.artifact {
+                props.push(format!("file={}", escape_property(&workspace_path(name, working_directory, workspace))));
+            }
+            props.push(format!("title={}", escape_property(&format!("codesign-gate: {}", p.stage))));
+            writeln!(w, "::{command} {}::{}", props.join(","), escape_data(&p.message))?;
         }
-        props.push(format!("title={}", escape_property(&format!("codesign-gate: {}", p.stage))));
-        writeln!(w, "::{command} {}::{}", props.join(","), escape_data(&p.message))?;
+        if shown < problems.len() {
+            let more = problems.len() - shown;
+            writeln!(
+                w,
+                "::{command} title=codesign-gate::{more} more {command}(s): see the job summary and the report"
+            )?;
+        }
     }
     Ok(())
 }
@@ -98,6 +113,23 @@ mod tests {
     fn escaping_follows_the_runner() {
         assert_eq!(escape_data("50% done\r\nnext"), "50%25 done%0D%0Anext");
         assert_eq!(escape_property("C:\\a,b"), "C%3A\\a%2Cb");
+    }
+
+    #[test]
+    fn annotations_stay_within_githubs_ten_per_level() {
+        let mut outcome = crate::outcome::tests::empty_outcome();
+        for i in 0..25 {
+            outcome.error("sign", Some(&format!("dist/a{i}.exe")), "refused");
+        }
+        outcome.warning("http", None, "retried");
+        let mut buf = Vec::new();
+        annotations(&outcome, Path::new("/ws"), Some(Path::new("/ws")), &mut buf).unwrap();
+        let text = String::from_utf8(buf).unwrap();
+        let errors: Vec<&str> = text.lines().filter(|l| l.starts_with("::error")).collect();
+        assert_eq!(errors.len(), 10);
+        assert_eq!(errors[0], "::error file=dist/a0.exe,title=codesign-gate%3A sign::refused");
+        assert_eq!(errors[9], "::error title=codesign-gate::16 more error(s): see the job summary and the report");
+        assert_eq!(text.lines().filter(|l| l.starts_with("::warning")).count(), 1);
     }
 
     #[test]

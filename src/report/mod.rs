@@ -2,6 +2,7 @@
 //! outputs, the JSON audit record and the signature files. Renderers write to `impl Write` so
 //! tests can assert their exact bytes.
 
+pub mod check_run;
 pub mod github;
 pub mod json;
 pub mod summary;
@@ -51,6 +52,14 @@ impl Log {
             for line in secret.expose().lines().map(str::trim).filter(|l| !l.is_empty()) {
                 self.write(&format!("::add-mask::{}\n", github::escape_data(line)));
             }
+        }
+    }
+
+    pub fn warning(&self, message: &str) {
+        if self.github {
+            self.write(&format!("::warning title=codesign-gate::{}\n", github::escape_data(message)));
+        } else {
+            self.write(&format!("warning: {message}\n"));
         }
     }
 

@@ -15,6 +15,8 @@ fn action_yml_declares_and_passes_every_input() {
         let pass = format!("{}: ${{{{ inputs.{} }}}}", env_name(input.name), input.name);
         assert!(yml.contains(&pass), "action.yml passes `{}` as `{pass}`", input.name);
     }
+    let declared_inputs = yml.split("\noutputs:").next().unwrap_or_default().matches("\n    description:").count();
+    assert_eq!(declared_inputs, INPUTS.len(), "action.yml declares no input the binary does not read");
     for output in ["result", "artifacts", "count", "prequalified", "signed", "failed", "runner-ip", "report-path"] {
         assert!(
             yml.contains(&format!("value: ${{{{ steps.gate.outputs.{output} }}}}")),

@@ -1,6 +1,7 @@
 //! Integration tests: the built binary against the in-process simulator over loopback HTTP.
 
 mod action;
+mod check_run;
 mod failures;
 mod faults;
 mod happy;
