@@ -111,6 +111,10 @@ fn accept(path: PathBuf, rel: &Path, name: String, size: u64, found: &mut Vec<Ar
     if rel.to_str().is_none() {
         return Err(bad(format!("`{name}` is not a UTF-8 file name: rename it or exclude it with `!`")));
     }
+    // A newline in a name would let a file write workflow commands into the log.
+    if name.chars().any(char::is_control) {
+        return Err(bad(format!("`{}` has a control character in its name: rename it", name.escape_debug())));
+    }
     if size == 0 {
         return Err(bad(format!(
             "`{name}` is empty (0 bytes): a failed build step? exclude it with `!{name}` if intended"
@@ -235,6 +239,14 @@ mod tests {
         std::fs::write(dir.path().join("dist").join(std::ffi::OsStr::from_bytes(b"bad-\xff.exe")), b"x").unwrap();
         let e = discover(dir.path(), &[Pattern::Include("dist/*.exe".into())]).unwrap_err();
         assert!(e.message.contains("not a UTF-8 file name"), "{e}");
+    }
+
+    #[test]
+    fn a_newline_in_a_name_is_refused() {
+        let dir = tree();
+        std::fs::write(dir.path().join("dist/evil\n::error::x.exe"), b"x").unwrap();
+        let e = discover(dir.path(), &[Pattern::Include("dist/*.exe".into())]).unwrap_err();
+        assert!(e.message.contains("control character") && !e.message.contains('\n'), "{e}");
     }
 
     #[test]

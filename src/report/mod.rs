@@ -40,8 +40,10 @@ impl Log {
     }
 
     pub fn info(&self, line: &str) {
-        // A line that starts with `::` would be read by the runner as a workflow command.
-        let line = if self.github && line.starts_with("::") { format!(" {line}") } else { line.to_string() };
+        // The runner reads a line that starts with `::` as a workflow command: a value from a
+        // server or a file name must not be able to start one.
+        let line = line.replace('\r', "\\r").replace('\n', "\\n");
+        let line = if self.github && line.starts_with("::") { format!(" {line}") } else { line };
         self.write(&format!("{line}\n"));
     }
 
