@@ -134,12 +134,13 @@ fn write_file(
 }
 
 /// Each `encodedHashData` goes to `<report dir>/codesign-gate-signatures/<artifact>.b64`, the
-/// artifact's relative path flattened so two `setup.exe` in different folders cannot collide.
+/// artifact's relative path percent-encoded into one name (`dist%2Fapp.exe.b64`) so that two
+/// `setup.exe` in different folders, or `a/b` and `a__b`, cannot collide.
 fn write_signatures(outcome: &mut Outcome, report_path: &Path) -> Result<(), String> {
     let dir = report_path.parent().unwrap_or(Path::new(".")).join("codesign-gate-signatures");
     let mut targets: Vec<(String, &mut crate::outcome::SignRecord)> = Vec::new();
     for a in &mut outcome.artifacts {
-        let stem = a.name.replace(['/', '\\', ':'], "__");
+        let stem = a.name.replace('%', "%25").replace('/', "%2F").replace('\\', "%5C").replace(':', "%3A");
         if let Some(s) = a.sign.as_mut() {
             targets.push((stem, s));
         }

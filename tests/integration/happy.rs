@@ -75,6 +75,9 @@ fn full_run_prequalifies_preapproves_signs_and_revokes() {
     assert!(ran.summary.contains("| `dist/app.exe` | 15 B |"), "{}", ran.summary);
     assert_eq!(ran.summary.matches("| signed |").count(), 2, "{}", ran.summary);
     assert_eq!(ran.signatures.len(), 2, "one signature file per artifact");
+    let names: Vec<String> =
+        ran.signatures.iter().map(|(p, _)| p.file_name().unwrap_or_default().to_string_lossy().into_owned()).collect();
+    assert_eq!(names, ["dist%2Fapp.exe.b64", "dist%2Flib%2Fhelper.dll.b64"]);
     for (path, content) in &ran.signatures {
         assert!(!content.is_empty(), "{} is empty", path.display());
     }
