@@ -144,9 +144,21 @@ pub async fn run(config: &Config, log: &Log, cancel: &Cancel) -> Result<Outcome,
         None => RunError::Setup(message),
     })?;
     let ctx = stage::Context { config, log, deadline, cancel };
-    let mut may_sign = true;
+    // A run that already failed must not leave pre-qualifications or a pre-approval behind.
+    let undigested = outcome.artifacts.iter().filter(|a| a.digest_error.is_some()).count();
+    if undigested > 0 && (config.tpp.is_some() || config.appviewx.is_some()) {
+        outcome.error(
+            "digest",
+            None,
+            format!("{undigested} artifact(s) could not be digested: nothing was sent to TPP or AppViewX"),
+        );
+        for a in &mut outcome.artifacts {
+            a.sign = config.appviewx.as_ref().map(|_| SignRecord::not_submitted("skipped: a digest failed"));
+        }
+    }
+    let mut may_sign = undigested == 0;
     if let Some(tpp) = &config.tpp {
-        if !outcome.artifacts.is_empty() {
+        if !outcome.artifacts.is_empty() && may_sign {
             log.group("Venafi TPP");
             let client = TppClient::new(http.clone(), tpp.base_url.clone());
             may_sign = stage::tpp::run(&ctx, tpp, &client, &digests, &mut outcome).await;
@@ -156,7 +168,7 @@ pub async fn run(config: &Config, log: &Log, cancel: &Cancel) -> Result<Outcome,
     if let Some(avx) = &config.appviewx {
         let has_work = matches!(avx.work, AvxWork::Await { .. }) || !outcome.artifacts.is_empty();
         if !may_sign {
-            for a in &mut outcome.artifacts {
+            for a in outcome.artifacts.iter_mut().filter(|a| a.sign.is_none()) {
                 a.sign = Some(SignRecord::not_submitted("skipped: the TPP stage failed"));
             }
         } else if has_work {

@@ -207,3 +207,17 @@ fn no_matching_files_in_each_mode() {
     }
     assert!(sim.state().requests.is_empty(), "no request for an empty artifact list: {:?}", sim.state().requests);
 }
+
+#[test]
+fn an_artifact_that_cannot_be_digested_stops_the_run_before_any_request() {
+    let sim = sim();
+    let mut gate = Gate::empty();
+    gate.file("out/good.exe.dig", b64(&[1u8; 32]).as_bytes());
+    gate.file("out/bad.exe.dig", b"this is not a digest");
+    gate.input("artifacts", "out/*.dig").input("digest-files", "true").tpp(&sim).avx(&sim);
+    let ran = gate.run();
+    assert_failed_with(&ran, "does not hold a digest");
+    assert!(ran.stdout.lines().any(|l| l.starts_with("::error file=out/bad.exe.dig")), "{}", ran.stdout);
+    assert!(sim.state().requests.is_empty(), "nothing half-done on the server: {:?}", sim.state().requests);
+    assert_eq!(ran.output("failed"), "2");
+}
