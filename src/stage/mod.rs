@@ -1,5 +1,6 @@
 //! The network stages of a run, each recording what happened in the outcome.
 
+mod renew;
 pub mod sign;
 pub mod tpp;
 

@@ -1,11 +1,10 @@
 //! The signing stage: log in to AppViewX, submit each artifact's DigestInfo (or take the given
 //! sign ids), and poll until each is signed, failed, or the timeout passes.
 
-use std::sync::atomic::{AtomicBool, Ordering};
-
 use futures_util::stream::{self, StreamExt};
 use tokio::time::Instant;
 
+use super::renew::Renewable;
 use super::Context;
 use crate::appviewx::model::GenerateHashRequest;
 use crate::appviewx::{self, AvxError, SignState, SigningService};
@@ -16,12 +15,11 @@ use crate::poll::{self, Final};
 use crate::report::Log;
 use crate::secret::Secret;
 
-/// The current AppViewX session, renewed at most once when the server says it expired.
+/// The AppViewX session, logged in again once if it expires mid-run.
 struct Session<'a, C> {
     client: &'a C,
-    current: tokio::sync::Mutex<(Secret, u32)>,
-    renewed: AtomicBool,
     log: &'a Log,
+    current: Renewable,
 }
 
 impl<C: SigningService> Session<'_, C> {
@@ -30,25 +28,15 @@ impl<C: SigningService> Session<'_, C> {
         F: Fn(Secret) -> Fut,
         Fut: std::future::Future<Output = Result<T, AvxError>>,
     {
-        let (secret, generation) = self.current.lock().await.clone();
-        match f(secret).await {
-            Err(AvxError::SessionExpired) => {
-                let mut guard = self.current.lock().await;
-                if guard.1 == generation {
-                    if self.renewed.swap(true, Ordering::SeqCst) {
-                        return Err(AvxError::SessionExpired);
-                    }
-                    let fresh = self.client.login().await?;
-                    self.log.mask(&fresh);
-                    self.log.info("AppViewX session expired; logged in again");
-                    *guard = (fresh, generation + 1);
-                }
-                let secret = guard.0.clone();
-                drop(guard);
-                f(secret).await
-            }
-            other => other,
-        }
+        let renew = || {
+            Some(async {
+                let fresh = self.client.login().await?;
+                self.log.mask(&fresh);
+                self.log.info("AppViewX session expired; logged in again");
+                Ok(fresh)
+            })
+        };
+        self.current.call(f, |e| matches!(e, AvxError::SessionExpired), renew).await
     }
 }
 
@@ -81,8 +69,7 @@ pub async fn run(
         }
     };
     log.mask(&session);
-    let session =
-        Session { client, current: tokio::sync::Mutex::new((session, 0)), renewed: AtomicBool::new(false), log };
+    let session = Session { client, log, current: Renewable::new(session) };
 
     // (index into outcome.artifacts, or None for an awaited id) → sign id still to poll.
     let mut polling: Vec<(Option<usize>, String)> = Vec::new();

@@ -1,10 +1,9 @@
 //! The TPP stage: authenticate, pre-qualify every digest, pre-approve the runner, and revoke
 //! every token the gate obtained.
 
-use std::sync::atomic::{AtomicBool, Ordering};
-
 use futures_util::stream::{self, StreamExt};
 
+use super::renew::Renewable;
 use super::Context;
 use crate::config::{RunnerIp, TppAuth, TppConfig};
 use crate::digest::Digest;
@@ -40,8 +39,7 @@ struct Tokens<'a, C> {
     client: &'a C,
     auth: &'a TppAuth,
     log: &'a Log,
-    current: tokio::sync::Mutex<(Secret, u32)>,
-    renewed: AtomicBool,
+    current: Renewable,
     /// Every token obtained, each owed a revocation.
     obtained: std::sync::Mutex<Vec<Secret>>,
 }
@@ -52,28 +50,18 @@ impl<C: Tpp> Tokens<'_, C> {
         F: Fn(Secret) -> Fut,
         Fut: std::future::Future<Output = Result<T, TppError>>,
     {
-        let (token, generation) = self.current.lock().await.clone();
-        match f(token).await {
-            Err(TppError::InvalidToken(why)) => {
-                let Some(credentials) = credentials(self.auth) else { return Err(TppError::InvalidToken(why)) };
-                let mut guard = self.current.lock().await;
-                if guard.1 == generation {
-                    if self.renewed.swap(true, Ordering::SeqCst) {
-                        return Err(TppError::InvalidToken(why));
-                    }
-                    let grant = obtain(self.client, credentials, self.log).await?;
-                    self.log.info("TPP rejected the token mid-run; authenticated again");
-                    if let Ok(mut obtained) = self.obtained.lock() {
-                        obtained.push(grant.access_token.clone());
-                    }
-                    *guard = (grant.access_token, generation + 1);
+        let renew = || {
+            let credentials = credentials(self.auth)?;
+            Some(async move {
+                let grant = obtain(self.client, credentials, self.log).await?;
+                self.log.info("TPP rejected the token mid-run; authenticated again");
+                if let Ok(mut obtained) = self.obtained.lock() {
+                    obtained.push(grant.access_token.clone());
                 }
-                let token = guard.0.clone();
-                drop(guard);
-                f(token).await
-            }
-            other => other,
-        }
+                Ok(grant.access_token)
+            })
+        };
+        self.current.call(f, |e| matches!(e, TppError::InvalidToken(_)), renew).await
     }
 }
 
@@ -125,8 +113,7 @@ pub async fn run(
         client,
         auth: &cfg.auth,
         log,
-        current: tokio::sync::Mutex::new((first.clone(), 0)),
-        renewed: AtomicBool::new(false),
+        current: Renewable::new(first.clone()),
         obtained: std::sync::Mutex::new(if auth.obtained { vec![first] } else { Vec::new() }),
     };
 
