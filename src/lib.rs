@@ -51,24 +51,9 @@ pub async fn run(config: &Config, log: &Log, cancel: &Cancel) -> Result<Outcome,
     mask_inputs(config, log);
 
     let found = discover::discover(&config.artifacts.working_directory, &config.artifacts.patterns)?;
-    let mut outcome = Outcome {
-        tool: "codesign-gate",
-        version: env!("CARGO_PKG_VERSION"),
-        started_at,
-        duration_ms: 0,
-        github: config.github.clone(),
-        hash_algorithm: config.artifacts.hash_algorithm.name(),
-        tpp_url: config.tpp.as_ref().map(|t| t.base_url.to_string()),
-        appviewx_url: config.appviewx.as_ref().map(|a| a.base_url.to_string()),
-        runner_ip: None,
-        artifacts: Vec::new(),
-        awaited: Vec::new(),
-        tpp_auth: None,
-        preapproval: None,
-        cancelled: None,
-        problems: Vec::new(),
-        calls: Vec::new(),
-    };
+    let mut outcome = Outcome::new(started_at, config.github.clone(), config.artifacts.hash_algorithm.name());
+    outcome.tpp_url = config.tpp.as_ref().map(|t| t.base_url.to_string());
+    outcome.appviewx_url = config.appviewx.as_ref().map(|a| a.base_url.to_string());
     if found.is_empty() && !config.artifacts.patterns.is_empty() {
         let patterns = config.artifacts.patterns.iter().map(|p| match p {
             config::Pattern::Include(s) => s.clone(),

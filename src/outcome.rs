@@ -189,6 +189,28 @@ pub struct Outcome {
 }
 
 impl Outcome {
+    /// An outcome with nothing recorded yet.
+    pub fn new(started_at: String, github: GithubContext, hash_algorithm: &'static str) -> Self {
+        Outcome {
+            tool: "codesign-gate",
+            version: env!("CARGO_PKG_VERSION"),
+            started_at,
+            duration_ms: 0,
+            github,
+            hash_algorithm,
+            tpp_url: None,
+            appviewx_url: None,
+            runner_ip: None,
+            artifacts: Vec::new(),
+            awaited: Vec::new(),
+            tpp_auth: None,
+            preapproval: None,
+            cancelled: None,
+            problems: Vec::new(),
+            calls: Vec::new(),
+        }
+    }
+
     pub fn success(&self) -> bool {
         !self.problems.iter().any(|p| p.severity == Severity::Error)
     }
@@ -242,24 +264,7 @@ pub(crate) mod tests {
 
     /// An outcome with nothing in it, for renderer tests.
     pub(crate) fn empty_outcome() -> Outcome {
-        Outcome {
-            tool: "codesign-gate",
-            version: "0",
-            started_at: "2026-01-01T00:00:00Z".into(),
-            duration_ms: 0,
-            github: GithubContext::default(),
-            hash_algorithm: "sha256",
-            tpp_url: None,
-            appviewx_url: None,
-            runner_ip: None,
-            artifacts: Vec::new(),
-            awaited: Vec::new(),
-            tpp_auth: None,
-            preapproval: None,
-            cancelled: None,
-            problems: Vec::new(),
-            calls: Vec::new(),
-        }
+        Outcome::new("2026-01-01T00:00:00Z".into(), GithubContext::default(), "sha256")
     }
 
     #[test]
