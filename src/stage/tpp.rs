@@ -117,8 +117,13 @@ pub async fn run(
         obtained: std::sync::Mutex::new(if auth.obtained { vec![first] } else { Vec::new() }),
     };
 
-    let mut ok = true;
-    if cfg.pre_qualify {
+    let mut ok = preflight(cfg, &tokens, outcome).await;
+    if !ok {
+        for a in outcome.artifacts.iter_mut().filter(|a| a.digest.is_some() && cfg.pre_qualify) {
+            a.prequalify = StageStatus::Failed { message: "not attempted: the environment does not exist".into() };
+        }
+    }
+    if cfg.pre_qualify && ok {
         ok &= prequalify_all(cfg, &tokens, digests, outcome, log, concurrency).await;
     }
     if cfg.pre_approve && ok {
@@ -145,6 +150,25 @@ pub async fn run(
     }
     outcome.tpp_auth = Some(auth);
     ok
+}
+
+/// An environment that does not exist is one clear error instead of one per artifact. Any
+/// other trouble with the pre-flight (an older TPP, a narrower scope) is only a warning: the
+/// calls that matter will say what is wrong.
+async fn preflight<C: Tpp>(cfg: &TppConfig, tokens: &Tokens<'_, C>, outcome: &mut Outcome) -> bool {
+    let dn = cfg.environment_dn.as_str();
+    match tokens.call(|t| async move { tokens.client.get_environment(&t, dn).await }).await {
+        Ok(()) => true,
+        Err(TppError::Refused { code: 7, .. }) => {
+            outcome.error("tpp-environment", None, format!("environment-dn `{dn}` does not exist in TPP (Codesign/GetEnvironment: Result 7 ObjectNotFound): check its spelling and the project"));
+            false
+        }
+        Err(TppError::Http(e)) if matches!(e.kind, http::ErrorKind::Cancelled(_)) => false,
+        Err(e) => {
+            outcome.warning("tpp-environment", None, format!("pre-flight check of environment-dn skipped: {e}"));
+            true
+        }
+    }
 }
 
 /// One PreQualify/Create per digest, side by side; the body is built here.

@@ -8,10 +8,10 @@ use std::future::Future;
 use reqwest::{Method, Url};
 
 use crate::http::Http;
-use crate::http::{field_names, Call, HttpError};
+use crate::http::{field_names, Call, HttpError, Repeat};
 use crate::secret::Secret;
 pub use auth::Grant;
-use model::{AddPreApprovalRequest, AuthError, OAuthRequest, PreQualifyRequest, SignResult};
+use model::{AddPreApprovalRequest, AuthError, GetEnvironmentRequest, OAuthRequest, PreQualifyRequest, SignResult};
 
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum TppError {
@@ -52,6 +52,9 @@ pub trait Tpp: Sync {
         token: &Secret,
         body: &AddPreApprovalRequest,
     ) -> impl Future<Output = Result<(), TppError>> + Send;
+    /// Whether the environment exists (`Codesign/GetEnvironment`): a cheap pre-flight that
+    /// turns the commonest misconfiguration into one clear error before anything is created.
+    fn get_environment(&self, token: &Secret, dn: &str) -> impl Future<Output = Result<(), TppError>> + Send;
     fn revoke(&self, token: &Secret) -> impl Future<Output = Result<(), TppError>> + Send;
 }
 
@@ -83,6 +86,10 @@ impl TppClient {
         let mut call = Call::new("tpp", endpoint, Method::POST, self.url(path)).bearer(token).json(body);
         if let Some(a) = artifact {
             call = call.artifact(a);
+        }
+        if endpoint == "Codesign/GetEnvironment" {
+            // A read, though TPP takes it as a POST: safe to send again.
+            call.repeat = Repeat::Safe;
         }
         let reply = self.http.send(&call).await?;
         parse_sign_result(endpoint, reply.status, &reply.body)
@@ -150,6 +157,11 @@ impl Tpp for TppClient {
 
     async fn add_preapproval(&self, token: &Secret, body: &AddPreApprovalRequest) -> Result<(), TppError> {
         self.sign_call("Codesign/AddPreApproval", "vedsdk/Codesign/AddPreApproval", token, body, None).await
+    }
+
+    async fn get_environment(&self, token: &Secret, dn: &str) -> Result<(), TppError> {
+        let body = GetEnvironmentRequest { dn: dn.to_string() };
+        self.sign_call("Codesign/GetEnvironment", "vedsdk/Codesign/GetEnvironment", token, &body, None).await
     }
 
     /// Revokes the grant behind `token`, refresh token included. It still goes out after a

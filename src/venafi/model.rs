@@ -72,6 +72,13 @@ pub struct AddPreApprovalRequest {
     pub single_use: bool,
 }
 
+/// `POST /vedsdk/Codesign/GetEnvironment`; only `Success`/`Result` of the answer are read.
+#[derive(Debug, Clone, Serialize)]
+pub struct GetEnvironmentRequest {
+    #[serde(rename = "Dn")]
+    pub dn: String,
+}
+
 /// The answer of Codesign/* and Flow/* calls; a refusal is also HTTP 200.
 #[derive(Deserialize)]
 pub struct SignResult {

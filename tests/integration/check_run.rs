@@ -98,14 +98,16 @@ fn a_check_run_carries_the_verdict_summary_and_annotations() {
     let mut gate = Gate::full(&sim);
     gate.input("check-run", "codesign-gate")
         .input("github-token", GITHUB_TOKEN)
-        .input("environment-dn", r"\VED\Code Signing\Nope");
+        .input("tpp-username", "sample-user")
+        .input("tpp-password", "sample-user-password");
     gate.env.insert("GITHUB_API_URL".into(), api);
     let ran = gate.run();
     assert_eq!(ran.code, 1, "{}", ran.debug());
     let requests = seen.lock().expect("log");
     let body = &requests[1].body;
     assert_eq!(body["conclusion"], "failure");
-    let annotations = body["output"]["annotations"].as_array().expect("annotations");
+    let annotations =
+        body["output"]["annotations"].as_array().unwrap_or_else(|| panic!("annotations in {body}\n{}", ran.debug()));
     assert_eq!(annotations.len(), 2, "{annotations:?}");
     assert_eq!(annotations[0]["path"], "dist/app.exe");
     assert_eq!(annotations[0]["annotation_level"], "failure");

@@ -19,20 +19,22 @@ fn with_policy_outcome(outcome: SignOutcome) -> SimHandle {
 }
 
 #[test]
-fn unknown_environment_fails_prequalification_and_signs_nothing() {
+fn unknown_environment_is_one_clear_error_and_nothing_is_created() {
     let sim = sim();
     let mut gate = Gate::full(&sim);
     gate.input("environment-dn", r"\VED\Code Signing\Projects\Nope");
     let ran = gate.run();
-    assert_failed_with(&ran, "Result 7 ObjectNotFound");
-    assert!(
-        error_lines(&ran).iter().any(|l| l.contains("file=dist/app.exe")),
-        "annotation points at the file: {}",
+    assert_failed_with(&ran, "does not exist in TPP (Codesign/GetEnvironment: Result 7 ObjectNotFound)");
+    assert_eq!(
+        ran.stdout.lines().filter(|l| l.starts_with("::error")).count(),
+        1,
+        "one error, not one per artifact: {}",
         ran.stdout
     );
     assert_eq!(ran.output("failed"), "2");
     let state = sim.state();
     assert!(state.prequalifications.is_empty() && state.preapprovals.is_empty());
+    assert!(!state.requests.iter().any(|r| r.path.contains("PreQualify")), "no pre-qualification attempted");
     assert!(state.sign_requests.is_empty(), "nothing submitted for signing after TPP failed");
     assert!(state.tpp_tokens.iter().all(|t| t.revoked), "token revoked on failure too");
     ran.assert_no_secret(&[TPP_PASSWORD, AVX_PASSWORD]);
@@ -45,6 +47,11 @@ fn a_caller_who_is_not_an_approver_is_refused() {
     gate.input("tpp-username", "sample-user").input("tpp-password", "sample-user-password");
     let ran = gate.run();
     assert_failed_with(&ran, "Result 2 InsufficientPermission");
+    assert!(
+        error_lines(&ran).iter().any(|l| l.contains("file=dist/app.exe")),
+        "annotation points at the file: {}",
+        ran.stdout
+    );
     assert!(sim.state().tpp_tokens.iter().all(|t| t.revoked));
     ran.assert_no_secret(&["sample-user-password", AVX_PASSWORD]);
 }
