@@ -34,6 +34,7 @@ pub const INPUTS: &[InputSpec] = &[
     InputSpec { name: "tpp-username", help: "TPP user (a Key Use Approver) for the OAuth password grant" },
     InputSpec { name: "tpp-password", help: "Password of tpp-username" },
     InputSpec { name: "tpp-client-id", help: "Client id of the TPP API Integration" },
+    InputSpec { name: "tpp-oidc-audience", help: "Keyless: exchange the job's GitHub OIDC token (audience as given) for a TPP token through a JWT mapping (TPP 22.4+; needs `permissions: id-token: write` and tpp-client-id)" },
     InputSpec { name: "tpp-scope", help: "OAuth scope to request [default: codesign:approve]" },
     InputSpec { name: "environment-dn", help: "CodeSign Protect environment DN, e.g. \\VED\\Code Signing\\Projects\\App\\Production" },
     InputSpec { name: "key-user", help: "The key user who will sign, e.g. local:build-agent" },
@@ -141,6 +142,18 @@ pub enum TppAuth {
     Token(Secret),
     /// The OAuth password grant; the token it yields is the gate's to revoke.
     Password { username: String, password: Secret, client_id: String, scope: String },
+    /// The job's OIDC token exchanged at `/vedauth/authorize/jwt`: no stored TPP secret at all.
+    Oidc(OidcAuth),
+}
+
+/// Where the runner hands out the job's OIDC token, and what to ask TPP for with it.
+#[derive(Debug, Clone)]
+pub struct OidcAuth {
+    pub request_url: Url,
+    pub request_token: Secret,
+    pub audience: String,
+    pub client_id: String,
+    pub scope: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -308,7 +321,7 @@ impl Config {
             digest_files: parse_bool(inputs, "digest-files", false)?,
         };
 
-        let tpp = tpp_config(inputs, &github)?;
+        let tpp = tpp_config(inputs, env, &github)?;
         let appviewx = appviewx_config(inputs, sign_ids)?;
 
         let timeout = duration_input(inputs, "timeout", Duration::from_secs(30 * 60))?;
@@ -497,9 +510,14 @@ fn parse_sign_ids(text: &str) -> Result<Vec<String>, InputError> {
     Ok(ids)
 }
 
-fn tpp_config(inputs: &Inputs, github: &GithubContext) -> Result<Option<TppConfig>, InputError> {
+fn tpp_config(
+    inputs: &Inputs,
+    env: &dyn Fn(&str) -> Option<String>,
+    github: &GithubContext,
+) -> Result<Option<TppConfig>, InputError> {
     const TPP_ONLY: &[&str] = &[
         "tpp-access-token",
+        "tpp-oidc-audience",
         "tpp-username",
         "tpp-password",
         "tpp-client-id",
@@ -529,7 +547,17 @@ fn tpp_config(inputs: &Inputs, github: &GithubContext) -> Result<Option<TppConfi
     let username = inputs.trimmed("tpp-username");
     let password = inputs.get("tpp-password");
     let client_id = inputs.trimmed("tpp-client-id");
+    let scope = inputs.trimmed("tpp-scope").unwrap_or("codesign:approve").to_string();
+    if inputs.get("tpp-oidc-audience").is_some() {
+        if token.is_some() || username.is_some() || password.is_some() {
+            return Err(bad(
+                "tpp-oidc-audience",
+                "conflicts with tpp-access-token/tpp-username/tpp-password: give one way to authenticate",
+            ));
+        }
+    }
     let auth = match (token, username, password, client_id) {
+        _ if inputs.get("tpp-oidc-audience").is_some() => oidc_auth(inputs, env, client_id, &scope)?,
         (Some(_), Some(_), _, _) | (Some(_), _, Some(_), _) => {
             return Err(bad(
                 "tpp-access-token",
@@ -541,7 +569,7 @@ fn tpp_config(inputs: &Inputs, github: &GithubContext) -> Result<Option<TppConfi
             username: u.to_string(),
             password: Secret::new(p),
             client_id: c.to_string(),
-            scope: inputs.trimmed("tpp-scope").unwrap_or("codesign:approve").to_string(),
+            scope: scope.clone(),
         },
         (None, None, None, _) => {
             return Err(bad(
@@ -636,6 +664,44 @@ fn tpp_config(inputs: &Inputs, github: &GithubContext) -> Result<Option<TppConfi
         signing_executable,
         pre_qualify,
         pre_approve,
+    }))
+}
+
+/// GitHub sets the two variables only for jobs granted `id-token: write`.
+fn oidc_auth(
+    inputs: &Inputs,
+    env: &dyn Fn(&str) -> Option<String>,
+    client_id: Option<&str>,
+    scope: &str,
+) -> Result<TppAuth, InputError> {
+    let audience = inputs.trimmed("tpp-oidc-audience").unwrap_or_default();
+    if audience.chars().count() > 200 || audience.chars().any(|c| c.is_control() || c.is_whitespace()) {
+        return Err(bad(
+            "tpp-oidc-audience",
+            "must be one word such as `codesign-gate` (the audience the TPP JWT mapping expects)",
+        ));
+    }
+    let client_id = client_id.ok_or_else(|| {
+        bad("tpp-client-id", "is required with tpp-oidc-audience: the client id of the TPP API Integration")
+    })?;
+    let needs = "needs `permissions: id-token: write` in the workflow job";
+    let raw = env("ACTIONS_ID_TOKEN_REQUEST_URL")
+        .filter(|v| !v.is_empty())
+        .ok_or_else(|| bad("tpp-oidc-audience", format!("{needs} (ACTIONS_ID_TOKEN_REQUEST_URL is not set)")))?;
+    let request_token = env("ACTIONS_ID_TOKEN_REQUEST_TOKEN")
+        .filter(|v| !v.is_empty())
+        .ok_or_else(|| bad("tpp-oidc-audience", format!("{needs} (ACTIONS_ID_TOKEN_REQUEST_TOKEN is not set)")))?;
+    let request_url = Url::parse(&raw)
+        .map_err(|e| bad("tpp-oidc-audience", format!("ACTIONS_ID_TOKEN_REQUEST_URL is not a URL ({e})")))?;
+    if request_url.scheme() != "https" && !(request_url.scheme() == "http" && is_loopback(&request_url)) {
+        return Err(bad("tpp-oidc-audience", "ACTIONS_ID_TOKEN_REQUEST_URL must use https"));
+    }
+    Ok(TppAuth::Oidc(OidcAuth {
+        request_url,
+        request_token: Secret::new(request_token),
+        audience: audience.to_string(),
+        client_id: client_id.to_string(),
+        scope: scope.to_string(),
     }))
 }
 

@@ -12,6 +12,7 @@ pub mod config;
 pub mod digest;
 pub mod discover;
 pub mod http;
+pub mod oidc;
 pub mod outcome;
 pub mod poll;
 pub mod report;
@@ -185,6 +186,7 @@ fn mask_inputs(config: &Config, log: &Log) {
         match &tpp.auth {
             TppAuth::Token(t) => log.mask(t),
             TppAuth::Password { password, .. } => log.mask(password),
+            TppAuth::Oidc(oidc) => log.mask(&oidc.request_token),
         }
     }
     if let Some(avx) = &config.appviewx {

@@ -14,22 +14,24 @@ use crate::secret::Secret;
 use crate::venafi::model::{AddPreApprovalRequest, PreQualifyRequest};
 use crate::venafi::{Grant, Tpp, TppError};
 
-/// The OAuth password grant; the tokens it yields are masked before anything else is printed.
-async fn obtain(client: &impl Tpp, credentials: (&str, &str, &Secret, &str), log: &Log) -> Result<Grant, TppError> {
-    let (client_id, username, password, scope) = credentials;
-    let grant = client.authorize(client_id, username, password, scope).await?;
-    log.mask(&grant.access_token);
-    if let Some(r) = &grant.refresh_token {
-        log.mask(r);
+/// A token the gate owns, and so revokes: the password grant or the OIDC exchange. Everything
+/// it yields is masked before anything else is printed.
+async fn obtain(client: &impl Tpp, auth: &TppAuth, log: &Log) -> Result<Grant, TppError> {
+    let grant = match auth {
+        TppAuth::Token(_) => {
+            return Err(TppError::InvalidToken("a token given in tpp-access-token cannot be renewed".into()))
+        }
+        TppAuth::Password { username, password, client_id, scope } => {
+            client.authorize(client_id, username, password, scope).await?
+        }
+        TppAuth::Oidc(oidc) => client.authorize_oidc(oidc).await?,
+    };
+    for secret in
+        [Some(&grant.access_token), grant.refresh_token.as_ref(), grant.presented.as_ref()].into_iter().flatten()
+    {
+        log.mask(secret);
     }
     Ok(grant)
-}
-
-fn credentials(auth: &TppAuth) -> Option<(&str, &str, &Secret, &str)> {
-    match auth {
-        TppAuth::Token(_) => None,
-        TppAuth::Password { username, password, client_id, scope } => Some((client_id, username, password, scope)),
-    }
 }
 
 /// The bearer token in use. A token TPP rejects mid-run (expired, revoked elsewhere) is
@@ -51,9 +53,11 @@ impl<C: Tpp> Tokens<'_, C> {
         Fut: std::future::Future<Output = Result<T, TppError>>,
     {
         let renew = || {
-            let credentials = credentials(self.auth)?;
+            if matches!(self.auth, TppAuth::Token(_)) {
+                return None;
+            }
             Some(async move {
-                let grant = obtain(self.client, credentials, self.log).await?;
+                let grant = obtain(self.client, self.auth, self.log).await?;
                 self.log.info("TPP rejected the token mid-run; authenticated again");
                 if let Ok(mut obtained) = self.obtained.lock() {
                     obtained.push(grant.access_token.clone());
@@ -75,7 +79,11 @@ pub async fn run(
 ) -> bool {
     let (log, concurrency) = (ctx.log, ctx.config.max_concurrency);
     let mut auth = AuthRecord {
-        method: if matches!(cfg.auth, TppAuth::Token(_)) { "token" } else { "password" },
+        method: match cfg.auth {
+            TppAuth::Token(_) => "token",
+            TppAuth::Password { .. } => "password",
+            TppAuth::Oidc(_) => "oidc",
+        },
         identity: None,
         obtained: false,
         revoked: None,
@@ -83,31 +91,26 @@ pub async fn run(
     };
     let first = match &cfg.auth {
         TppAuth::Token(t) => t.clone(),
-        TppAuth::Password { username, password, client_id, scope } => {
-            match obtain(client, (client_id, username, password, scope), log).await {
-                Ok(grant) => {
-                    log.info(&format!(
-                        "authenticated to TPP as {}",
-                        grant.identity.as_deref().unwrap_or("the API user")
-                    ));
-                    auth.identity = grant.identity;
-                    auth.obtained = true;
-                    grant.access_token
-                }
-                Err(e) => {
-                    outcome.error("tpp-auth", None, e.to_string());
-                    auth.error = Some(e.to_string());
-                    outcome.tpp_auth = Some(auth);
-                    for a in &mut outcome.artifacts {
-                        if a.digest.is_some() && cfg.pre_qualify {
-                            a.prequalify =
-                                StageStatus::Failed { message: "not attempted: TPP authentication failed".into() };
-                        }
-                    }
-                    return false;
-                }
+        TppAuth::Password { .. } | TppAuth::Oidc(_) => match obtain(client, &cfg.auth, log).await {
+            Ok(grant) => {
+                log.info(&format!("authenticated to TPP as {}", grant.identity.as_deref().unwrap_or("the API user")));
+                auth.identity = grant.identity;
+                auth.obtained = true;
+                grant.access_token
             }
-        }
+            Err(e) => {
+                outcome.error("tpp-auth", None, e.to_string());
+                auth.error = Some(e.to_string());
+                outcome.tpp_auth = Some(auth);
+                for a in &mut outcome.artifacts {
+                    if a.digest.is_some() && cfg.pre_qualify {
+                        a.prequalify =
+                            StageStatus::Failed { message: "not attempted: TPP authentication failed".into() };
+                    }
+                }
+                return false;
+            }
+        },
     };
     let tokens = Tokens {
         client,

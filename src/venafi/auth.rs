@@ -12,9 +12,11 @@ pub struct Grant {
     pub refresh_token: Option<Secret>,
     pub identity: Option<String>,
     pub scope: Option<String>,
+    /// The OIDC token exchanged for this grant, if any: short-lived, but a credential all the same.
+    pub presented: Option<Secret>,
 }
 
-/// Reads the answer of the password grant.
+/// Reads the answer of a grant (password or JWT: both answer alike).
 pub fn parse_grant(status: u16, body: &[u8]) -> Result<Grant, TppError> {
     match status {
         200 => {
@@ -30,6 +32,7 @@ pub fn parse_grant(status: u16, body: &[u8]) -> Result<Grant, TppError> {
                 refresh_token: t.refresh_token.map(Secret::new),
                 identity: t.identity,
                 scope: t.scope,
+                presented: None,
             })
         }
         400 | 401 => Err(TppError::GrantRefused(format!("HTTP {status}, {}", auth_error_text(body)))),

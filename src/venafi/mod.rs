@@ -7,16 +7,21 @@ use std::future::Future;
 
 use reqwest::{Method, Url};
 
+use crate::config::OidcAuth;
 use crate::http::Http;
 use crate::http::{field_names, Call, HttpError, Repeat};
 use crate::secret::Secret;
 pub use auth::Grant;
-use model::{AddPreApprovalRequest, AuthError, GetEnvironmentRequest, OAuthRequest, PreQualifyRequest, SignResult};
+use model::{
+    AddPreApprovalRequest, AuthError, GetEnvironmentRequest, JwtRequest, OAuthRequest, PreQualifyRequest, SignResult,
+};
 
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum TppError {
     #[error("TPP refused the token request ({0}); check tpp-username, tpp-password, tpp-client-id and tpp-scope")]
     GrantRefused(String),
+    #[error("the job's OIDC token could not be had: {0}")]
+    Oidc(String),
     #[error("TPP rejected the access token ({0}): it is expired or revoked")]
     InvalidToken(String),
     #[error("{endpoint} forbidden ({detail}): the token lacks the scope; tpp-scope needs codesign:approve")]
@@ -52,6 +57,8 @@ pub trait Tpp: Sync {
         token: &Secret,
         body: &AddPreApprovalRequest,
     ) -> impl Future<Output = Result<(), TppError>> + Send;
+    /// Keyless: the job's OIDC token from the runner, exchanged at `/vedauth/authorize/jwt`.
+    fn authorize_oidc(&self, oidc: &OidcAuth) -> impl Future<Output = Result<Grant, TppError>> + Send;
     /// Whether the environment exists (`Codesign/GetEnvironment`): a cheap pre-flight that
     /// turns the commonest misconfiguration into one clear error before anything is created.
     fn get_environment(&self, token: &Secret, dn: &str) -> impl Future<Output = Result<(), TppError>> + Send;
@@ -157,6 +164,21 @@ impl Tpp for TppClient {
 
     async fn add_preapproval(&self, token: &Secret, body: &AddPreApprovalRequest) -> Result<(), TppError> {
         self.sign_call("Codesign/AddPreApproval", "vedsdk/Codesign/AddPreApproval", token, body, None).await
+    }
+
+    async fn authorize_oidc(&self, oidc: &OidcAuth) -> Result<Grant, TppError> {
+        let jwt = crate::oidc::id_token(&self.http, oidc).await.map_err(TppError::Oidc)?;
+        let body = JwtRequest { client_id: &oidc.client_id, jwt: jwt.expose(), scope: &oidc.scope };
+        let call = Call::new("tpp", "authorize/jwt", Method::POST, self.url("vedauth/authorize/jwt")).json(&body);
+        let reply = self.http.send(&call).await?;
+        let mut grant = auth::parse_grant(reply.status, &reply.body).map_err(|e| match e {
+            TppError::GrantRefused(why) => {
+                TppError::GrantRefused(format!("{why}; check the JWT mapping for audience `{}` in TPP", oidc.audience))
+            }
+            other => other,
+        })?;
+        grant.presented = Some(jwt);
+        Ok(grant)
     }
 
     async fn get_environment(&self, token: &Secret, dn: &str) -> Result<(), TppError> {

@@ -11,6 +11,14 @@ pub struct OAuthRequest<'a> {
     pub scope: &'a str,
 }
 
+/// `POST /vedauth/authorize/jwt`: an external JWT (the job's OIDC token) for a TPP token.
+#[derive(Serialize)]
+pub struct JwtRequest<'a> {
+    pub client_id: &'a str,
+    pub jwt: &'a str,
+    pub scope: &'a str,
+}
+
 /// The grant. Its `expires` is not read: the run is far shorter than a token's life, and a
 /// token that dies anyway shows up as 401 `invalid_token`.
 #[derive(Deserialize)]

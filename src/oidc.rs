@@ -1,0 +1,28 @@
+//! The job's OIDC token, as GitHub's runner hands it out to jobs granted `id-token: write`:
+//! `GET $ACTIONS_ID_TOKEN_REQUEST_URL&audience=…` with the request token as bearer, answering
+//! `{"value": "<jwt>"}`.
+
+use reqwest::Method;
+
+use crate::config::OidcAuth;
+use crate::http::{field_names, Call, Http};
+use crate::secret::Secret;
+
+#[derive(serde::Deserialize)]
+struct IdTokenResponse {
+    value: Option<String>,
+}
+
+pub async fn id_token(http: &Http, oidc: &OidcAuth) -> Result<Secret, String> {
+    let mut url = oidc.request_url.clone();
+    url.query_pairs_mut().append_pair("audience", &oidc.audience);
+    let call = Call::new("github", "oidc-token", Method::GET, url).bearer(&oidc.request_token);
+    let reply = http.send(&call).await.map_err(|e| e.to_string())?;
+    if reply.status != 200 {
+        return Err(format!("the runner answered HTTP {} ({})", reply.status, field_names(&reply.body)));
+    }
+    match serde_json::from_slice::<IdTokenResponse>(&reply.body) {
+        Ok(IdTokenResponse { value: Some(jwt) }) if jwt.split('.').count() == 3 => Ok(Secret::new(jwt)),
+        _ => Err(format!("the runner's answer holds no token ({})", field_names(&reply.body))),
+    }
+}
