@@ -548,13 +548,11 @@ fn tpp_config(
     let password = inputs.get("tpp-password");
     let client_id = inputs.trimmed("tpp-client-id");
     let scope = inputs.trimmed("tpp-scope").unwrap_or("codesign:approve").to_string();
-    if inputs.get("tpp-oidc-audience").is_some() {
-        if token.is_some() || username.is_some() || password.is_some() {
-            return Err(bad(
-                "tpp-oidc-audience",
-                "conflicts with tpp-access-token/tpp-username/tpp-password: give one way to authenticate",
-            ));
-        }
+    if inputs.get("tpp-oidc-audience").is_some() && (token.is_some() || username.is_some() || password.is_some()) {
+        return Err(bad(
+            "tpp-oidc-audience",
+            "conflicts with tpp-access-token/tpp-username/tpp-password: give one way to authenticate",
+        ));
     }
     let auth = match (token, username, password, client_id) {
         _ if inputs.get("tpp-oidc-audience").is_some() => oidc_auth(inputs, env, client_id, &scope)?,
