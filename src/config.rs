@@ -1102,6 +1102,39 @@ mod tests {
     }
 
     #[test]
+    fn oidc_needs_the_runner_variables_and_a_client_id() {
+        let mut pairs = base();
+        pairs.retain(|(k, _)| !matches!(*k, "tpp-username" | "tpp-password"));
+        pairs.push(("tpp-oidc-audience", "codesign-gate".into()));
+        let inputs = {
+            let env: Vec<(String, String)> = pairs.iter().map(|(k, v)| (env_name(k), v.clone())).collect();
+            Inputs::gather(|_| None, |var| env.iter().find(|(k, _)| k == var).map(|(_, v)| v.clone()))
+        };
+        let dir = std::env::temp_dir();
+        let e = Config::from_inputs(&inputs, &|_| None, &dir).unwrap_err();
+        assert_eq!(e.input, "tpp-oidc-audience");
+        assert!(e.message.contains("id-token: write"), "{e}");
+        let runner = |k: &str| match k {
+            "ACTIONS_ID_TOKEN_REQUEST_URL" => {
+                Some("https://pipelines.actions.githubusercontent.com/x?api-version=2.0".to_string())
+            }
+            "ACTIONS_ID_TOKEN_REQUEST_TOKEN" => Some("request-token".to_string()),
+            _ => None,
+        };
+        let c = Config::from_inputs(&inputs, &runner, &dir).unwrap();
+        let Some(TppConfig { auth: TppAuth::Oidc(oidc), .. }) = c.tpp else { panic!("expected OIDC auth") };
+        assert_eq!(
+            (oidc.audience.as_str(), oidc.client_id.as_str(), oidc.scope.as_str()),
+            ("codesign-gate", "codesign-gate", "codesign:approve")
+        );
+        assert_eq!(
+            with(&[("tpp-oidc-audience", "codesign-gate")]).unwrap_err().input,
+            "tpp-oidc-audience",
+            "conflicts with a password"
+        );
+    }
+
+    #[test]
     fn sign_ids_replace_policy_and_key() {
         let c = with(&[
             ("artifacts", ""),
