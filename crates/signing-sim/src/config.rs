@@ -21,6 +21,8 @@ pub const DEMO_ENVIRONMENT_DN: &str = r"\VED\Code Signing\Projects\Sample\Produc
 pub struct SimConfig {
     pub tpp: TppConfig,
     pub appviewx: AvxConfig,
+    /// The stand-in for GitHub Actions' OIDC token endpoint (`GET /__sim/oidc/token`).
+    pub oidc: OidcConfig,
     /// Faults armed from the start; more can be added at run time with `SimHandle::add_fault`.
     pub faults: Vec<Fault>,
     /// `None` serves plain HTTP, which is what most tests want.
@@ -45,6 +47,8 @@ pub struct TppConfig {
     pub environments: Vec<TppEnvironment>,
     /// Identities that may be named as `User` (the key user) in PreQualify/AddPreApproval.
     pub key_users: Vec<KeyUser>,
+    /// What `POST /vedauth/authorize/jwt` accepts: each maps an external identity to a TPP user.
+    pub jwt_mappings: Vec<JwtMapping>,
 }
 
 /// An API Integration registered in TPP.
@@ -83,6 +87,45 @@ pub struct KeyUser {
     /// The GUID part of the PrefixedUniversal form (`local:{guid}`); derived when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub guid: Option<String>,
+}
+
+/// A TPP JWT mapping: a token whose `iss` and `aud` equal these and whose `sub` matches the
+/// pattern is exchanged for a grant of `username`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct JwtMapping {
+    pub issuer: String,
+    pub audience: String,
+    /// `*` matches any run of characters, e.g. `repo:acme/*`; compared with case.
+    pub subject: String,
+    /// The TPP user the grant is for; PreQualify/AddPreApproval still need them as an approver.
+    pub username: String,
+}
+
+/// GitHub Actions' OIDC token endpoint, as a job with `permissions: id-token: write` reaches it
+/// through `$ACTIONS_ID_TOKEN_REQUEST_URL` and `$ACTIONS_ID_TOKEN_REQUEST_TOKEN`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct OidcConfig {
+    /// What `Authorization: bearer ...` must carry (`$ACTIONS_ID_TOKEN_REQUEST_TOKEN`).
+    pub request_token: String,
+    /// The `sub` claim of minted tokens; `SimHandle::set_oidc_subject` changes it at run time.
+    pub subject: String,
+    /// The `iss` claim of minted tokens.
+    pub issuer: String,
+}
+
+/// GitHub's issuer for Actions OIDC tokens on github.com.
+pub const GITHUB_OIDC_ISSUER: &str = "https://token.actions.githubusercontent.com";
+
+impl Default for OidcConfig {
+    fn default() -> Self {
+        OidcConfig {
+            request_token: "sim-oidc-request-token".to_string(),
+            subject: "repo:acme/rocket:ref:refs/heads/main".to_string(),
+            issuer: GITHUB_OIDC_ISSUER.to_string(),
+        }
+    }
 }
 
 /// AppViewX SIGN+ side.
@@ -193,6 +236,12 @@ impl Default for TppConfig {
                 approvers: vec!["sample-approver".to_string()],
             }],
             key_users: vec![KeyUser { name: "local:sample-cs-user".to_string(), guid: None }],
+            jwt_mappings: vec![JwtMapping {
+                issuer: GITHUB_OIDC_ISSUER.to_string(),
+                audience: "codesign-gate".to_string(),
+                subject: "repo:acme/*".to_string(),
+                username: "sample-approver".to_string(),
+            }],
         }
     }
 }
@@ -259,6 +308,21 @@ impl SimConfig {
                 problems.push(format!("tpp client {:?}: scope: {e}", c.client_id));
             }
         }
+        for (i, m) in t.jwt_mappings.iter().enumerate() {
+            for (field, value) in
+                [("issuer", &m.issuer), ("audience", &m.audience), ("subject", &m.subject), ("username", &m.username)]
+            {
+                if value.trim().is_empty() {
+                    problems.push(format!("tpp.jwt_mappings[{i}].{field} must not be empty"));
+                }
+            }
+        }
+        let o = &self.oidc;
+        for (field, value) in [("request_token", &o.request_token), ("subject", &o.subject), ("issuer", &o.issuer)] {
+            if value.trim().is_empty() {
+                problems.push(format!("oidc.{field} must not be empty"));
+            }
+        }
         dupes("tpp client", t.clients.iter().map(|c| c.client_id.clone()), &mut problems);
         dupes("tpp user", t.users.iter().map(|u| u.username.to_lowercase()), &mut problems);
         dupes("tpp environment", t.environments.iter().map(|e| e.dn.to_lowercase()), &mut problems);
@@ -315,6 +379,19 @@ impl SimConfig {
         }
         let key_users: Vec<String> = t.key_users.iter().map(|k| k.name.clone()).collect();
         let _ = writeln!(s, "  key users: {}", join_or_none(&key_users));
+        if t.jwt_mappings.is_empty() {
+            let _ = writeln!(s, "  JWT mappings: (none; POST /vedauth/authorize/jwt refuses every token)");
+        } else {
+            let _ = writeln!(s, "  JWT mappings (POST /vedauth/authorize/jwt, HS256 tokens minted by the simulator):");
+        }
+        for m in &t.jwt_mappings {
+            let _ =
+                writeln!(s, "    iss {:?} aud {:?} sub {:?} -> user {:?}", m.issuer, m.audience, m.subject, m.username);
+        }
+        let o = &self.oidc;
+        let _ = writeln!(s, "GitHub Actions OIDC stand-in (GET /__sim/oidc/token?api-version=2.0&audience=AUD):");
+        let _ = writeln!(s, "  request token {:?} (send as Authorization: bearer)", o.request_token);
+        let _ = writeln!(s, "  tokens: iss {:?} sub {:?}, valid 5 minutes", o.issuer, o.subject);
         let a = &self.appviewx;
         let _ = writeln!(
             s,

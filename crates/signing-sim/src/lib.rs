@@ -1,7 +1,8 @@
 //! A faithful simulator of the Venafi TPP CodeSign Protect and AppViewX code signing HTTP APIs.
 //!
-//! One listener serves both vendors (`/vedauth`, `/vedsdk`, `/avxapi`) plus a read-only
-//! snapshot at `/__sim/state`. It exists so the gate's tests, its `demo` command and users'
+//! One listener serves both vendors (`/vedauth`, `/vedsdk`, `/avxapi`), a stand-in for GitHub
+//! Actions' OIDC token endpoint at `/__sim/oidc/token` (whose tokens `/vedauth/authorize/jwt`
+//! accepts) and a read-only snapshot at `/__sim/state`. It exists so the gate's tests, its `demo` command and users'
 //! workflows can exercise real HTTP, real authentication rules and real failure modes without a
 //! vendor installation. Its wire types are written independently of the gate's client.
 //!
@@ -17,6 +18,8 @@ mod avx;
 mod config;
 mod fault;
 mod http;
+mod jwt;
+mod oidc;
 mod server;
 mod state;
 mod timefmt;
@@ -33,8 +36,8 @@ use tokio::sync::oneshot;
 
 pub use avx::{app_code, fake_signature};
 pub use config::{
-    AvxConfig, AvxPolicy, AvxUser, KeyUser, SignOutcome, SimConfig, TlsConfig, TppClient, TppConfig, TppEnvironment,
-    TppUser, DEMO_ENVIRONMENT_DN,
+    AvxConfig, AvxPolicy, AvxUser, JwtMapping, KeyUser, OidcConfig, SignOutcome, SimConfig, TlsConfig, TppClient,
+    TppConfig, TppEnvironment, TppUser, DEMO_ENVIRONMENT_DN, GITHUB_OIDC_ISSUER,
 };
 pub use fault::{Fault, FaultKind};
 pub use state::{PreApprovalRecord, PreQualRecord, RequestRecord, SessionRecord, SignRecord, SimState, TokenRecord};
@@ -187,6 +190,32 @@ impl SimHandle {
             now,
         );
         access
+    }
+
+    /// What a job would find in `$ACTIONS_ID_TOKEN_REQUEST_URL`:
+    /// `{base_url}/__sim/oidc/token?api-version=2.0`, to which clients append `&audience=...`.
+    /// The matching `$ACTIONS_ID_TOKEN_REQUEST_TOKEN` is `config().oidc.request_token`.
+    pub fn oidc_request_url(&self) -> String {
+        format!("{}{}", self.base_url(), oidc::REQUEST_URL_PATH)
+    }
+
+    /// Changes the `sub` claim of OIDC tokens minted from now on (e.g. a branch or repository
+    /// that no JWT mapping covers). Tokens already minted keep theirs.
+    pub fn set_oidc_subject(&self, subject: impl Into<String>) {
+        self.shared.lock().oidc_subject = Some(subject.into());
+    }
+
+    /// The OIDC token `GET /__sim/oidc/token` would answer right now, without a request (so it
+    /// is not recorded in `requests`). `None` gives GitHub's default audience, the repository
+    /// owner's URL.
+    pub fn oidc_token(&self, audience: Option<&str>) -> String {
+        oidc::mint(&self.shared, audience)
+    }
+
+    /// Signs arbitrary claims with the simulator's HS256 key, for tokens the OIDC stand-in
+    /// would never mint (another issuer, a missing `exp`, a list of audiences...).
+    pub fn mint_jwt(&self, claims: &serde_json::Value) -> String {
+        jwt::sign(&self.shared.jwt_key, claims)
     }
 
     pub fn add_fault(&self, fault: Fault) {

@@ -31,7 +31,7 @@ use crate::fault::{self, FaultKind, FaultSlot};
 use crate::http::{Reply, Req};
 use crate::state::{RequestRecord, SimState, Store};
 use crate::timefmt::Clock;
-use crate::{avx, tpp};
+use crate::{avx, oidc, tpp};
 
 /// Request bodies larger than this are refused; real clients send a few hundred bytes.
 const MAX_BODY: usize = 1024 * 1024;
@@ -40,6 +40,8 @@ pub(crate) struct Shared {
     pub config: SimConfig,
     pub store: Mutex<Store>,
     pub clock: Clock,
+    /// The HS256 key of the OIDC stand-in and of every JWT mapping; random per start, never served.
+    pub jwt_key: [u8; 32],
 }
 
 impl Shared {
@@ -49,7 +51,10 @@ impl Shared {
             login_attempts_left: config.appviewx.users.iter().map(|u| (u.username.clone(), u.login_attempts)).collect(),
             ..Store::default()
         };
-        Shared { config, store: Mutex::new(store), clock: Clock::default() }
+        let mut jwt_key = [0u8; 32];
+        jwt_key[..16].copy_from_slice(uuid::Uuid::new_v4().as_bytes());
+        jwt_key[16..].copy_from_slice(uuid::Uuid::new_v4().as_bytes());
+        Shared { config, store: Mutex::new(store), clock: Clock::default(), jwt_key }
     }
 
     /// A panic in one handler must not wedge the simulator for every later request.
@@ -214,6 +219,9 @@ fn route(shared: &Shared, req: &Req) -> Reply {
         } else {
             Reply::json(405, &serde_json::json!({"error": "invalid_request", "error_description": "GET only"}))
         };
+    }
+    if l == "/__sim/oidc/token" {
+        return oidc::route(shared, req);
     }
     if l.starts_with("/vedauth/") || l.starts_with("/vedsdk/") {
         return tpp::route(shared, req);

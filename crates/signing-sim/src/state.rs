@@ -30,7 +30,7 @@ pub struct TokenRecord {
     pub scope: String,
     pub revoked: bool,
     pub expired: bool,
-    /// `oauth`, `refresh` or `issued` (by `SimHandle::issue_token`).
+    /// `oauth`, `jwt`, `refresh` or `issued` (by `SimHandle::issue_token`).
     pub issued_via: String,
     /// Which grant the token belongs to; refreshes stay in their grant.
     pub grant: u64,
@@ -179,6 +179,8 @@ pub(crate) struct Store {
     pub faults: Vec<FaultSlot>,
     pub next_grant: u64,
     pub sign_counter: u32,
+    /// Set by `SimHandle::set_oidc_subject`; `None` mints for `oidc.subject` from the config.
+    pub oidc_subject: Option<String>,
 }
 
 impl Store {

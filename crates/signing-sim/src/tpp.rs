@@ -48,6 +48,13 @@ struct RefreshRequest {
     refresh_token: String,
 }
 
+#[derive(Debug, Deserialize)]
+struct JwtRequest {
+    client_id: String,
+    jwt: String,
+    scope: String,
+}
+
 #[derive(Debug, Serialize)]
 struct TokenResponse {
     access_token: String,
@@ -441,20 +448,8 @@ fn oauth(shared: &Shared, req: &Req) -> Reply {
         Err(r) => return r,
     };
     let config = &shared.config.tpp;
-    let Some(client) = config.clients.iter().find(|c| c.client_id == body.client_id) else {
-        return oauth_error(400, "invalid_client", format!("Client ID '{}' is not registered", body.client_id));
-    };
-    let requested = match Scope::parse(&body.scope) {
-        Ok(s) => s,
-        Err(e) => return oauth_error(400, "invalid_scope", format!("Invalid scope: {e}")),
-    };
-    let allowed = Scope::parse(&client.scope).unwrap_or(Scope(BTreeMap::new()));
-    if !allowed.allows(&requested) {
-        return oauth_error(
-            400,
-            "invalid_scope",
-            format!("The requested scope '{}' is not allowed for client '{}'", body.scope, body.client_id),
-        );
+    if let Err(r) = check_client_and_scope(config, &body.client_id, &body.scope) {
+        return r;
     }
     let user_ok =
         config.users.iter().any(|u| u.username.eq_ignore_ascii_case(&body.username) && u.password == body.password);
@@ -466,18 +461,43 @@ fn oauth(shared: &Shared, req: &Req) -> Reply {
         .iter()
         .find(|u| u.username.eq_ignore_ascii_case(&body.username))
         .map_or(body.username.clone(), |u| u.username.clone());
+    grant_reply(shared, &canonical_user, &body.client_id, &body.scope, "oauth", body.state)
+}
+
+/// The checks the password and JWT grants share, in TPP's order: client, then scope.
+fn check_client_and_scope(config: &TppConfig, client_id: &str, scope: &str) -> Result<(), Reply> {
+    let Some(client) = config.clients.iter().find(|c| c.client_id == client_id) else {
+        return Err(oauth_error(400, "invalid_client", format!("Client ID '{client_id}' is not registered")));
+    };
+    let requested =
+        Scope::parse(scope).map_err(|e| oauth_error(400, "invalid_scope", format!("Invalid scope: {e}")))?;
+    let allowed = Scope::parse(&client.scope).unwrap_or(Scope(BTreeMap::new()));
+    if !allowed.allows(&requested) {
+        return Err(oauth_error(
+            400,
+            "invalid_scope",
+            format!("The requested scope '{scope}' is not allowed for client '{client_id}'"),
+        ));
+    }
+    Ok(())
+}
+
+/// A new grant and the answer the password and JWT grants both give.
+fn grant_reply(
+    shared: &Shared,
+    username: &str,
+    client_id: &str,
+    scope: &str,
+    via: &'static str,
+    state: Option<String>,
+) -> Reply {
+    let config = &shared.config.tpp;
     let now = shared.clock.now_ms();
     let mut store = shared.lock();
     let (access, refresh, grant) = new_grant(
         &mut store,
         config,
-        GrantRequest {
-            username: &canonical_user,
-            client_id: &body.client_id,
-            scope: body.scope.trim(),
-            lifetime_secs: config.token_lifetime_secs,
-            via: "oauth",
-        },
+        GrantRequest { username, client_id, scope: scope.trim(), lifetime_secs: config.token_lifetime_secs, via },
         now,
     );
     Reply::json(
@@ -490,7 +510,7 @@ fn oauth(shared: &Shared, req: &Req) -> Reply {
             identity: grant.identity,
             scope: grant.scope,
             token_type: "Bearer",
-            state: body.state,
+            state,
         },
     )
 }
@@ -541,16 +561,36 @@ fn refresh(shared: &Shared, req: &Req) -> Reply {
     )
 }
 
-/// No JWT mapping is ever configured in the simulator, which is what TPP says in that case.
-fn jwt(_shared: &Shared, req: &Req) -> Reply {
-    if let Err(r) = parse_body::<serde_json::Value>(req) {
+/// Exchanges an external JWT for a grant of the user its JWT mapping names. Checks run in the
+/// order body → client → scope → token (shape, algorithm, signature, times, iss, aud, sub);
+/// every token failure is `invalid_grant` naming what did not match, never the token itself.
+fn jwt(shared: &Shared, req: &Req) -> Reply {
+    let body: JwtRequest = match parse_body(req) {
+        Ok(b) => b,
+        Err(r) => return r,
+    };
+    if body.jwt.trim().is_empty() {
+        return bad_request("The jwt field must not be empty");
+    }
+    let config = &shared.config.tpp;
+    if let Err(r) = check_client_and_scope(config, &body.client_id, &body.scope) {
         return r;
     }
-    oauth_error(
-        400,
-        "invalid_grant",
-        "No JWT mapping is configured for this client (the simulator does not support JWT exchange)",
-    )
+    let now_secs = shared.clock.now_ms().div_euclid(1000);
+    let mapping = crate::jwt::verify(&shared.jwt_key, body.jwt.trim()).and_then(|claims| {
+        crate::jwt::check_times(&claims, now_secs)?;
+        crate::jwt::find_mapping(&config.jwt_mappings, &claims).cloned()
+    });
+    let mapping = match mapping {
+        Ok(m) => m,
+        Err(description) => return oauth_error(400, "invalid_grant", description),
+    };
+    let canonical_user = config
+        .users
+        .iter()
+        .find(|u| u.username.eq_ignore_ascii_case(&mapping.username))
+        .map_or(mapping.username.clone(), |u| u.username.clone());
+    grant_reply(shared, &canonical_user, &body.client_id, &body.scope, "jwt", None)
 }
 
 fn verify(shared: &Shared, req: &Req) -> Reply {

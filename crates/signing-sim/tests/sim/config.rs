@@ -97,6 +97,13 @@ fn mistakes_are_reported_at_load_time() {
         ("[[appviewx.policies]]\nname = \"p\"\nkeys = []\nallowed_ips = [\"nope\"]", "nope"),
         ("[[appviewx.policies]]\nname = \"p\"\nkeys = []\noutcome = \"maybe\"", "maybe"),
         ("[tls]\ncert_pem_path = \"a\"", "tls"),
+        ("[oidc]\nrequest_token = \"\"", "oidc.request_token"),
+        ("[oidc]\nsubjet = \"x\"", "subjet"),
+        (
+            "[[tpp.jwt_mappings]]\nissuer = \"i\"\naudience = \"a\"\nsubject = \" \"\nusername = \"u\"",
+            "jwt_mappings[0].subject",
+        ),
+        ("[[tpp.jwt_mappings]]\nissuer = \"i\"\naudience = \"a\"\nsubject = \"s\"", "username"),
     ] {
         let err = SimConfig::from_toml_str(text).expect_err(text).to_string();
         assert!(err.contains(needle), "{text} -> {err}");
@@ -131,6 +138,12 @@ fn describe_lists_what_a_user_needs() {
         "sample-policy",
         "sample-key",
         "Hash Based Signing",
+        "/vedauth/authorize/jwt",
+        "https://token.actions.githubusercontent.com",
+        "repo:acme/*",
+        "/__sim/oidc/token",
+        "sim-oidc-request-token",
+        "repo:acme/rocket:ref:refs/heads/main",
     ] {
         assert!(text.contains(needle), "{needle} missing from:\n{text}");
     }
@@ -144,4 +157,6 @@ fn readme_example_is_a_valid_config() {
     let config = SimConfig::from_toml_str(&readme[start..start + len]).expect("README example parses");
     assert_eq!(config.faults.len(), 1);
     assert_eq!(config.tpp.clients, SimConfig::default().tpp.clients);
+    assert_eq!(config.tpp.jwt_mappings, SimConfig::default().tpp.jwt_mappings);
+    assert_eq!(config.oidc, SimConfig::default().oidc);
 }

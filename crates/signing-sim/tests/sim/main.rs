@@ -3,6 +3,7 @@
 mod appviewx;
 mod config;
 mod faults;
+mod jwt;
 mod tls;
 mod tpp;
 

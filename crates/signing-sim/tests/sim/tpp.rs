@@ -410,18 +410,6 @@ async fn get_environment_by_guid_or_id() {
 }
 
 #[tokio::test]
-async fn jwt_exchange_is_refused_as_unconfigured() {
-    let sim = sim(SimConfig::default()).await;
-    let (s, b) = send(
-        client()
-            .post(format!("{}/vedauth/authorize/jwt", sim.base_url()))
-            .json(&json!({"client_id": "codesign-gate", "jwt": "a.b.c", "scope": "codesign:approve"})),
-    )
-    .await;
-    assert_eq!((s, b["error"].as_str()), (400, Some("invalid_grant")));
-}
-
-#[tokio::test]
 async fn state_endpoint_matches_the_rust_snapshot_and_hides_secrets() {
     let sim = sim(SimConfig::default()).await;
     let token = approver_token(&sim).await;
