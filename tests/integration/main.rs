@@ -6,6 +6,7 @@ mod failures;
 mod faults;
 mod happy;
 mod inputs;
+mod oidc;
 mod parsers;
 mod support;
 mod transport;
