@@ -19,10 +19,10 @@ pub async fn id_token(http: &Http, oidc: &OidcAuth) -> Result<Secret, String> {
     let call = Call::new("github", "oidc-token", Method::GET, url).bearer(&oidc.request_token);
     let reply = http.send(&call).await.map_err(|e| e.to_string())?;
     if reply.status != 200 {
-        return Err(format!("the runner answered HTTP {} ({})", reply.status, field_names(&reply.body)));
+        return Err(format!("oidc-token: the runner answered HTTP {} ({})", reply.status, field_names(&reply.body)));
     }
     match serde_json::from_slice::<IdTokenResponse>(&reply.body) {
         Ok(IdTokenResponse { value: Some(jwt) }) if jwt.split('.').count() == 3 => Ok(Secret::new(jwt)),
-        _ => Err(format!("the runner's answer holds no token ({})", field_names(&reply.body))),
+        _ => Err(format!("oidc-token: the runner's answer holds no token ({})", field_names(&reply.body))),
     }
 }

@@ -17,14 +17,14 @@ pub struct Grant {
 }
 
 /// Reads the answer of a grant (password or JWT: both answer alike).
-pub fn parse_grant(status: u16, body: &[u8]) -> Result<Grant, TppError> {
+pub fn parse_grant(endpoint: &'static str, status: u16, body: &[u8]) -> Result<Grant, TppError> {
     match status {
         200 => {
             let t: TokenResponse = serde_json::from_slice(body)
                 .ok()
                 .filter(|t: &TokenResponse| !t.access_token.is_empty())
                 .ok_or_else(|| TppError::Unexpected {
-                    endpoint: "authorize/oauth",
+                    endpoint,
                     detail: format!("HTTP 200 without a token ({})", field_names(body)),
                 })?;
             Ok(Grant {
@@ -36,9 +36,6 @@ pub fn parse_grant(status: u16, body: &[u8]) -> Result<Grant, TppError> {
             })
         }
         400 | 401 => Err(TppError::GrantRefused(format!("HTTP {status}, {}", auth_error_text(body)))),
-        status => Err(TppError::Unexpected {
-            endpoint: "authorize/oauth",
-            detail: format!("HTTP {status} ({})", field_names(body)),
-        }),
+        status => Err(TppError::Unexpected { endpoint, detail: format!("HTTP {status} ({})", field_names(body)) }),
     }
 }

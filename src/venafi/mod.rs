@@ -148,7 +148,7 @@ impl Tpp for TppClient {
         let body = OAuthRequest { client_id, username, password: password.expose(), scope };
         let call = Call::new("tpp", "authorize/oauth", Method::POST, self.url("vedauth/authorize/oauth")).json(&body);
         let reply = self.http.send(&call).await?;
-        auth::parse_grant(reply.status, &reply.body)
+        auth::parse_grant("authorize/oauth", reply.status, &reply.body)
     }
 
     async fn prequalify(&self, token: &Secret, body: &PreQualifyRequest, artifact: &str) -> Result<(), TppError> {
@@ -171,7 +171,7 @@ impl Tpp for TppClient {
         let body = JwtRequest { client_id: &oidc.client_id, jwt: jwt.expose(), scope: &oidc.scope };
         let call = Call::new("tpp", "authorize/jwt", Method::POST, self.url("vedauth/authorize/jwt")).json(&body);
         let reply = self.http.send(&call).await?;
-        let mut grant = auth::parse_grant(reply.status, &reply.body).map_err(|e| match e {
+        let mut grant = auth::parse_grant("authorize/jwt", reply.status, &reply.body).map_err(|e| match e {
             TppError::GrantRefused(why) => {
                 TppError::GrantRefused(format!("{why}; check the JWT mapping for audience `{}` in TPP", oidc.audience))
             }

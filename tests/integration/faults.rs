@@ -20,6 +20,10 @@ const ENDPOINTS: &[Endpoint] = &[
     ("code-signing-fetch-status-sync-requests", "code-signing-fetch-status-sync-requests", true, None),
 ];
 
+/// Called only with keyless authentication (`tpp-oidc-audience`).
+const OIDC_ENDPOINTS: &[Endpoint] =
+    &[("oidc/token", "oidc-token", true, Some(1)), ("authorize/jwt", "authorize/jwt", false, Some(1))];
+
 #[derive(Debug, PartialEq)]
 enum Expect {
     /// Exit 0 after this many extra requests to the endpoint.
@@ -75,7 +79,7 @@ fn kinds() -> Vec<FaultKind> {
     ]
 }
 
-fn run_case(kind: FaultKind, (pattern, name, get, base): Endpoint) -> Option<String> {
+fn run_case(kind: FaultKind, (pattern, name, get, base): Endpoint, keyless: bool) -> Option<String> {
     let expected = expect(&kind, pattern, get || pattern == "Codesign/GetEnvironment");
     if expected == Expect::NotApplicable {
         return None;
@@ -84,6 +88,7 @@ fn run_case(kind: FaultKind, (pattern, name, get, base): Endpoint) -> Option<Str
         FaultKind::Status { code, .. } => format!("status {code} on {pattern}"),
         other => format!("{} on {pattern}", other.name()),
     };
+    let label = if keyless { format!("{label} (keyless)") } else { label };
     let sim = sim();
     // The first matching request takes the fault, except for status polls: the second one, so
     // the fault lands mid-poll.
@@ -91,6 +96,11 @@ fn run_case(kind: FaultKind, (pattern, name, get, base): Endpoint) -> Option<Str
     sim.add_fault(Fault { endpoint: pattern.into(), kind: kind.clone(), times: 1, after });
     let mut gate = Gate::full(&sim);
     gate.input("request-timeout", "1s").input("timeout", "15s");
+    if keyless {
+        gate.unset("tpp-username").unset("tpp-password").input("tpp-oidc-audience", "codesign-gate");
+        gate.env.insert("ACTIONS_ID_TOKEN_REQUEST_URL".into(), sim.oidc_request_url());
+        gate.env.insert("ACTIONS_ID_TOKEN_REQUEST_TOKEN".into(), sim.config().oidc.request_token.clone());
+    }
     let started = std::time::Instant::now();
     let ran = gate.run();
     let elapsed = started.elapsed();
@@ -138,7 +148,7 @@ fn run_case(kind: FaultKind, (pattern, name, get, base): Endpoint) -> Option<Str
             let Some(error) = error else { panic!("{label}: no ::error names {name}: {}", ran.debug()) };
             assert!(error.contains(cause), "{label}: the error says `{cause}`: {error}");
             assert_eq!(hits, base.unwrap_or(hits), "{label}: not retried: {:?}", state.requests);
-            if pattern != "authorize/oauth" && pattern != "revoke/token" {
+            if !["authorize/oauth", "authorize/jwt", "oidc/token", "revoke/token"].contains(&pattern) {
                 assert!(
                     state.tpp_tokens.iter().all(|t| t.revoked),
                     "{label}: tokens revoked on failure: {:?}",
@@ -153,17 +163,27 @@ fn run_case(kind: FaultKind, (pattern, name, get, base): Endpoint) -> Option<Str
 
 #[test]
 fn every_fault_on_every_endpoint() {
-    let cases: Vec<(FaultKind, Endpoint)> =
-        kinds().into_iter().flat_map(|k| ENDPOINTS.iter().map(move |e| (k.clone(), *e))).collect();
+    let cases: Vec<(FaultKind, Endpoint, bool)> = kinds()
+        .into_iter()
+        .flat_map(|k| {
+            let password = ENDPOINTS.iter().map(|e| (k.clone(), *e, false));
+            let keyless = OIDC_ENDPOINTS.iter().map(|e| (k.clone(), *e, true));
+            password.chain(keyless).collect::<Vec<_>>()
+        })
+        .collect();
     let results: Vec<Option<String>> = std::thread::scope(|scope| {
         let chunks: Vec<_> = cases.chunks(cases.len().div_ceil(8)).collect();
         let handles: Vec<_> = chunks
             .into_iter()
-            .map(|chunk| scope.spawn(move || chunk.iter().map(|(k, e)| run_case(k.clone(), *e)).collect::<Vec<_>>()))
+            .map(|chunk| {
+                scope.spawn(move || {
+                    chunk.iter().map(|(k, e, keyless)| run_case(k.clone(), *e, *keyless)).collect::<Vec<_>>()
+                })
+            })
             .collect();
         handles.into_iter().flat_map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e))).collect()
     });
     let ran: Vec<String> = results.into_iter().flatten().collect();
     eprintln!("fault matrix: {} cases\n{}", ran.len(), ran.join("\n"));
-    assert!(ran.len() >= 70, "the matrix covers every kind on every endpoint it applies to: {}", ran.len());
+    assert!(ran.len() >= 90, "the matrix covers every kind on every endpoint it applies to: {}", ran.len());
 }

@@ -66,7 +66,7 @@ fn a_wrong_request_token_is_a_clean_failure() {
     let ran = gate.run();
     assert_eq!(ran.code, 1, "{}", ran.debug());
     assert!(
-        ran.stdout.contains("the job's OIDC token could not be had: the runner answered HTTP 401"),
+        ran.stdout.contains("the job's OIDC token could not be had: oidc-token: the runner answered HTTP 401"),
         "{}",
         ran.stdout
     );

@@ -94,7 +94,7 @@ fn status() -> impl Strategy<Value = u16> {
 
 fn check_all(status: u16, body: &[u8]) -> Vec<String> {
     let mut errors = Vec::new();
-    if let Err(e) = parse_grant(status, body) {
+    if let Err(e) = parse_grant("authorize/oauth", status, body) {
         errors.push(e.to_string());
     }
     for endpoint in ["Flow/Actions/CodeSign/PreQualify/Create", "Codesign/AddPreApproval"] {
@@ -136,6 +136,7 @@ proptest! {
 #[test]
 fn known_answers_parse() {
     let grant = parse_grant(
+        "authorize/oauth",
         200,
         br#"{"access_token":"a","refresh_token":"r","expires":1,"identity":"local:x","token_type":"Bearer"}"#,
     );
