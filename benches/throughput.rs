@@ -87,8 +87,8 @@ fn main() {
         })
         .collect();
     let refs: Vec<&Path> = files.iter().map(PathBuf::as_path).collect();
-    let one = best_of(3, || digest_all(&refs, HashAlgorithm::Sha256, false, 1));
-    let all = best_of(3, || digest_all(&refs, HashAlgorithm::Sha256, false, cores));
+    let one = best_of(3, || digest_all(&refs, HashAlgorithm::Sha256, false, 1, &|| false));
+    let all = best_of(3, || digest_all(&refs, HashAlgorithm::Sha256, false, cores, &|| false));
     println!(
         "64 x 4 MiB on {cores} core(s) vs 1: speed-up {:.2} (target >= {:.1})",
         one.as_secs_f64() / all.as_secs_f64(),

@@ -102,30 +102,54 @@ pub enum DigestError {
     NotADigest,
     #[error("holds a {found}-byte digest, but hash-algorithm is {expected}")]
     WrongLength { found: usize, expected: &'static str },
+    #[error("not digested: the run was cancelled")]
+    Cancelled,
 }
 
 const BUFFER: usize = 256 * 1024;
 
+/// Chunks between two looks at the stop flag (16 MiB).
+const CHUNKS_PER_CHECK: usize = 64;
+
 /// Hashes a file in fixed-size chunks: memory stays flat whatever the artifact's size.
 pub fn hash_file(path: &Path, algorithm: HashAlgorithm) -> Result<Digest, DigestError> {
+    hash_file_until(path, algorithm, &|| false)
+}
+
+/// [`hash_file`] that gives up when `stop` says so: a cancelled job must not first read
+/// gigabytes to the end.
+fn hash_file_until(
+    path: &Path,
+    algorithm: HashAlgorithm,
+    stop: &(dyn Fn() -> bool + Sync),
+) -> Result<Digest, DigestError> {
     let mut file = File::open(path)?;
     let mut buf = vec![0u8; BUFFER];
     let bytes = match algorithm {
-        HashAlgorithm::Sha256 => stream::<sha2::Sha256>(&mut file, &mut buf)?,
-        HashAlgorithm::Sha384 => stream::<sha2::Sha384>(&mut file, &mut buf)?,
-        HashAlgorithm::Sha512 => stream::<sha2::Sha512>(&mut file, &mut buf)?,
+        HashAlgorithm::Sha256 => stream::<sha2::Sha256>(&mut file, &mut buf, stop)?,
+        HashAlgorithm::Sha384 => stream::<sha2::Sha384>(&mut file, &mut buf, stop)?,
+        HashAlgorithm::Sha512 => stream::<sha2::Sha512>(&mut file, &mut buf, stop)?,
     };
     Ok(Digest { algorithm, bytes })
 }
 
-fn stream<D: sha2::Digest>(reader: &mut impl Read, buf: &mut [u8]) -> io::Result<Vec<u8>> {
+fn stream<D: sha2::Digest>(
+    reader: &mut impl Read,
+    buf: &mut [u8],
+    stop: &(dyn Fn() -> bool + Sync),
+) -> Result<Vec<u8>, DigestError> {
     let mut hasher = D::new();
+    let mut chunks = 0usize;
     loop {
         match reader.read(buf) {
             Ok(0) => return Ok(hasher.finalize().to_vec()),
             Ok(n) => hasher.update(&buf[..n]),
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(e),
+            Err(e) => return Err(e.into()),
+        }
+        chunks += 1;
+        if chunks % CHUNKS_PER_CHECK == 0 && stop() {
+            return Err(DigestError::Cancelled);
         }
     }
 }
@@ -158,12 +182,14 @@ fn decode_digest_text(text: &str) -> Option<Vec<u8>> {
     base64::engine::general_purpose::STANDARD.decode(text).ok()
 }
 
-/// Digests many files on up to `workers` threads. Results keep the input order.
+/// Digests many files on up to `workers` threads, until `stop` says otherwise. Results keep
+/// the input order.
 pub fn digest_all(
     paths: &[&Path],
     algorithm: HashAlgorithm,
     digest_files: bool,
     workers: usize,
+    stop: &(dyn Fn() -> bool + Sync),
 ) -> Vec<Result<Digest, DigestError>> {
     let next = AtomicUsize::new(0);
     let results: Vec<Mutex<Option<Result<Digest, DigestError>>>> = paths.iter().map(|_| Mutex::new(None)).collect();
@@ -173,7 +199,11 @@ pub fn digest_all(
             scope.spawn(|| loop {
                 let i = next.fetch_add(1, Ordering::Relaxed);
                 let Some(path) = paths.get(i) else { break };
-                let result = if digest_files { read_digest_file(path, algorithm) } else { hash_file(path, algorithm) };
+                let result = match (stop(), digest_files) {
+                    (true, _) => Err(DigestError::Cancelled),
+                    (false, true) => read_digest_file(path, algorithm),
+                    (false, false) => hash_file_until(path, algorithm, stop),
+                };
                 if let Ok(mut slot) = results[i].lock() {
                     *slot = Some(result);
                 }
@@ -255,6 +285,18 @@ mod tests {
     }
 
     #[test]
+    fn a_stop_ends_hashing_early() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("big");
+        std::fs::write(&p, vec![0u8; BUFFER * CHUNKS_PER_CHECK * 2]).unwrap();
+        let looked = std::sync::atomic::AtomicUsize::new(0);
+        let stop = || looked.fetch_add(1, Ordering::Relaxed) >= 1;
+        let results = digest_all(&[p.as_path(), p.as_path()], HashAlgorithm::Sha256, false, 1, &stop);
+        assert!(matches!(results[0], Err(DigestError::Cancelled)), "stopped mid-file");
+        assert!(matches!(results[1], Err(DigestError::Cancelled)), "the next file is not started");
+    }
+
+    #[test]
     fn parallel_results_keep_order() {
         let dir = tempfile::tempdir().unwrap();
         let paths: Vec<_> = (0..20)
@@ -265,7 +307,7 @@ mod tests {
             })
             .collect();
         let refs: Vec<&Path> = paths.iter().map(|p| p.as_path()).collect();
-        let all = digest_all(&refs, HashAlgorithm::Sha256, false, 4);
+        let all = digest_all(&refs, HashAlgorithm::Sha256, false, 4, &|| false);
         for (p, r) in refs.iter().zip(all) {
             assert_eq!(r.unwrap(), hash_file(p, HashAlgorithm::Sha256).unwrap());
         }

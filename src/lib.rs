@@ -84,9 +84,10 @@ pub async fn run(config: &Config, log: &Log, cancel: &Cancel) -> Result<Outcome,
     let paths: Vec<std::path::PathBuf> = found.iter().map(|a| a.path.clone()).collect();
     let (algorithm, digest_files) = (config.artifacts.hash_algorithm, config.artifacts.digest_files);
     let workers = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2);
+    let hashing_cancel = cancel.clone();
     let results = tokio::task::spawn_blocking(move || {
         let refs: Vec<&std::path::Path> = paths.iter().map(|p| p.as_path()).collect();
-        digest::digest_all(&refs, algorithm, digest_files, workers)
+        digest::digest_all(&refs, algorithm, digest_files, workers, &|| hashing_cancel.reason().is_some())
     })
     .await
     .map_err(|e| RunError::Setup(format!("hashing failed: {e}")))?;
