@@ -113,3 +113,62 @@ pub fn markdown(outcome: &Outcome, w: &mut dyn Write) -> io::Result<()> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::outcome::tests::empty_outcome;
+    use crate::outcome::{ArtifactRecord, DigestRecord, PreApprovalRecord, SignRecord, SignStatus};
+
+    #[test]
+    fn the_table_as_a_release_engineer_reads_it() {
+        let mut o = empty_outcome();
+        o.duration_ms = 2400;
+        let artifact = |name: &str, prequalify, sign| ArtifactRecord {
+            name: name.into(),
+            path: format!("/ws/{name}"),
+            size: 1536,
+            digest: Some(DigestRecord { algorithm: "sha256", hex: "ab".repeat(32), base64: String::new() }),
+            digest_error: None,
+            prequalify,
+            sign,
+        };
+        let signed = SignRecord {
+            status: SignStatus::Signed,
+            elapsed_ms: Some(1250),
+            ..SignRecord::pending("65c47fa41112f940dab1cb12")
+        };
+        o.artifacts.push(artifact("dist/app.exe", StageStatus::Done, Some(signed)));
+        o.artifacts.push(artifact(
+            "dist/a|b.dll",
+            StageStatus::Failed { message: "no".into() },
+            Some(SignRecord::not_submitted("x")),
+        ));
+        o.preapproval = Some(PreApprovalRecord {
+            dn: r"\VED\Code Signing\P".into(),
+            user: "local:u".into(),
+            comment: String::new(),
+            hours: 1,
+            ip_address: Some("10.0.0.7".into()),
+            not_before: None,
+            signing_executable: None,
+            single_use: true,
+            outcome: StageStatus::Done,
+        });
+        o.error("prequalify", Some("dist/a|b.dll"), "refused:\nResult 2");
+        let mut out = Vec::new();
+        markdown(&o, &mut out).unwrap();
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            "### ❌ codesign-gate failed\n\n\
+             2 artifact(s) · 1 pre-qualified · 1 signed · 1 failed · 2.4 s\n\n\
+             | Artifact | Size | SHA-256 | Pre-qualified | Sign id | Status | Time |\n\
+             |---|---:|---|:---:|---|---|---:|\n\
+             | `dist/app.exe` | 1.5 KiB | `abababababababab…` | ✅ | `65c47fa41112f940dab1cb12` | signed | 1.2 s |\n\
+             | `dist/a\\|b.dll` | 1.5 KiB | `abababababababab…` | ❌ | – | not submitted | – |\n\n\
+             **Pre-approval** created: `local:u` on `\\VED\\Code Signing\\P` from `10.0.0.7` for 1 h, single use\n\n\
+             **Problems**\n\n\
+             - ❌ `dist/a\\|b.dll` (prequalify) refused: Result 2\n\n"
+        );
+    }
+}
