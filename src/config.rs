@@ -243,7 +243,7 @@ impl GithubContext {
         let mut parts = vec!["codesign-gate".to_string()];
         if let Some(repo) = &self.repository {
             match &self.sha {
-                Some(sha) => parts.push(format!("{repo}@{}", &sha[..sha.len().min(12)])),
+                Some(sha) => parts.push(format!("{repo}@{}", sha.chars().take(12).collect::<String>())),
                 None => parts.push(repo.clone()),
             }
         }
@@ -989,6 +989,16 @@ mod tests {
         assert_eq!(c.poll_interval, Duration::from_secs(5));
         assert_eq!(c.max_concurrency, 16);
         assert!(matches!(c.appviewx.unwrap().work, AvxWork::Submit { .. }));
+    }
+
+    #[test]
+    fn an_odd_github_sha_cannot_panic_the_default_comment() {
+        let env = |k: &str| match k {
+            "GITHUB_REPOSITORY" => Some("acme/rocket".to_string()),
+            "GITHUB_SHA" => Some("ééééééééééééé".to_string()),
+            _ => None,
+        };
+        assert!(GithubContext::from_env(&env).default_comment().starts_with("codesign-gate acme/rocket@éééééééééééé"));
     }
 
     #[test]
