@@ -198,10 +198,6 @@ impl Http {
         })
     }
 
-    pub fn cancel(&self) -> &Cancel {
-        &self.cancel
-    }
-
     /// Sends a call, retrying as the policy allows, and reads the whole answer. Every attempt is
     /// journaled. An answer with an HTTP error status is still an `Ok(Reply)`: what it means is
     /// the vendor client's business.
