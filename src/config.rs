@@ -49,6 +49,7 @@ pub const INPUTS: &[InputSpec] = &[
     InputSpec { name: "appviewx-url", help: "AppViewX gateway URL, e.g. https://avx.example.com:31443. Enables the signing stages." },
     InputSpec { name: "appviewx-username", help: "AppViewX user" },
     InputSpec { name: "appviewx-password", help: "Password of appviewx-username" },
+    InputSpec { name: "appviewx-gwkey", help: "Tenant key of a multi-tenant AppViewX, sent as gwkey on every AppViewX call" },
     InputSpec { name: "appviewx-signing-policy", help: "AppViewX signing policy" },
     InputSpec { name: "appviewx-signing-key", help: "Signing key mapped to the policy" },
     InputSpec { name: "sign-ids", help: "Newline-separated ids of existing AppViewX sign requests to wait for, instead of submitting new ones" },
@@ -191,6 +192,8 @@ pub struct AppViewXConfig {
     pub base_url: Url,
     pub username: String,
     pub password: Secret,
+    /// The tenant key (`gwkey`) of a multi-tenant install; masked like a password.
+    pub gwkey: Option<Secret>,
     pub work: AvxWork,
 }
 
@@ -704,8 +707,14 @@ fn oidc_auth(
 }
 
 fn appviewx_config(inputs: &Inputs, sign_ids: Option<Vec<String>>) -> Result<Option<AppViewXConfig>, InputError> {
-    const AVX_ONLY: &[&str] =
-        &["appviewx-username", "appviewx-password", "appviewx-signing-policy", "appviewx-signing-key", "sign-ids"];
+    const AVX_ONLY: &[&str] = &[
+        "appviewx-username",
+        "appviewx-password",
+        "appviewx-gwkey",
+        "appviewx-signing-policy",
+        "appviewx-signing-key",
+        "sign-ids",
+    ];
     let Some(url) = inputs.trimmed("appviewx-url") else {
         if let Some(name) = AVX_ONLY.iter().find(|n| inputs.get(n).is_some()) {
             return Err(bad(
@@ -729,6 +738,16 @@ fn appviewx_config(inputs: &Inputs, sign_ids: Option<Vec<String>>) -> Result<Opt
             ));
         }
     }
+    let gwkey = match inputs.trimmed("appviewx-gwkey") {
+        Some("") | None => None,
+        Some(key) if key.chars().all(|c| c.is_ascii_graphic()) => Some(Secret::new(key)),
+        Some(_) => {
+            return Err(bad(
+                "appviewx-gwkey",
+                "must be the tenant key as AppViewX shows it: printable ASCII, no spaces",
+            ))
+        }
+    };
     let work = match sign_ids {
         Some(sign_ids) => {
             for name in ["appviewx-signing-policy", "appviewx-signing-key"] {
@@ -752,7 +771,7 @@ fn appviewx_config(inputs: &Inputs, sign_ids: Option<Vec<String>>) -> Result<Opt
                 .to_string(),
         },
     };
-    Ok(Some(AppViewXConfig { base_url, username: username.to_string(), password: Secret::new(password), work }))
+    Ok(Some(AppViewXConfig { base_url, username: username.to_string(), password: Secret::new(password), gwkey, work }))
 }
 
 /// Parses a service URL and reduces it to scheme, host and port. Plain http is refused except

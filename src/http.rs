@@ -281,6 +281,8 @@ impl Http {
     }
 
     fn classify(&self, e: reqwest::Error) -> ErrorKind {
+        // The URL may carry a tenant key (AppViewX `gwkey`): no message may show it.
+        let e = e.without_url();
         if e.is_timeout() {
             return ErrorKind::Timeout(self.request_timeout);
         }

@@ -114,6 +114,7 @@ pub async fn run(config: &Config, log: &Log, cancel: &Cancel) -> Result<Outcome,
             }),
             digest_error,
             prequalify: StageStatus::NotRun,
+            prequalify_result: None,
             sign: None,
         });
         digests.push(digest);
@@ -160,7 +161,7 @@ pub async fn run(config: &Config, log: &Log, cancel: &Cancel) -> Result<Outcome,
             }
         } else if has_work {
             log.group("AppViewX signing");
-            let client = AvxClient::new(http.clone(), avx.base_url.clone(), avx.username.clone(), avx.password.clone());
+            let client = AvxClient::new(http.clone(), avx);
             stage::sign::run(&ctx, avx, &client, &digests, &mut outcome).await;
             log.endgroup();
         }
@@ -192,6 +193,9 @@ fn mask_inputs(config: &Config, log: &Log) {
     }
     if let Some(avx) = &config.appviewx {
         log.mask(&avx.password);
+        if let Some(key) = &avx.gwkey {
+            log.mask(key);
+        }
     }
     if let Some(check) = &config.check_run {
         log.mask(&check.token);

@@ -18,11 +18,16 @@ pub async fn id_token(http: &Http, oidc: &OidcAuth) -> Result<Secret, String> {
     url.query_pairs_mut().append_pair("audience", &oidc.audience);
     let call = Call::new("github", "oidc-token", Method::GET, url).bearer(&oidc.request_token);
     let reply = http.send(&call).await.map_err(|e| e.to_string())?;
-    if reply.status != 200 {
-        return Err(format!("oidc-token: the runner answered HTTP {} ({})", reply.status, field_names(&reply.body)));
+    parse_id_token(reply.status, &reply.body)
+}
+
+/// Reads the runner's answer: `{"value": "<jwt>"}` (other fields, such as `count`, are ignored).
+pub fn parse_id_token(status: u16, body: &[u8]) -> Result<Secret, String> {
+    if status != 200 {
+        return Err(format!("oidc-token: the runner answered HTTP {status} ({})", field_names(body)));
     }
-    match serde_json::from_slice::<IdTokenResponse>(&reply.body) {
+    match serde_json::from_slice::<IdTokenResponse>(body) {
         Ok(IdTokenResponse { value: Some(jwt) }) if jwt.split('.').count() == 3 => Ok(Secret::new(jwt)),
-        _ => Err(format!("oidc-token: the runner's answer holds no token ({})", field_names(&reply.body))),
+        _ => Err(format!("oidc-token: the runner's answer holds no token ({})", field_names(body))),
     }
 }

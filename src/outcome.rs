@@ -97,6 +97,8 @@ pub struct ArtifactRecord {
     pub digest: Option<DigestRecord>,
     pub digest_error: Option<String>,
     pub prequalify: StageStatus,
+    /// TPP's `Result` code for the pre-qualification, when its answer carried one.
+    pub prequalify_result: Option<i64>,
     pub sign: Option<SignRecord>,
 }
 
@@ -123,6 +125,8 @@ pub struct PreApprovalRecord {
     pub signing_executable: Option<String>,
     pub single_use: bool,
     pub outcome: StageStatus,
+    /// TPP's `Result` code, when its answer carried one.
+    pub result: Option<i64>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -131,8 +135,21 @@ pub struct AuthRecord {
     pub identity: Option<String>,
     /// The gate obtained the token itself and so owes its revocation.
     pub obtained: bool,
-    pub revoked: Option<bool>,
+    /// One entry per token the gate obtained (a token renewed mid-run makes two), in order.
+    pub revocations: Vec<Revocation>,
     pub error: Option<String>,
+}
+
+/// How giving back one token ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Revocation {
+    /// TPP revoked the grant (HTTP 200).
+    Revoked,
+    /// TPP answered 401 `invalid_token`: the token had expired or was revoked elsewhere.
+    AlreadyInvalid,
+    /// Any other answer, or none: the token may still be valid.
+    Failed,
 }
 
 /// One HTTP exchange, as the audit record lists them.

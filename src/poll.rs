@@ -7,8 +7,12 @@ use std::time::Duration;
 use futures_util::stream::{self, StreamExt};
 use tokio::time::Instant;
 
-use crate::appviewx::{AvxError, SignState};
+use crate::appviewx::{AvxError, SignState, StatusError};
 use crate::cancel::Cancel;
+
+/// How many `CODE_SIGNING_0102` answers a request the gate just submitted is allowed before the
+/// answer counts: a fresh request may not be visible to the status call at once.
+pub const NOT_VISIBLE_GRACE: u32 = 3;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Final {
@@ -27,17 +31,14 @@ pub enum Final {
     Cancelled(&'static str),
 }
 
-/// Transport trouble is worth another try while time remains; a refusal from the service
-/// (an `appStatusCode`, an answer of unknown shape, an expired session that could not be
-/// renewed) is final for that id.
-fn is_transient(e: &AvxError) -> bool {
-    matches!(e, AvxError::Http(e) if e.is_transient())
-}
-
-/// Polls `ids` until each is final or `deadline` passes. `check(i)` asks about `ids[i]`.
-/// Results keep the order of `ids`.
+/// Polls `ids` until each is final or `deadline` passes. `check(i)` asks about `ids[i]`;
+/// `submitted[i]` says the gate submitted that request itself in this run (so a "no data for
+/// this sign id" may only mean it is not visible yet). Results keep the order of `ids`.
+///
+/// Transport trouble and the status call's documented transient codes are worth another try
+/// while time remains; a refusal from the service is final for that id.
 pub async fn poll_all<F, Fut>(
-    count: usize,
+    submitted: &[bool],
     started: Instant,
     deadline: Instant,
     interval: Duration,
@@ -49,8 +50,10 @@ where
     F: Fn(usize) -> Fut,
     Fut: Future<Output = Result<SignState, AvxError>>,
 {
+    let count = submitted.len();
     let mut results: Vec<Option<Final>> = vec![None; count];
     let mut last_error: Vec<Option<String>> = vec![None; count];
+    let mut not_visible: Vec<u32> = vec![0; count];
     loop {
         let pending: Vec<usize> = (0..count).filter(|i| results[*i].is_none()).collect();
         if pending.is_empty() || cancel.reason().is_some() {
@@ -73,8 +76,16 @@ where
                 Ok(SignState::Pending) => {}
                 Ok(SignState::Signed { encoded }) => results[i] = Some(Final::Signed { encoded, elapsed }),
                 Ok(SignState::Failed(message)) => results[i] = Some(Final::Failed { message, elapsed }),
-                Err(e) if is_transient(&e) => last_error[i] = Some(e.to_string()),
-                Err(e) => results[i] = Some(Final::Failed { message: e.to_string(), elapsed }),
+                Err(e) => match e.status_error() {
+                    StatusError::Transient => last_error[i] = Some(e.to_string()),
+                    StatusError::NotVisibleYet if submitted[i] && not_visible[i] < NOT_VISIBLE_GRACE => {
+                        not_visible[i] += 1;
+                        last_error[i] = Some(e.to_string());
+                    }
+                    StatusError::NotVisibleYet | StatusError::Final => {
+                        results[i] = Some(Final::Failed { message: e.to_string(), elapsed })
+                    }
+                },
             }
         }
         let now = Instant::now();
@@ -104,7 +115,7 @@ mod tests {
         let calls = AtomicU32::new(0);
         let start = Instant::now();
         let deadline = start + Duration::from_secs(60);
-        let results = poll_all(3, start, deadline, Duration::from_secs(5), 4, &Cancel::never(), |i| {
+        let results = poll_all(&[true; 3], start, deadline, Duration::from_secs(5), 4, &Cancel::never(), |i| {
             calls.fetch_add(1, Ordering::Relaxed);
             let t = start.elapsed();
             async move {
@@ -128,7 +139,7 @@ mod tests {
     async fn transport_errors_are_retried_until_the_deadline() {
         let start = Instant::now();
         let results = poll_all(
-            1,
+            &[true],
             start,
             start + Duration::from_secs(12),
             Duration::from_secs(5),
@@ -154,13 +165,76 @@ mod tests {
             tokio::time::sleep(Duration::from_secs(7)).await;
             canceller.cancel("SIGTERM");
         });
-        let results =
-            poll_all(2, start, start + Duration::from_secs(600), Duration::from_secs(5), 2, &cancel, |_| async {
-                Ok(SignState::Pending)
-            })
-            .await;
+        let results = poll_all(
+            &[true, true],
+            start,
+            start + Duration::from_secs(600),
+            Duration::from_secs(5),
+            2,
+            &cancel,
+            |_| async { Ok(SignState::Pending) },
+        )
+        .await;
         stopper.await.unwrap();
         assert_eq!(results, vec![Final::Cancelled("SIGTERM"), Final::Cancelled("SIGTERM")]);
         assert_eq!(start.elapsed(), Duration::from_secs(7), "stops when cancelled, not at the deadline");
+    }
+
+    fn app_error(status: u16, code: &str) -> AvxError {
+        AvxError::App {
+            endpoint: "code-signing-fetch-status-sync-requests",
+            status,
+            code: Some(code.into()),
+            message: crate::appviewx::model::documented_message(code).map(str::to_string),
+        }
+    }
+
+    /// Each documented code of the status call, answered `times` times before the request is
+    /// signed: what the wait makes of it.
+    #[tokio::test(start_paused = true)]
+    async fn documented_status_codes() {
+        let cases: [(&str, u16, bool, u32, bool); 8] = [
+            ("CODE_SIGNING_0101", 500, false, 4, true),
+            ("CODE_SIGNING_0103", 500, true, 4, true),
+            ("CODE_SIGNING_0102", 400, true, NOT_VISIBLE_GRACE, true),
+            ("CODE_SIGNING_0102", 400, true, NOT_VISIBLE_GRACE + 1, false),
+            ("CODE_SIGNING_0102", 400, false, 1, false),
+            ("CODE_SIGNING_0105", 400, true, 1, false),
+            ("CODE_SIGNING_00109", 403, true, 1, false),
+            ("CODE_SIGNING_9999", 500, true, 1, false),
+        ];
+        for (code, status, submitted, times, signs) in cases {
+            let calls = AtomicU32::new(0);
+            let start = Instant::now();
+            let results = poll_all(
+                &[submitted],
+                start,
+                start + Duration::from_secs(60),
+                Duration::from_secs(1),
+                1,
+                &Cancel::never(),
+                |_| {
+                    let n = calls.fetch_add(1, Ordering::Relaxed);
+                    async move {
+                        if n < times {
+                            Err(app_error(status, code))
+                        } else {
+                            Ok(SignState::Signed { encoded: "sig".into() })
+                        }
+                    }
+                },
+            )
+            .await;
+            let label = format!("{code} x{times}, submitted {submitted}");
+            if signs {
+                assert!(matches!(results[0], Final::Signed { .. }), "{label}: {:?}", results[0]);
+            } else {
+                let Final::Failed { message, .. } = &results[0] else { panic!("{label}: {:?}", results[0]) };
+                assert!(message.contains(code), "{label}: {message}");
+                if let Some(documented) = crate::appviewx::model::documented_message(code) {
+                    assert!(message.contains(documented), "{label}: {message}");
+                }
+            }
+        }
     }
 }

@@ -6,22 +6,61 @@ use std::future::Future;
 
 use reqwest::{Method, Url};
 
+use crate::config::AppViewXConfig;
 use crate::http::{field_names, json_kind, Call, Http, HttpError};
 use crate::secret::Secret;
-use model::{Envelope, GenerateHashRequest, LoginResponse, SignStatusResponse};
+use model::{documented_message, Envelope, GenerateHashRequest, LoginResponse, SignStatusResponse};
 
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum AvxError {
-    #[error("AppViewX refused the login for `{user}`{}; not retried, to protect the account from lockout", attempts.map(|n| format!(" ({n} attempts left)")).unwrap_or_default())]
-    LoginRefused { user: String, attempts: Option<i64> },
+    #[error("AppViewX refused the login for `{user}` (HTTP {status}{}){}; not retried, to protect the account from lockout", detail.as_deref().map(|d| format!(", {d}")).unwrap_or_default(), attempts.map(|n| format!(", {n} attempts left")).unwrap_or_default())]
+    LoginRefused { user: String, status: u16, detail: Option<String>, attempts: Option<i64> },
     #[error("the AppViewX session is no longer valid")]
     SessionExpired,
-    #[error("{endpoint} failed: HTTP {status}, {detail}")]
-    App { endpoint: &'static str, status: u16, detail: String },
+    #[error("{endpoint} failed: HTTP {status}, {}", app_text(code.as_deref(), message.as_deref()))]
+    App { endpoint: &'static str, status: u16, code: Option<String>, message: Option<String> },
     #[error("{endpoint}: unexpected answer, {detail}")]
     Unexpected { endpoint: &'static str, detail: String },
     #[error("{0}")]
     Http(#[from] HttpError),
+}
+
+/// `CODE_SIGNING_0056: Signing policy not found`, from whatever of code and message is present.
+fn app_text(code: Option<&str>, message: Option<&str>) -> String {
+    match (code, message) {
+        (Some(c), Some(m)) => format!("{c}: {m}"),
+        (Some(c), None) => c.to_string(),
+        (None, Some(m)) => format!("no appStatusCode: {m}"),
+        (None, None) => "no appStatusCode".to_string(),
+    }
+}
+
+/// What an error of the status call means for the wait, as AppViewX documents its codes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StatusError {
+    /// Worth asking again while time remains: transport trouble, or 500 `CODE_SIGNING_0101`
+    /// (error fetching the status) and `CODE_SIGNING_0103` (fetching the signed data failed).
+    Transient,
+    /// 400 `CODE_SIGNING_0102` (no data for the sign id): final, except just after the gate
+    /// submitted the request itself, which the server may not show yet.
+    NotVisibleYet,
+    /// Anything else: `CODE_SIGNING_0105` (no sign id), `CODE_SIGNING_00109` (no permission),
+    /// an answer of unknown shape, a session that could not be renewed.
+    Final,
+}
+
+impl AvxError {
+    pub fn status_error(&self) -> StatusError {
+        match self {
+            AvxError::Http(e) if e.is_transient() => StatusError::Transient,
+            AvxError::App { code: Some(code), .. } => match code.as_str() {
+                "CODE_SIGNING_0101" | "CODE_SIGNING_0103" => StatusError::Transient,
+                "CODE_SIGNING_0102" => StatusError::NotVisibleYet,
+                _ => StatusError::Final,
+            },
+            _ => StatusError::Final,
+        }
+    }
 }
 
 /// Where one sign request stands.
@@ -56,23 +95,38 @@ pub struct AvxClient {
     base: Url,
     username: String,
     password: Secret,
+    gwkey: Option<Secret>,
 }
 
-const LOGIN: &str = "acctmgmt-perform-login";
+/// The endpoints, as the AppViewX API guides name them ("Log Into AppViewX", "Generate Digital
+/// Signature for Hash", "Fetching the status of the signing request").
+const LOGIN: &str = "login";
 const GENERATE: &str = "code-signing-generate-hash";
 const STATUS: &str = "code-signing-fetch-status-sync-requests";
 
 impl AvxClient {
-    pub fn new(http: Http, base: Url, username: String, password: Secret) -> Self {
-        AvxClient { http, base, username, password }
+    pub fn new(http: Http, cfg: &AppViewXConfig) -> Self {
+        AvxClient {
+            http,
+            base: cfg.base_url.clone(),
+            username: cfg.username.clone(),
+            password: cfg.password.clone(),
+            gwkey: cfg.gwkey.clone(),
+        }
     }
 
+    /// `/avxapi/<endpoint>?gwsource=<source>[&gwkey=<tenant key>][&signId=<id>]`. The guides
+    /// use `gwsource=external` for login and submission and `gwsource=api` in the status call's
+    /// sample URL; a multi-tenant install needs its tenant key on every call.
     fn url(&self, endpoint: &str, gwsource: &str, sign_id: Option<&str>) -> Url {
         let mut url = self.base.clone();
         url.set_path(&format!("avxapi/{endpoint}"));
         {
             let mut q = url.query_pairs_mut();
             q.append_pair("gwsource", gwsource);
+            if let Some(key) = &self.gwkey {
+                q.append_pair("gwkey", key.expose());
+            }
             if let Some(id) = sign_id {
                 q.append_pair("signId", id);
             }
@@ -87,7 +141,7 @@ impl AvxClient {
     }
 }
 
-/// Parses the envelope; a non-null `appStatusCode` or a 401 is a failure whatever the status.
+/// Parses the envelope; a non-null `appStatusCode`, a 401 or a status outside 2xx is a failure.
 fn envelope(endpoint: &'static str, status: u16, body: &[u8]) -> Result<Value, AvxError> {
     let env: Envelope = match serde_json::from_slice(body) {
         Ok(e) => e,
@@ -102,11 +156,10 @@ fn envelope(endpoint: &'static str, status: u16, body: &[u8]) -> Result<Value, A
     if status == 401 {
         return Err(AvxError::SessionExpired);
     }
-    if let Some(detail) = env.error_text() {
-        return Err(AvxError::App { endpoint, status, detail });
-    }
-    if !(200..300).contains(&status) {
-        return Err(AvxError::App { endpoint, status, detail: "no appStatusCode".into() });
+    let code = env.code();
+    if code.is_some() || !(200..300).contains(&status) {
+        let message = env.message().or_else(|| code.as_deref().and_then(documented_message).map(str::to_string));
+        return Err(AvxError::App { endpoint, status, code, message });
     }
     Ok(env.response)
 }
@@ -171,14 +224,19 @@ impl SigningService for AvxClient {
 }
 
 /// Reads the login answer: a session id, or a refusal with the attempts left before lockout.
+/// The guides document refusals as 400 ("Username or password cannot be null or empty",
+/// "Login failed. Invalid credentials.") and 401 ("Login failed. Invalid Credentials").
 pub fn parse_login(user: &str, status: u16, body: &[u8]) -> Result<Secret, AvxError> {
     let parsed: Option<Envelope> = serde_json::from_slice(body).ok();
     let attempts = parsed
         .as_ref()
         .and_then(|e| serde_json::from_value::<LoginResponse>(e.response.clone()).ok())
-        .and_then(|l| l.available_login_attempt_count);
-    if status == 401 || status == 403 {
-        return Err(AvxError::LoginRefused { user: user.to_string(), attempts });
+        .and_then(|l| l.available_login_attempt_count)
+        .and_then(|n| n.as_i64().or_else(|| n.as_str().and_then(|s| s.trim().parse().ok())));
+    let refused = |detail: Option<String>| AvxError::LoginRefused { user: user.to_string(), status, detail, attempts };
+    if matches!(status, 400 | 401 | 403) {
+        let detail = parsed.as_ref().map(|e| app_text(e.code().as_deref(), e.message().as_deref()));
+        return Err(refused(detail.filter(|d| d != "no appStatusCode")));
     }
     let response = envelope(LOGIN, status, body)?;
     let login: LoginResponse = serde_json::from_value(response.clone()).map_err(|_| AvxError::Unexpected {
@@ -186,8 +244,8 @@ pub fn parse_login(user: &str, status: u16, body: &[u8]) -> Result<Secret, AvxEr
         detail: format!("response is a {}", json_kind(&response)),
     })?;
     match login.session_id {
-        Some(id) if !id.is_empty() => Ok(Secret::new(id)),
-        _ => Err(AvxError::LoginRefused { user: user.to_string(), attempts }),
+        Some(id) if !id.trim().is_empty() => Ok(Secret::new(id)),
+        _ => Err(refused(Some("no sessionId in the answer".into()))),
     }
 }
 

@@ -15,28 +15,47 @@ pub struct Envelope {
 }
 
 impl Envelope {
-    /// `CODE_SIGNING_0056: policy not found`, from whatever of code and message is present.
-    /// Only text and numbers are shown: a structured value could carry anything.
-    pub fn error_text(&self) -> Option<String> {
-        let code = match self.app_status_code.as_ref()? {
-            Value::Null => return None,
-            Value::String(s) => s.clone(),
-            Value::Number(n) => n.to_string(),
-            other => format!("(a JSON {})", crate::http::json_kind(other)),
-        };
-        Some(match &self.message {
-            Some(Value::String(m)) if !m.is_empty() => format!("{code}: {m}"),
-            _ => code,
-        })
+    /// The application status code, when the answer carries one (a failure). Only text and
+    /// numbers are taken as they are: a structured value could carry anything.
+    pub fn code(&self) -> Option<String> {
+        match self.app_status_code.as_ref()? {
+            Value::Null => None,
+            Value::String(s) if s.is_empty() => None,
+            Value::String(s) => Some(s.clone()),
+            Value::Number(n) => Some(n.to_string()),
+            other => Some(format!("(a JSON {})", crate::http::json_kind(other))),
+        }
+    }
+
+    /// The message, when it is text.
+    pub fn message(&self) -> Option<String> {
+        match &self.message {
+            Some(Value::String(m)) if !m.trim().is_empty() => Some(m.clone()),
+            _ => None,
+        }
     }
 }
 
+/// The messages AppViewX documents for the status call's codes ("Fetching the status of the
+/// signing request", Status Codes), shown when an answer carries the code without a message.
+pub fn documented_message(code: &str) -> Option<&'static str> {
+    Some(match code {
+        "CODE_SIGNING_0105" => "SIGN_ID Not present.",
+        "CODE_SIGNING_0102" => "Data not present for given signId.",
+        "CODE_SIGNING_00109" => "Permissions are not there to fetch status for given signId.",
+        "CODE_SIGNING_0101" => "Error in Fetching the status for the requested SignId.",
+        "CODE_SIGNING_0103" => "Fetching Encoded Sign Data Failed.",
+        _ => return None,
+    })
+}
+
+/// The login answer inside the envelope. `availableLoginAttemptCount` may be `null`.
 #[derive(Deserialize)]
 pub struct LoginResponse {
-    #[serde(rename = "sessionId")]
+    #[serde(rename = "sessionId", default)]
     pub session_id: Option<String>,
     #[serde(rename = "availableLoginAttemptCount", default)]
-    pub available_login_attempt_count: Option<i64>,
+    pub available_login_attempt_count: Option<Value>,
 }
 
 /// `code-signing-generate-hash` body: hash-based signing of one DigestInfo.
@@ -74,11 +93,16 @@ mod tests {
     use super::*;
 
     #[test]
-    fn envelope_error_text() {
+    fn envelope_code_and_message() {
         let e: Envelope = serde_json::from_str(r#"{"response":null,"message":"Policy not found","appStatusCode":"CODE_SIGNING_0056","tags":null,"headers":null}"#).unwrap();
-        assert_eq!(e.error_text().as_deref(), Some("CODE_SIGNING_0056: Policy not found"));
+        assert_eq!(
+            (e.code().as_deref(), e.message().as_deref()),
+            (Some("CODE_SIGNING_0056"), Some("Policy not found"))
+        );
         let ok: Envelope =
             serde_json::from_str(r#"{"response":{"status":"Signed"},"message":null,"appStatusCode":null}"#).unwrap();
-        assert_eq!(ok.error_text(), None);
+        assert_eq!((ok.code(), ok.message()), (None, None));
+        let nested: Envelope = serde_json::from_str(r#"{"appStatusCode":{"x":"secret"}}"#).unwrap();
+        assert_eq!(nested.code().as_deref(), Some("(a JSON object)"));
     }
 }

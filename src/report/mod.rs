@@ -133,9 +133,11 @@ fn write_file(
     w.flush()
 }
 
-/// Each `encodedHashData` goes to `<report dir>/codesign-gate-signatures/<artifact>.b64`, the
-/// artifact's relative path percent-encoded into one name (`dist%2Fapp.exe.b64`) so that two
-/// `setup.exe` in different folders, or `a/b` and `a__b`, cannot collide.
+/// Each `encodedHashData` goes, byte for byte as AppViewX sent it, to
+/// `<report dir>/codesign-gate-signatures/<artifact>.signed`, the artifact's relative path
+/// percent-encoded into one name (`dist%2Fapp.exe.signed`) so that two `setup.exe` in different
+/// folders, or `a/b` and `a__b`, cannot collide. The name claims no encoding: the value may be
+/// Base64 of a signature or a whole signed script (the status document shows both).
 fn write_signatures(outcome: &mut Outcome, report_path: &Path) -> Result<(), String> {
     let dir = report_path.parent().unwrap_or(Path::new(".")).join("codesign-gate-signatures");
     let mut targets: Vec<(String, &mut crate::outcome::SignRecord)> = Vec::new();
@@ -154,7 +156,7 @@ fn write_signatures(outcome: &mut Outcome, report_path: &Path) -> Result<(), Str
             continue;
         };
         std::fs::create_dir_all(&dir).map_err(|e| format!("cannot create `{}`: {e}", dir.display()))?;
-        let path = dir.join(format!("{stem}.b64"));
+        let path = dir.join(format!("{stem}.signed"));
         std::fs::write(&path, encoded).map_err(|e| format!("cannot write `{}`: {e}", path.display()))?;
         record.signature_path = Some(path.to_string_lossy().into_owned());
     }

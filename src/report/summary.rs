@@ -3,7 +3,7 @@
 use std::io::{self, Write};
 
 use super::{human_ms, human_size};
-use crate::outcome::{Outcome, Severity, SignRecord, StageStatus};
+use crate::outcome::{Outcome, Revocation, Severity, SignRecord, StageStatus};
 
 /// Markdown table cells: a `|` would split the cell (even inside a code span), a newline would
 /// end the row. Backslashes stay as they are: DNs are full of them and code spans show them as is.
@@ -36,6 +36,24 @@ fn sign_cells(s: Option<&SignRecord>) -> (String, String, String) {
             s.elapsed_ms.map(human_ms).unwrap_or_else(|| "–".into()),
         ),
     }
+}
+
+/// What became of the tokens the gate obtained; nothing when it obtained none.
+fn revocation_line(revocations: &[Revocation]) -> Option<String> {
+    let count = |r: Revocation| revocations.iter().filter(|x| **x == r).count();
+    let (revoked, dead, failed) =
+        (count(Revocation::Revoked), count(Revocation::AlreadyInvalid), count(Revocation::Failed));
+    let mut parts = Vec::new();
+    if revoked > 0 {
+        parts.push(if revoked == 1 { "revoked".to_string() } else { format!("{revoked} revoked") });
+    }
+    if dead > 0 {
+        parts.push(format!("{dead} already invalid (expired or revoked elsewhere)"));
+    }
+    if failed > 0 {
+        parts.push(format!("**{failed} not revoked**: revoke in TPP or let expire"));
+    }
+    (!parts.is_empty()).then(|| format!("**TPP token** {}", parts.join(", ")))
 }
 
 pub fn markdown(outcome: &Outcome, w: &mut dyn Write) -> io::Result<()> {
@@ -97,6 +115,9 @@ pub fn markdown(outcome: &Outcome, w: &mut dyn Write) -> io::Result<()> {
             p.signing_executable.as_deref().map(|e| format!(", for {}", code(e))).unwrap_or_default(),
         )?;
     }
+    if let Some(line) = outcome.tpp_auth.as_ref().and_then(|a| revocation_line(&a.revocations)) {
+        writeln!(w, "{line}\n")?;
+    }
     let problems: Vec<_> = outcome.problems.iter().collect();
     if !problems.is_empty() {
         writeln!(w, "**Problems**\n")?;
@@ -131,6 +152,7 @@ mod tests {
             digest: Some(DigestRecord { algorithm: "sha256", hex: "ab".repeat(32), base64: String::new() }),
             digest_error: None,
             prequalify,
+            prequalify_result: None,
             sign,
         };
         let signed = SignRecord {
@@ -154,6 +176,7 @@ mod tests {
             signing_executable: None,
             single_use: true,
             outcome: StageStatus::Done,
+            result: None,
         });
         o.error("prequalify", Some("dist/a|b.dll"), "refused:\nResult 2");
         let mut out = Vec::new();
@@ -169,6 +192,21 @@ mod tests {
              **Pre-approval** created: `local:u` on `\\VED\\Code Signing\\P` from `10.0.0.7` for 1 h, single use\n\n\
              **Problems**\n\n\
              - ❌ `dist/a\\|b.dll` (prequalify) refused: Result 2\n\n"
+        );
+    }
+
+    #[test]
+    fn revocations_say_what_became_of_each_token() {
+        use Revocation::*;
+        assert_eq!(revocation_line(&[]), None);
+        assert_eq!(revocation_line(&[Revoked]).as_deref(), Some("**TPP token** revoked"));
+        assert_eq!(
+            revocation_line(&[AlreadyInvalid, Revoked]).as_deref(),
+            Some("**TPP token** revoked, 1 already invalid (expired or revoked elsewhere)")
+        );
+        assert_eq!(
+            revocation_line(&[Failed]).as_deref(),
+            Some("**TPP token** **1 not revoked**: revoke in TPP or let expire")
         );
     }
 }

@@ -156,10 +156,11 @@ pub async fn run(
     if !polling.is_empty() {
         log.info(&format!("waiting up to {}s for {} sign request(s)", config.timeout.as_secs(), polling.len()));
         let ids: Vec<String> = polling.iter().map(|(_, id)| id.clone()).collect();
+        let submitted: Vec<bool> = polling.iter().map(|(slot, _)| slot.is_some()).collect();
         let session = &session;
         let ids_ref = &ids;
         let finals = poll::poll_all(
-            ids.len(),
+            &submitted,
             wait_started,
             deadline,
             config.poll_interval,

@@ -8,11 +8,11 @@ use super::Context;
 use crate::config::{RunnerIp, TppAuth, TppConfig};
 use crate::digest::Digest;
 use crate::http;
-use crate::outcome::{AuthRecord, Outcome, PreApprovalRecord, StageStatus};
+use crate::outcome::{AuthRecord, Outcome, PreApprovalRecord, Revocation, StageStatus};
 use crate::report::Log;
 use crate::secret::Secret;
 use crate::venafi::model::{AddPreApprovalRequest, PreQualifyRequest};
-use crate::venafi::{Grant, Tpp, TppError};
+use crate::venafi::{Accepted, Grant, Revoked, Tpp, TppError};
 
 /// A token the gate owns, and so revokes: the password grant or the OIDC exchange. Everything
 /// it yields is masked before anything else is printed.
@@ -86,7 +86,7 @@ pub async fn run(
         },
         identity: None,
         obtained: false,
-        revoked: None,
+        revocations: Vec::new(),
         error: None,
     };
     let first = match &cfg.auth {
@@ -137,11 +137,18 @@ pub async fn run(
     if !owed.is_empty() {
         let mut failures = Vec::new();
         for token in &owed {
-            if let Err(e) = client.revoke(token).await {
-                failures.push(e.to_string());
-            }
+            auth.revocations.push(match client.revoke(token).await {
+                Ok(Revoked::Revoked) => Revocation::Revoked,
+                Ok(Revoked::AlreadyInvalid) => {
+                    log.info("the TPP token was already invalid (expired or revoked elsewhere) when revoked");
+                    Revocation::AlreadyInvalid
+                }
+                Err(e) => {
+                    failures.push(e.to_string());
+                    Revocation::Failed
+                }
+            });
         }
-        auth.revoked = Some(failures.is_empty());
         if !failures.is_empty() {
             // A live token with codesign:approve outlasting the job is what revoking prevents:
             // the step fails so that someone revokes it in TPP.
@@ -162,7 +169,7 @@ async fn preflight<C: Tpp>(cfg: &TppConfig, tokens: &Tokens<'_, C>, outcome: &mu
     let dn = cfg.environment_dn.as_str();
     match tokens.call(|t| async move { tokens.client.get_environment(&t, dn).await }).await {
         Ok(()) => true,
-        Err(TppError::Refused { code: 7, .. }) => {
+        Err(TppError::Refused { code: Some(7), .. }) => {
             outcome.error("tpp-environment", None, format!("environment-dn `{dn}` does not exist in TPP (Codesign/GetEnvironment: Result 7 ObjectNotFound): check its spelling and the project"));
             false
         }
@@ -201,7 +208,7 @@ async fn prequalify_all<C: Tpp>(
         })
         .collect();
     let names_ref = &names;
-    let results: Vec<(usize, Result<(), TppError>)> = stream::iter(jobs)
+    let results: Vec<(usize, Result<Accepted, TppError>)> = stream::iter(jobs)
         .map(|(i, body)| async move {
             let body = &body;
             let name = &names_ref[i];
@@ -213,9 +220,10 @@ async fn prequalify_all<C: Tpp>(
     let mut ok = true;
     for (i, result) in results {
         match result {
-            Ok(()) => {
-                log.info(&format!("pre-qualified {}", names[i]));
+            Ok(accepted) => {
+                log.info(&format!("pre-qualified {}{}", names[i], result_note(accepted)));
                 outcome.artifacts[i].prequalify = StageStatus::Done;
+                outcome.artifacts[i].prequalify_result = accepted.result;
             }
             Err(e) => {
                 ok = false;
@@ -244,6 +252,7 @@ async fn preapprove<C: Tpp>(cfg: &TppConfig, tokens: &Tokens<'_, C>, outcome: &m
         signing_executable: cfg.signing_executable.clone(),
         single_use: cfg.single_use,
         outcome: StageStatus::NotRun,
+        result: None,
     };
     let ok = match ip {
         Err(message) => {
@@ -267,16 +276,18 @@ async fn preapprove<C: Tpp>(cfg: &TppConfig, tokens: &Tokens<'_, C>, outcome: &m
             };
             let body = &body;
             match tokens.call(|t| async move { tokens.client.add_preapproval(&t, body).await }).await {
-                Ok(()) => {
+                Ok(accepted) => {
                     log.info(&format!(
-                        "pre-approved {} for {} on {} for {}h{}",
+                        "pre-approved {} for {} on {} for {}h{}{}",
                         record.user,
                         record.ip_address.as_deref().unwrap_or("any address"),
                         record.dn,
                         record.hours,
-                        if record.single_use { ", single use" } else { "" }
+                        if record.single_use { ", single use" } else { "" },
+                        result_note(accepted)
                     ));
                     record.outcome = StageStatus::Done;
+                    record.result = accepted.result;
                     true
                 }
                 Err(e) => {
@@ -289,4 +300,12 @@ async fn preapprove<C: Tpp>(cfg: &TppConfig, tokens: &Tokens<'_, C>, outcome: &m
     };
     outcome.preapproval = Some(record);
     ok
+}
+
+/// ` (Result 1 Success)` when TPP's answer carried a Result code; the documented success has none.
+fn result_note(accepted: Accepted) -> String {
+    accepted
+        .result
+        .map(|code| format!(" (Result {code} {})", crate::venafi::model::result_name(code)))
+        .unwrap_or_default()
 }

@@ -26,8 +26,8 @@ pub enum TppError {
     InvalidToken(String),
     #[error("{endpoint} forbidden ({detail}): the token lacks the scope; tpp-scope needs codesign:approve")]
     Forbidden { endpoint: &'static str, detail: String },
-    #[error("{endpoint} refused: Result {code} {name}{}", error.as_deref().map(|e| format!(": {e}")).unwrap_or_default())]
-    Refused { endpoint: &'static str, code: i64, name: &'static str, error: Option<String> },
+    #[error("{endpoint} refused: {}{}", result_text(*code), error.as_deref().map(|e| format!(": {e}")).unwrap_or_default())]
+    Refused { endpoint: &'static str, code: Option<i64>, error: Option<String> },
     #[error("{endpoint} rejected the request as malformed: {detail}")]
     BadRequest { endpoint: &'static str, detail: String },
     #[error("{endpoint}: unexpected answer, {detail}")]
@@ -51,18 +51,43 @@ pub trait Tpp: Sync {
         token: &Secret,
         body: &PreQualifyRequest,
         artifact: &str,
-    ) -> impl Future<Output = Result<(), TppError>> + Send;
+    ) -> impl Future<Output = Result<Accepted, TppError>> + Send;
     fn add_preapproval(
         &self,
         token: &Secret,
         body: &AddPreApprovalRequest,
-    ) -> impl Future<Output = Result<(), TppError>> + Send;
+    ) -> impl Future<Output = Result<Accepted, TppError>> + Send;
     /// Keyless: the job's OIDC token from the runner, exchanged at `/vedauth/authorize/jwt`.
     fn authorize_oidc(&self, oidc: &OidcAuth) -> impl Future<Output = Result<Grant, TppError>> + Send;
     /// Whether the environment exists (`Codesign/GetEnvironment`): a cheap pre-flight that
     /// turns the commonest misconfiguration into one clear error before anything is created.
     fn get_environment(&self, token: &Secret, dn: &str) -> impl Future<Output = Result<(), TppError>> + Send;
-    fn revoke(&self, token: &Secret) -> impl Future<Output = Result<(), TppError>> + Send;
+    fn revoke(&self, token: &Secret) -> impl Future<Output = Result<Revoked, TppError>> + Send;
+}
+
+/// A Codesign/* or PreQualify/Create call that TPP accepted (`Success: true`), with the Result
+/// code when the answer carried one, for the audit record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Accepted {
+    pub result: Option<i64>,
+}
+
+/// How a revocation ended well: TPP revoked the grant (200), or the token was already dead
+/// (401 `invalid_token`: expired, or revoked elsewhere). Either way it cannot be used any more,
+/// but only the first is proof that the gate revoked it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Revoked {
+    Revoked,
+    AlreadyInvalid,
+}
+
+/// `Result 7 ObjectNotFound`, or what is known when the refusal carried no code.
+fn result_text(code: Option<i64>) -> String {
+    match code {
+        Some(code) => format!("Result {code} {}", model::result_name(code)),
+        None => "Success false without a Result code".to_string(),
+    }
 }
 
 pub struct TppClient {
@@ -89,7 +114,7 @@ impl TppClient {
         token: &Secret,
         body: &impl serde::Serialize,
         artifact: Option<&str>,
-    ) -> Result<(), TppError> {
+    ) -> Result<Accepted, TppError> {
         let mut call = Call::new("tpp", endpoint, Method::POST, self.url(path)).bearer(token).json(body);
         if let Some(a) = artifact {
             call = call.artifact(a);
@@ -103,27 +128,46 @@ impl TppClient {
     }
 }
 
-/// Reads the answer of a Codesign/* or Flow/* call. They answer HTTP 200 even when they
-/// refuse; only `Success` and `Result` say which.
-pub fn parse_sign_result(endpoint: &'static str, status: u16, body: &[u8]) -> Result<(), TppError> {
+/// Reads the answer of a Codesign/* call or PreQualify/Create. They answer HTTP 200 even when
+/// they refuse: `Success` alone is the verdict (the documented success is `{"Success": true}`
+/// without a `Result`); `Result` and `Error` explain a refusal and are reported when present.
+pub fn parse_sign_result(endpoint: &'static str, status: u16, body: &[u8]) -> Result<Accepted, TppError> {
     match status {
         200 => {
             let r: SignResult = serde_json::from_slice(body).map_err(|_| TppError::Unexpected {
                 endpoint,
-                detail: format!("HTTP 200 without Success/Result ({})", field_names(body)),
+                detail: format!("HTTP 200 without a boolean Success ({})", field_names(body)),
             })?;
-            // Codesign/* report success as Result 1; Flow/* endpoints use 0 for success.
-            let ok_code = r.result == 1 || (r.result == 0 && endpoint.starts_with("Flow/"));
-            if r.success && ok_code {
-                Ok(())
+            if r.success {
+                Ok(Accepted { result: r.result })
             } else {
-                Err(TppError::Refused { endpoint, code: r.result, name: model::result_name(r.result), error: r.error })
+                Err(TppError::Refused { endpoint, code: r.result, error: r.error })
             }
         }
         400 => Err(TppError::BadRequest { endpoint, detail: auth_error_text(body) }),
         401 => Err(TppError::InvalidToken(auth_error_text(body))),
         403 => Err(TppError::Forbidden { endpoint, detail: auth_error_text(body) }),
         status => Err(TppError::Unexpected { endpoint, detail: format!("HTTP {status} ({})", field_names(body)) }),
+    }
+}
+
+/// Reads the answer of `GET /vedauth/revoke/token`: 200 revoked it; 401 `invalid_token` means
+/// it was already dead; anything else (a 403 for a missing scope, a 5xx) leaves it alive.
+pub fn parse_revoke(status: u16, body: &[u8]) -> Result<Revoked, TppError> {
+    const ENDPOINT: &str = "revoke/token";
+    match status {
+        200 => Ok(Revoked::Revoked),
+        401 => match serde_json::from_slice::<AuthError>(body) {
+            Ok(e) if e.error == "invalid_token" => Ok(Revoked::AlreadyInvalid),
+            _ => Err(TppError::Unexpected {
+                endpoint: ENDPOINT,
+                detail: format!("HTTP 401 without invalid_token ({})", field_names(body)),
+            }),
+        },
+        status => Err(TppError::Unexpected {
+            endpoint: ENDPOINT,
+            detail: format!("HTTP {status} ({}); the token may still be valid", auth_error_text(body)),
+        }),
     }
 }
 
@@ -151,7 +195,7 @@ impl Tpp for TppClient {
         auth::parse_grant("authorize/oauth", reply.status, &reply.body)
     }
 
-    async fn prequalify(&self, token: &Secret, body: &PreQualifyRequest, artifact: &str) -> Result<(), TppError> {
+    async fn prequalify(&self, token: &Secret, body: &PreQualifyRequest, artifact: &str) -> Result<Accepted, TppError> {
         self.sign_call(
             "Flow/Actions/CodeSign/PreQualify/Create",
             "vedsdk/Flow/Actions/CodeSign/PreQualify/Create",
@@ -162,7 +206,7 @@ impl Tpp for TppClient {
         .await
     }
 
-    async fn add_preapproval(&self, token: &Secret, body: &AddPreApprovalRequest) -> Result<(), TppError> {
+    async fn add_preapproval(&self, token: &Secret, body: &AddPreApprovalRequest) -> Result<Accepted, TppError> {
         self.sign_call("Codesign/AddPreApproval", "vedsdk/Codesign/AddPreApproval", token, body, None).await
     }
 
@@ -183,18 +227,19 @@ impl Tpp for TppClient {
 
     async fn get_environment(&self, token: &Secret, dn: &str) -> Result<(), TppError> {
         let body = GetEnvironmentRequest { dn: dn.to_string() };
-        self.sign_call("Codesign/GetEnvironment", "vedsdk/Codesign/GetEnvironment", token, &body, None).await
+        self.sign_call("Codesign/GetEnvironment", "vedsdk/Codesign/GetEnvironment", token, &body, None).await?;
+        Ok(())
     }
 
     /// Revokes the grant behind `token`, refresh token included. It still goes out after a
-    /// cancellation; a 401 means the token is already dead, which is what revoking wants.
-    async fn revoke(&self, token: &Secret) -> Result<(), TppError> {
-        let call =
-            Call::new("tpp", "revoke/token", Method::GET, self.url("vedauth/revoke/token")).bearer(token).cleanup();
+    /// cancellation.
+    async fn revoke(&self, token: &Secret) -> Result<Revoked, TppError> {
+        // The document lists Content-Type among the call's headers, GET as it is.
+        let call = Call::new("tpp", "revoke/token", Method::GET, self.url("vedauth/revoke/token"))
+            .bearer(token)
+            .header("content-type", "application/json")
+            .cleanup();
         let reply = self.http.send(&call).await?;
-        match reply.status {
-            200 | 401 => Ok(()),
-            status => Err(TppError::Unexpected { endpoint: "revoke/token", detail: format!("HTTP {status}") }),
-        }
+        parse_revoke(reply.status, &reply.body)
     }
 }

@@ -87,13 +87,15 @@ pub struct GetEnvironmentRequest {
     pub dn: String,
 }
 
-/// The answer of Codesign/* and Flow/* calls; a refusal is also HTTP 200.
+/// The answer of Codesign/* calls and PreQualify/Create; a refusal is also HTTP 200. `Success`
+/// is the verdict: the documented success is `{"Success": true}` alone, so `Result` and `Error`
+/// are optional (and may be `null`); unknown fields are ignored.
 #[derive(Deserialize)]
 pub struct SignResult {
     #[serde(rename = "Success")]
     pub success: bool,
-    #[serde(rename = "Result")]
-    pub result: i64,
+    #[serde(rename = "Result", default)]
+    pub result: Option<i64>,
     #[serde(rename = "Error", default)]
     pub error: Option<String>,
 }

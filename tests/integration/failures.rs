@@ -177,7 +177,7 @@ fn an_appviewx_session_that_expires_mid_poll_is_renewed_once() {
     });
     let ran = Gate::full(&sim).run();
     assert_eq!(ran.code, 0, "{}", ran.debug());
-    let logins = sim.state().requests.iter().filter(|r| r.path.contains("acctmgmt-perform-login")).count();
+    let logins = sim.state().requests.iter().filter(|r| r.path == "/avxapi/login").count();
     assert_eq!(logins, 2, "logged in again exactly once");
     let mut secrets: Vec<&str> = ran.masks();
     secrets.push(AVX_PASSWORD);

@@ -15,7 +15,7 @@ const ENDPOINTS: &[Endpoint] = &[
     ("PreQualify/Create", "Flow/Actions/CodeSign/PreQualify/Create", false, Some(2)),
     ("Codesign/AddPreApproval", "Codesign/AddPreApproval", false, Some(1)),
     ("revoke/token", "revoke/token", true, Some(1)),
-    ("acctmgmt-perform-login", "acctmgmt-perform-login", false, Some(1)),
+    ("avxapi/login", "login", false, Some(1)),
     ("code-signing-generate-hash", "code-signing-generate-hash", false, Some(2)),
     ("code-signing-fetch-status-sync-requests", "code-signing-fetch-status-sync-requests", true, None),
 ];
@@ -60,6 +60,8 @@ fn expect(kind: &FaultKind, endpoint: &str, safe: bool) -> Expect {
         FaultKind::ExpireToken if bearer => Success { retries: 1 },
         FaultKind::ExpireSession if session => Success { retries: 1 },
         FaultKind::ExpireToken | FaultKind::ExpireSession => NotApplicable,
+        // AppViewX's own error codes; their meanings are covered by the conformance suite.
+        FaultKind::AppStatus { .. } => NotApplicable,
     }
 }
 
@@ -131,7 +133,7 @@ fn run_case(kind: FaultKind, (pattern, name, get, base): Endpoint, keyless: bool
                 let logins = state
                     .requests
                     .iter()
-                    .filter(|r| r.path.ends_with("authorize/oauth") || r.path.ends_with("perform-login"))
+                    .filter(|r| r.path.ends_with("authorize/oauth") || r.path.ends_with("avxapi/login"))
                     .count();
                 assert_eq!(logins, 3, "{label}: one renewal: {:?}", state.requests);
             }

@@ -77,7 +77,7 @@ fn full_run_prequalifies_preapproves_signs_and_revokes() {
     assert_eq!(ran.signatures.len(), 2, "one signature file per artifact");
     let names: Vec<String> =
         ran.signatures.iter().map(|(p, _)| p.file_name().unwrap_or_default().to_string_lossy().into_owned()).collect();
-    assert_eq!(names, ["dist%2Fapp.exe.b64", "dist%2Flib%2Fhelper.dll.b64"]);
+    assert_eq!(names, ["dist%2Fapp.exe.signed", "dist%2Flib%2Fhelper.dll.signed"]);
     for (path, content) in &ran.signatures {
         assert!(!content.is_empty(), "{} is empty", path.display());
     }
@@ -90,7 +90,7 @@ fn full_run_prequalifies_preapproves_signs_and_revokes() {
     assert_eq!(report["github"]["run_id"], "4242");
     assert_eq!(report["artifacts"][0]["digest"]["base64"], sha256_b64(b"the application"));
     assert_eq!(report["preapproval"]["ip_address"], "127.0.0.1");
-    assert_eq!(report["tpp_auth"]["revoked"], true);
+    assert_eq!(report["tpp_auth"]["revocations"], serde_json::json!(["revoked"]));
     let endpoints: Vec<&str> =
         report["calls"].as_array().expect("calls").iter().map(|c| c["endpoint"].as_str().expect("endpoint")).collect();
     for e in [
@@ -98,7 +98,7 @@ fn full_run_prequalifies_preapproves_signs_and_revokes() {
         "Flow/Actions/CodeSign/PreQualify/Create",
         "Codesign/AddPreApproval",
         "revoke/token",
-        "acctmgmt-perform-login",
+        "login",
         "code-signing-generate-hash",
         "code-signing-fetch-status-sync-requests",
     ] {

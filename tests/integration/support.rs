@@ -1,8 +1,11 @@
 //! Runs the real binary against the real simulator and collects every channel it writes to.
 
 use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpListener;
 use std::path::PathBuf;
 use std::process::Command;
+use std::sync::{Arc, Mutex};
 
 use base64::Engine as _;
 use sha2::Digest as _;
@@ -17,9 +20,13 @@ pub fn sim() -> SimHandle {
     sim_with(|_| {})
 }
 
+/// `SIGNING_SIM_VARIANTS=<seed>` runs every test against the simulator's variants mode: answers
+/// that vary within the documented envelope (field order, optional fields absent or null, unknown
+/// extra fields), which must not change any verdict.
 pub fn sim_with(change: impl FnOnce(&mut SimConfig)) -> SimHandle {
     let mut config = SimConfig::default();
     config.appviewx.sign_delay_ms = 150;
+    config.variants = std::env::var("SIGNING_SIM_VARIANTS").ok().and_then(|s| s.trim().parse().ok());
     change(&mut config);
     SimHandle::spawn(config).expect("simulator starts")
 }
@@ -256,4 +263,60 @@ fn run_with_watchdog(mut cmd: Command) -> std::process::Output {
             panic!("the gate ran for more than 60 s: a hang");
         }
     }
+}
+
+/// A request the stand-in GitHub API received.
+pub struct Request {
+    pub line: String,
+    pub headers: Vec<String>,
+    pub body: serde_json::Value,
+}
+
+/// Answers every request like `POST /repos/{owner}/{repo}/check-runs` does, and keeps them.
+pub fn fake_github() -> (String, Arc<Mutex<Vec<Request>>>) {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let url = format!("http://{}", listener.local_addr().expect("addr"));
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let log = seen.clone();
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            let mut reader = BufReader::new(stream.try_clone().expect("clone"));
+            let mut line = String::new();
+            if reader.read_line(&mut line).is_err() {
+                continue;
+            }
+            let mut headers = Vec::new();
+            let mut length = 0;
+            loop {
+                let mut h = String::new();
+                if reader.read_line(&mut h).map(|n| n == 0).unwrap_or(true) || h == "\r\n" {
+                    break;
+                }
+                if let Some(v) = h.to_ascii_lowercase().strip_prefix("content-length:") {
+                    length = v.trim().parse().unwrap_or(0);
+                }
+                headers.push(h.trim_end().to_string());
+            }
+            let mut body = vec![0u8; length];
+            let _ = reader.read_exact(&mut body);
+            let body: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
+            let answer = serde_json::json!({
+                "id": 4, "node_id": "CR_1", "details_url": null, "head_sha": body["head_sha"],
+                "url": "https://api.github.com/repos/acme/rocket/check-runs/4",
+                "html_url": "https://github.com/acme/rocket/runs/4", "conclusion": body["conclusion"],
+                "output": {"title": body["output"]["title"], "summary": null, "text": null, "annotations_count": 0,
+                           "annotations_url": "https://api.github.com/repos/acme/rocket/check-runs/4/annotations"},
+                "started_at": null, "completed_at": null, "name": body["name"], "pull_requests": []
+            })
+            .to_string();
+            log.lock().expect("log").push(Request { line: line.trim_end().to_string(), headers, body });
+            let mut stream = stream;
+            let _ = write!(
+                stream,
+                "HTTP/1.1 201 Created\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{answer}",
+                answer.len()
+            );
+        }
+    });
+    (url, seen)
 }
