@@ -81,7 +81,8 @@ impl Example {
             (Some(status), Some(meaning)) => format!("{status} {meaning}"),
             _ => self.direction.clone(),
         };
-        format!("{} {what} [{}]", self.endpoint, self.source)
+        let kind = if self.constructed { ", constructed" } else { "" };
+        format!("{} {what} [{}{kind}]", self.endpoint, self.source)
     }
 }
 

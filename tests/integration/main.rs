@@ -2,6 +2,7 @@
 
 mod action;
 mod check_run;
+mod documented;
 mod failures;
 mod faults;
 mod happy;
