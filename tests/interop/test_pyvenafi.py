@@ -103,6 +103,15 @@ def expect_equal(what, got, want):
     assert got == want, f"{what}:\n  got  {got!r}\n  want {want!r}"
 
 
+def expect_documented_success(output):
+    # The vendor's example answer to AddPreApproval is exactly {"Success": true}: no Result, no
+    # Error. pyVenafi reads it as success with neither.
+    expect_equal("answer", output.api_response.json(), {"Success": True})
+    expect_equal("Success", output.success, True)
+    expect_equal("Result", output.result, None)
+    expect_equal("Error", output.error, None)
+
+
 def expect_refused(output, code):
     expect_equal("Success", output.success, False)
     expect_equal("Result", output.result.code, code)
@@ -226,8 +235,7 @@ def prequalify_required_fields_only(ctx):
             dn=DN, data=data, user=KEY_USER, comment="interop: required fields")
     expect_equal("sent", sent_body(out), {"Dn": DN, "Data": data, "User": KEY_USER,
                                           "Comment": "interop: required fields"})
-    expect_equal("Success", out.success, True)
-    expect_equal("Result", out.result.code, 1)
+    expect_documented_success(out)
     expect_equal("requests", d.requests, [("POST", PREQUALIFY, 200)])
     expect_equal("stored", d.prequalifications, [{
         "dn": DN, "data": data, "user": KEY_USER, "comment": "interop: required fields",
@@ -267,8 +275,7 @@ def preapproval_required_fields_only(ctx):
     with Delta(ctx.main) as d:
         out = ctx.api.websdk.Codesign.AddPreApproval.post(dn=DN, comment="interop: required fields", user=KEY_USER)
     expect_equal("sent", sent_body(out), {"Dn": DN, "Comment": "interop: required fields", "User": KEY_USER})
-    expect_equal("Success", out.success, True)
-    expect_equal("Result", out.result.code, 1)
+    expect_documented_success(out)
     expect_equal("requests", d.requests, [("POST", PREAPPROVE, 200)])
     expect_equal("stored", d.preapprovals, [preapproval_record(comment="interop: required fields")])
 
@@ -285,6 +292,25 @@ def preapproval_with_every_optional_field(ctx):
         "SigningExecutable": SIGNTOOL, "SingleUse": True, "NotBefore": "2021-12-31T00:52:50.5387438"})
     expect_equal("Success", out.success, True)
     expect_equal("stored", d.preapprovals, [preapproval_record(comment="interop: every field", **fields)])
+
+
+@check
+def preapproval_vendor_example(ctx):
+    # The request of the AddPreApproval document's example ("Expedite Flow approval"), as pyVenafi
+    # sends it: no Hours, a SigningExecutable with spaces, an IPAddress, SingleUse true.
+    example_dn = r"\VED\Code Signing\Projects\Sample\Development Environment"
+    executable = r"c:\Program Files (x86)\Windows Kits\10\bin\10.0.17763.0\x64 signtool.exe"
+    with Delta(ctx.main) as d:
+        out = ctx.api.websdk.Codesign.AddPreApproval.post(
+            dn=example_dn, user="local:sample-cs-user", single_use=True, signing_executable=executable,
+            ip_address="9.5.45.11", comment="Override this Flow and approve signing for Product A.")
+    expect_equal("sent", sent_body(out), {
+        "Dn": example_dn, "User": "local:sample-cs-user", "SingleUse": True, "SigningExecutable": executable,
+        "IPAddress": "9.5.45.11", "Comment": "Override this Flow and approve signing for Product A."})
+    expect_documented_success(out)
+    expect_equal("stored", d.preapprovals, [preapproval_record(
+        dn=example_dn, comment="Override this Flow and approve signing for Product A.", ip_address="9.5.45.11",
+        signing_executable=executable, single_use=True)])
 
 
 @check

@@ -22,9 +22,15 @@ use crate::state::{phase_label, Session, SignPhase, SignRecord, SignRequest, Sto
 pub mod app_code {
     pub const NO_PERMISSION: &str = "CODE_SIGNING_0032";
     pub const POLICY_NOT_FOUND: &str = "CODE_SIGNING_0056";
+    /// Documented, never produced by the simulator's own logic (an `app-status` fault can).
+    pub const IP_INVALID: &str = "CODE_SIGNING_0062";
     pub const SIGNED_TYPE_NOT_SUPPORTED: &str = "CODE_SIGNING_0063";
     pub const KEY_NOT_MAPPED: &str = "CODE_SIGNING_0070";
+    /// Documented, never produced by the simulator's own logic (an `app-status` fault can).
+    pub const CERT_NOT_IN_INVENTORY: &str = "CODE_SIGNING_0073";
     pub const IP_NOT_ALLOWED: &str = "CODE_SIGNING_0083";
+    /// Documented, never produced by the simulator's own logic (an `app-status` fault can).
+    pub const FETCH_STATUS_FAILED: &str = "CODE_SIGNING_0101";
     pub const SIGN_DATA_NOT_PRESENT: &str = "CODE_SIGNING_0102";
     pub const FETCH_SIGN_DATA_FAILED: &str = "CODE_SIGNING_0103";
     pub const SIGN_ID_MISSING: &str = "CODE_SIGNING_0105";
@@ -45,9 +51,71 @@ pub mod app_code {
     pub const SESSION_INVALID: &str = "SESSION_0001";
     /// Simulator's own gateway errors.
     pub const GWSOURCE_MISSING: &str = "GATEWAY_0001";
+    /// `appviewx.gwkey` is set and the call carries no `gwkey` (400).
+    pub const GWKEY_MISSING: &str = "GATEWAY_0002";
+    /// `appviewx.gwkey` is set and the call's `gwkey` is another (401).
+    pub const GWKEY_INVALID: &str = "GATEWAY_0003";
     pub const NOT_FOUND: &str = "GATEWAY_0404";
     pub const METHOD_NOT_ALLOWED: &str = "GATEWAY_0405";
     pub const UNSUPPORTED_MEDIA_TYPE: &str = "GATEWAY_0415";
+}
+
+/// AppViewX's documented messages: login (API guides 2020.1 and 2023.1 "Log Into AppViewX"),
+/// submit (SIGN guide 2023.1.0_FP1 "Generate Hash for Code Signing") and status (the fetch-status
+/// document in `vendor-docs/`).
+mod message {
+    pub const LOGIN_EMPTY: &str = "Username or password cannot be null or empty";
+    pub const LOGIN_FAILED: &str = "Login failed. Invalid credentials.";
+    pub const NO_PERMISSION: &str = "Permissions are not there to sign the hash of a file";
+    pub const IP_INVALID: &str = "Ip provided is invalid";
+    pub const IP_NOT_ALLOWED: &str =
+        "The retrieved IP address is not valid. The selected policy does not support the obtained IP address.";
+    pub const SIGNED_TYPE_NOT_SUPPORTED: &str = "Your chosen signing type is not supported by the selected policy";
+    pub const POLICY_NOT_FOUND: &str = "Signing Policy Info is not present in the Database for the given input";
+    pub const KEY_NOT_MAPPED: &str = "Signing Key is not mapped to the given policy.";
+    pub const CERT_NOT_IN_INVENTORY: &str = "Certificate is not present in the cert inventory";
+    pub const SIGN_ID_MISSING: &str = "SIGN_ID Not present.";
+    pub const SIGN_DATA_NOT_PRESENT: &str = "Data not present for given signId.";
+    pub const NO_STATUS_PERMISSION: &str = "Permissions are not there to fetch status for given signId.";
+    pub const FETCH_STATUS_FAILED: &str = "Error in Fetching the status for the requested SignId.";
+    pub const FETCH_SIGN_DATA_FAILED: &str = "Fetching Encoded Sign Data Failed.";
+    // The simulator's own, for cases AppViewX documents no message for.
+    pub const ACCOUNT_LOCKED: &str = "Login failed. The account is locked after too many failed login attempts.";
+    pub const NOT_SIGNED: &str = "No signed data for given signId.";
+    pub const SESSION_INVALID: &str = "Invalid session";
+    pub const GWSOURCE_MISSING: &str = "The gwsource query parameter is required";
+    pub const GWKEY_MISSING: &str = "The gwkey query parameter (tenant key) is required";
+    pub const GWKEY_INVALID: &str = "Invalid gwkey (tenant key)";
+}
+
+/// The message the simulator answers with for an `appStatusCode`: AppViewX's documented text
+/// for its `CODE_SIGNING_*` codes and login errors, the simulator's own for the codes it made up.
+/// `None` for a code it does not know (an `app-status` fault then needs an explicit message).
+pub fn app_status_message(app_status_code: &str) -> Option<&'static str> {
+    use app_code as c;
+    Some(match app_status_code {
+        c::NO_PERMISSION => message::NO_PERMISSION,
+        c::POLICY_NOT_FOUND => message::POLICY_NOT_FOUND,
+        c::IP_INVALID => message::IP_INVALID,
+        c::SIGNED_TYPE_NOT_SUPPORTED => message::SIGNED_TYPE_NOT_SUPPORTED,
+        c::KEY_NOT_MAPPED => message::KEY_NOT_MAPPED,
+        c::CERT_NOT_IN_INVENTORY => message::CERT_NOT_IN_INVENTORY,
+        c::IP_NOT_ALLOWED => message::IP_NOT_ALLOWED,
+        c::FETCH_STATUS_FAILED => message::FETCH_STATUS_FAILED,
+        c::SIGN_DATA_NOT_PRESENT => message::SIGN_DATA_NOT_PRESENT,
+        c::FETCH_SIGN_DATA_FAILED => message::FETCH_SIGN_DATA_FAILED,
+        c::SIGN_ID_MISSING => message::SIGN_ID_MISSING,
+        c::NO_STATUS_PERMISSION => message::NO_STATUS_PERMISSION,
+        c::LOGIN_FAILED => message::LOGIN_FAILED,
+        c::ACCOUNT_LOCKED => message::ACCOUNT_LOCKED,
+        c::LOGIN_HEADERS_MISSING => message::LOGIN_EMPTY,
+        c::NOT_SIGNED => message::NOT_SIGNED,
+        c::SESSION_INVALID => message::SESSION_INVALID,
+        c::GWSOURCE_MISSING => message::GWSOURCE_MISSING,
+        c::GWKEY_MISSING => message::GWKEY_MISSING,
+        c::GWKEY_INVALID => message::GWKEY_INVALID,
+        _ => return None,
+    })
 }
 
 /// DER prefixes of PKCS#1 v1.5 DigestInfo, paired with the digest length that must follow.
@@ -82,22 +150,37 @@ const DIGEST_INFO_PREFIXES: [(&str, [u8; 19], usize); 3] = [
 
 /// Every AppViewX answer, success or not, is this envelope; all five keys are always present.
 #[derive(Debug, Serialize)]
-struct Envelope<T: Serialize> {
+struct Envelope<'a, T: Serialize> {
     response: Option<T>,
     message: Option<String>,
     #[serde(rename = "appStatusCode")]
-    app_status_code: Option<&'static str>,
+    app_status_code: Option<&'a str>,
     tags: Option<serde_json::Value>,
     headers: Option<serde_json::Value>,
 }
 
+/// The login answer's `response`, in the order of the guides' example; a failure answers the
+/// same five keys (the guides show none, so that shape is the simulator's assumption).
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
 struct LoginResponse {
     status: &'static str,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    app_status_code: Option<&'static str>,
+    status_description: Option<&'static str>,
     session_id: Option<String>,
-    available_login_attempt_count: u32,
+    available_login_attempt_count: Option<u32>,
+}
+
+impl LoginResponse {
+    fn failure(code: &'static str, description: &'static str, left: Option<u32>) -> LoginResponse {
+        LoginResponse {
+            status: "FAILURE",
+            app_status_code: Some(code),
+            status_description: Some(description),
+            session_id: None,
+            available_login_attempt_count: left,
+        }
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -112,11 +195,11 @@ struct GenerateHashRequest {
     file_hash_content: String,
 }
 
+/// The documents give no example of the submit answer; the reference infers `response.signId`.
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
 struct SubmitResponse {
     sign_id: String,
-    status: &'static str,
 }
 
 #[derive(Debug, Serialize)]
@@ -138,12 +221,12 @@ struct DownloadRequest {
     sign_id: Option<String>,
 }
 
+/// Undocumented; the same as the status document's `Signed` answer.
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
 struct DownloadResponse {
-    sign_id: String,
-    status: &'static str,
     encoded_hash_data: String,
+    status: &'static str,
 }
 
 // ---- helpers ----------------------------------------------------------------------------------
@@ -210,6 +293,31 @@ pub fn fake_signature(signing_key: &str, file_hash_content: &str) -> String {
     STANDARD.encode(out)
 }
 
+/// What `encodedHashData` is for a policy with `signed_script`: the script text, then a signature
+/// block around `fake_signature(signing_key, file_hash_content)` in Base64 lines of 64
+/// characters, shaped like the status document's example (`\r\n` line ends, `# ` prefixes).
+pub fn fake_signed_script(script: &str, signing_key: &str, file_hash_content: &str) -> String {
+    let signature = fake_signature(signing_key, file_hash_content);
+    let mut out = String::with_capacity(script.len() + signature.len() + 128);
+    out.push_str(script);
+    out.push_str("\r\n# SIG # Begin signature block\r\n");
+    for line in signature.as_bytes().chunks(64) {
+        out.push_str("# ");
+        out.push_str(&String::from_utf8_lossy(line));
+        out.push_str("\r\n");
+    }
+    out.push_str("# SIG # End signature block\r\n");
+    out
+}
+
+/// The `encodedHashData` of a signed request.
+fn encoded_data(sign: &SignRequest) -> String {
+    match &sign.script {
+        Some(script) => fake_signed_script(script, &sign.key, &sign.record.file_hash_content),
+        None => fake_signature(&sign.key, &sign.record.file_hash_content),
+    }
+}
+
 fn validate_file_hash(content: &str) -> Result<(), Reply> {
     let bad = |why: String| {
         fail(
@@ -245,7 +353,7 @@ fn authenticate<'a>(shared: &'a Shared, store: &Store, req: &Req, now: i64) -> R
         return Err(denied("The sessionId, username and password headers are required"));
     };
     let Some(session) = store.sessions.iter().find(|s| s.id == session_id) else {
-        return Err(denied("Invalid session"));
+        return Err(denied(message::SESSION_INVALID));
     };
     if now >= session.expires_at_ms {
         return Err(denied("Session expired, please log in again"));
@@ -272,7 +380,7 @@ type Handler = fn(&Shared, &Req) -> Reply;
 /// AppViewX sits behind a Java gateway, so unlike TPP its paths are matched exactly.
 pub(crate) fn route(shared: &Shared, req: &Req) -> Reply {
     let endpoint: (Method, Handler) = match req.path.as_str() {
-        "/avxapi/acctmgmt-perform-login" => (Method::POST, login),
+        "/avxapi/login" => (Method::POST, login),
         "/avxapi/code-signing-generate-hash" => (Method::POST, generate_hash),
         "/avxapi/code-signing-fetch-status-sync-requests" => (Method::GET, fetch_status),
         "/avxapi/code-signing-download-signed-file" => (Method::POST, download),
@@ -284,7 +392,14 @@ pub(crate) fn route(shared: &Shared, req: &Req) -> Reply {
             .with_header(ALLOW, method.as_str());
     }
     if req.query_param("gwsource").is_none_or_empty() {
-        return fail(400, app_code::GWSOURCE_MISSING, "The gwsource query parameter is required");
+        return fail(400, app_code::GWSOURCE_MISSING, message::GWSOURCE_MISSING);
+    }
+    if let Some(expected) = &shared.config.appviewx.gwkey {
+        match req.query_param("gwkey") {
+            k if k.is_none_or_empty() => return fail(400, app_code::GWKEY_MISSING, message::GWKEY_MISSING),
+            Some(k) if k == expected => {}
+            _ => return fail(401, app_code::GWKEY_INVALID, message::GWKEY_INVALID),
+        }
     }
     handler(shared, req)
 }
@@ -299,19 +414,29 @@ impl NoneOrEmpty for Option<&str> {
     }
 }
 
+/// `POST /avxapi/login`: headers `username` and `password`, body `{}`.
 fn login(shared: &Shared, req: &Req) -> Reply {
     if !req.is_json() {
         return unsupported_media_type(req);
     }
+    let header = |name| req.header(name).filter(|v| !v.trim().is_empty());
+    let (Some(username), Some(password)) = (header("username"), header("password")) else {
+        return fail(400, app_code::LOGIN_HEADERS_MISSING, message::LOGIN_EMPTY);
+    };
     if !req.body.iter().all(u8::is_ascii_whitespace) && serde_json::from_slice::<serde_json::Value>(&req.body).is_err()
     {
         return fail(400, app_code::MALFORMED_BODY, "Invalid request body");
     }
-    let (Some(username), Some(password)) = (req.header("username"), req.header("password")) else {
-        return fail(400, app_code::LOGIN_HEADERS_MISSING, "The username and password headers are required");
+    let failed = |left| {
+        fail_with(
+            401,
+            app_code::LOGIN_FAILED,
+            message::LOGIN_FAILED,
+            Some(LoginResponse::failure(app_code::LOGIN_FAILED, message::LOGIN_FAILED, left)),
+        )
     };
     let Some(account) = user(shared, username) else {
-        return fail(401, app_code::LOGIN_FAILED, "Invalid username or password");
+        return failed(None);
     };
     let now = shared.clock.now_ms();
     let mut store = shared.lock();
@@ -320,19 +445,13 @@ fn login(shared: &Shared, req: &Req) -> Reply {
         return fail_with(
             401,
             app_code::ACCOUNT_LOCKED,
-            "Account is locked because of too many failed login attempts",
-            Some(LoginResponse { status: "FAILURE", session_id: None, available_login_attempt_count: 0 }),
+            message::ACCOUNT_LOCKED,
+            Some(LoginResponse::failure(app_code::ACCOUNT_LOCKED, message::ACCOUNT_LOCKED, Some(0))),
         );
     }
     if account.password != password {
         *left -= 1;
-        let remaining = *left;
-        return fail_with(
-            401,
-            app_code::LOGIN_FAILED,
-            "Invalid username or password",
-            Some(LoginResponse { status: "FAILURE", session_id: None, available_login_attempt_count: remaining }),
-        );
+        return failed(Some(*left));
     }
     *left = account.login_attempts;
     let session_id = uuid::Uuid::new_v4().to_string();
@@ -344,8 +463,10 @@ fn login(shared: &Shared, req: &Req) -> Reply {
     });
     ok(LoginResponse {
         status: "SUCCESS",
+        app_status_code: None,
+        status_description: None,
         session_id: Some(session_id),
-        available_login_attempt_count: account.login_attempts,
+        available_login_attempt_count: Some(account.login_attempts),
     })
 }
 
@@ -359,40 +480,24 @@ fn generate_hash_inner(shared: &Shared, req: &Req) -> Result<Reply, Reply> {
     let now = shared.clock.now_ms();
     let account = authenticate(shared, &shared.lock(), req, now)?;
     if !account.can_sign {
-        return Err(fail(403, app_code::NO_PERMISSION, "User does not have permission to perform code signing"));
+        return Err(fail(403, app_code::NO_PERMISSION, message::NO_PERMISSION));
     }
     let body: GenerateHashRequest = parse_json(req)?;
     let Some(policy) = shared.config.appviewx.policies.iter().find(|p| p.name == body.signing_policy) else {
-        return Err(fail(
-            500,
-            app_code::POLICY_NOT_FOUND,
-            format!("Signing policy '{}' not found", body.signing_policy),
-        ));
+        return Err(fail(500, app_code::POLICY_NOT_FOUND, message::POLICY_NOT_FOUND));
     };
     if !policy.keys.contains(&body.signing_key) {
-        return Err(fail(
-            500,
-            app_code::KEY_NOT_MAPPED,
-            format!("Key '{}' is not mapped to policy '{}'", body.signing_key, policy.name),
-        ));
+        return Err(fail(500, app_code::KEY_NOT_MAPPED, message::KEY_NOT_MAPPED));
     }
     if !policy.signed_types.contains(&body.signed_type) {
-        return Err(fail(
-            500,
-            app_code::SIGNED_TYPE_NOT_SUPPORTED,
-            format!("Signing type '{}' is not supported by policy '{}'", body.signed_type, policy.name),
-        ));
+        return Err(fail(500, app_code::SIGNED_TYPE_NOT_SUPPORTED, message::SIGNED_TYPE_NOT_SUPPORTED));
     }
     if !policy.allowed_ips.is_empty() {
         let caller = req.peer.ip().to_canonical();
         let allowed =
             policy.allowed_ips.iter().filter_map(|ip| ip.parse::<IpAddr>().ok()).any(|ip| ip.to_canonical() == caller);
         if !allowed {
-            return Err(fail(
-                500,
-                app_code::IP_NOT_ALLOWED,
-                format!("Policy '{}' does not allow requests from {caller}", policy.name),
-            ));
+            return Err(fail(500, app_code::IP_NOT_ALLOWED, message::IP_NOT_ALLOWED));
         }
     }
     validate_file_hash(&body.file_hash_content)?;
@@ -414,24 +519,33 @@ fn generate_hash_inner(shared: &Shared, req: &Req) -> Result<Reply, Reply> {
         delay_ms: policy.sign_delay_ms.unwrap_or(shared.config.appviewx.sign_delay_ms),
         outcome: policy.outcome,
         key: body.signing_key,
+        script: policy.signed_script.clone(),
     });
-    Ok(ok(SubmitResponse { sign_id, status: "Inprogress" }))
+    Ok(ok(SubmitResponse { sign_id }))
 }
 
-/// Finds a sign request the caller may see, with AppViewX's errors for the other cases.
-fn owned_sign<'a>(store: &'a Store, account: &AvxUser, sign_id: Option<&str>) -> Result<&'a SignRequest, Reply> {
+/// Finds a sign request the caller may see, with AppViewX's errors for the other cases. A
+/// request younger than `visibility_delay_ms` is not there yet.
+fn owned_sign<'a>(
+    shared: &Shared,
+    store: &'a Store,
+    account: &AvxUser,
+    sign_id: Option<&str>,
+    now_ms: i64,
+) -> Result<&'a SignRequest, Reply> {
     let Some(sign_id) = sign_id.filter(|s| !s.trim().is_empty()) else {
-        return Err(fail(400, app_code::SIGN_ID_MISSING, "SIGN_ID Not present."));
+        return Err(fail(400, app_code::SIGN_ID_MISSING, message::SIGN_ID_MISSING));
     };
-    let Some(sign) = store.signs.iter().find(|s| s.record.sign_id == sign_id) else {
-        return Err(fail(400, app_code::SIGN_DATA_NOT_PRESENT, "Data not present for given signId."));
+    let visible_after = i64::try_from(shared.config.appviewx.visibility_delay_ms).unwrap_or(i64::MAX);
+    let Some(sign) = store
+        .signs
+        .iter()
+        .find(|s| s.record.sign_id == sign_id && now_ms >= s.created_ms.saturating_add(visible_after))
+    else {
+        return Err(fail(400, app_code::SIGN_DATA_NOT_PRESENT, message::SIGN_DATA_NOT_PRESENT));
     };
     if sign.record.username != account.username {
-        return Err(fail(
-            403,
-            app_code::NO_STATUS_PERMISSION,
-            "Permissions are not there to fetch status for given signId.",
-        ));
+        return Err(fail(403, app_code::NO_STATUS_PERMISSION, message::NO_STATUS_PERMISSION));
     }
     Ok(sign)
 }
@@ -441,7 +555,7 @@ fn fetch_status(shared: &Shared, req: &Req) -> Reply {
         let now = shared.clock.now_ms();
         let store = shared.lock();
         let account = authenticate(shared, &store, req, now)?;
-        let sign = owned_sign(&store, account, req.query_param("signId"))?;
+        let sign = owned_sign(shared, &store, account, req.query_param("signId"), now)?;
         let in_progress = store
             .signs
             .iter()
@@ -456,7 +570,7 @@ fn fetch_status(shared: &Shared, req: &Req) -> Reply {
                 failed_due_to_timeout_error: Some(false),
             }),
             SignPhase::Signed => ok(StatusResponse {
-                encoded_hash_data: Some(fake_signature(&sign.key, &sign.record.file_hash_content)),
+                encoded_hash_data: Some(encoded_data(sign)),
                 status: "Signed",
                 no_of_in_progress_requests: None,
                 failed_due_to_timeout_error: None,
@@ -467,7 +581,7 @@ fn fetch_status(shared: &Shared, req: &Req) -> Reply {
                 no_of_in_progress_requests: Some(in_progress),
                 failed_due_to_timeout_error: Some(true),
             }),
-            SignPhase::FetchFails => fail(500, app_code::FETCH_SIGN_DATA_FAILED, "Fetching Encoded Sign Data Failed."),
+            SignPhase::FetchFails => fail(500, app_code::FETCH_SIGN_DATA_FAILED, message::FETCH_SIGN_DATA_FAILED),
         })
     };
     match inner() {
@@ -481,19 +595,11 @@ fn download(shared: &Shared, req: &Req) -> Reply {
         let store = shared.lock();
         let account = authenticate(shared, &store, req, now)?;
         let body: DownloadRequest = parse_json(req)?;
-        let sign = owned_sign(&store, account, body.sign_id.as_deref())?;
+        let sign = owned_sign(shared, &store, account, body.sign_id.as_deref(), now)?;
         match sign.phase(now) {
-            SignPhase::Signed => Ok(ok(DownloadResponse {
-                sign_id: sign.record.sign_id.clone(),
-                status: "Signed",
-                encoded_hash_data: fake_signature(&sign.key, &sign.record.file_hash_content),
-            })),
-            SignPhase::FetchFails => {
-                Err(fail(500, app_code::FETCH_SIGN_DATA_FAILED, "Fetching Encoded Sign Data Failed."))
-            }
-            SignPhase::InProgress | SignPhase::TimedOut => {
-                Err(fail(400, app_code::NOT_SIGNED, "No signed data for given signId."))
-            }
+            SignPhase::Signed => Ok(ok(DownloadResponse { encoded_hash_data: encoded_data(sign), status: "Signed" })),
+            SignPhase::FetchFails => Err(fail(500, app_code::FETCH_SIGN_DATA_FAILED, message::FETCH_SIGN_DATA_FAILED)),
+            SignPhase::InProgress | SignPhase::TimedOut => Err(fail(400, app_code::NOT_SIGNED, message::NOT_SIGNED)),
         }
     };
     match inner() {
@@ -509,6 +615,21 @@ pub(crate) fn fault_reply(code: u16) -> Reply {
             response: None,
             message: Some(format!("Simulated fault: HTTP {code}")),
             app_status_code: Some("SIM_FAULT"),
+            tags: None,
+            headers: None,
+        },
+    )
+}
+
+/// Body for an `app-status` fault: the envelope with the given code and its message.
+pub(crate) fn app_status_reply(code: u16, app_status_code: &str, message: Option<&str>) -> Reply {
+    let message = message.or_else(|| app_status_message(app_status_code)).unwrap_or("Simulated fault");
+    Reply::json(
+        code,
+        &Envelope::<()> {
+            response: None,
+            message: Some(message.to_string()),
+            app_status_code: Some(app_status_code),
             tags: None,
             headers: None,
         },

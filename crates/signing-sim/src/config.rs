@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::fault::{Fault, FaultKind};
+use crate::fault::Fault;
 use crate::Error;
 
 /// The demo environment DN, spelled once so the default config and the docs cannot drift apart.
@@ -136,6 +136,13 @@ pub struct AvxConfig {
     pub session_lifetime_secs: i64,
     /// How long a sign request stays `Inprogress` unless its policy overrides it.
     pub sign_delay_ms: u64,
+    /// The tenant key of a multi-tenant install. When set, every `/avxapi` call must carry the
+    /// query parameter `gwkey` equal to it; when unset, `gwkey` is ignored.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub gwkey: Option<String>,
+    /// For this long after its submission a sign request is not visible yet: status and
+    /// download calls answer 400 `CODE_SIGNING_0102` "Data not present for given signId.".
+    pub visibility_delay_ms: u64,
     pub users: Vec<AvxUser>,
     pub policies: Vec<AvxPolicy>,
 }
@@ -167,6 +174,27 @@ pub struct AvxPolicy {
     pub outcome: SignOutcome,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sign_delay_ms: Option<u64>,
+    /// When set, `encodedHashData` is a whole signed PowerShell-style script, as in AppViewX's
+    /// status example: this text, `\r\n`, then `# SIG # Begin signature block`, the fake
+    /// signature in Base64 lines of 64 characters each prefixed with `# `, and
+    /// `# SIG # End signature block`, every line ending in `\r\n`. See `fake_signed_script`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signed_script: Option<String>,
+}
+
+/// The demo policy, so a test can write `AvxPolicy { name: "p".into(), ..AvxPolicy::default() }`.
+impl Default for AvxPolicy {
+    fn default() -> Self {
+        AvxPolicy {
+            name: "sample-policy".to_string(),
+            keys: vec!["sample-key".to_string()],
+            signed_types: default_signed_types(),
+            allowed_ips: Vec::new(),
+            outcome: SignOutcome::Signed,
+            sign_delay_ms: None,
+            signed_script: None,
+        }
+    }
 }
 
 /// How a sign request submitted under a policy ends, so every client path can be exercised.
@@ -251,20 +279,15 @@ impl Default for AvxConfig {
         AvxConfig {
             session_lifetime_secs: 3600,
             sign_delay_ms: 1500,
+            gwkey: None,
+            visibility_delay_ms: 0,
             users: vec![AvxUser {
                 username: "avx-user".to_string(),
                 password: "avx-password".to_string(),
                 login_attempts: 10,
                 can_sign: true,
             }],
-            policies: vec![AvxPolicy {
-                name: "sample-policy".to_string(),
-                keys: vec!["sample-key".to_string()],
-                signed_types: default_signed_types(),
-                allowed_ips: Vec::new(),
-                outcome: SignOutcome::Signed,
-                sign_delay_ms: None,
-            }],
+            policies: vec![AvxPolicy::default()],
         }
     }
 }
@@ -340,11 +363,13 @@ impl SimConfig {
                 }
             }
         }
+        if a.gwkey.as_deref().is_some_and(|k| k.trim().is_empty()) {
+            problems
+                .push("appviewx.gwkey must not be empty when set (leave it out for a single-tenant install)".into());
+        }
         for f in &self.faults {
-            if let FaultKind::Status { code, .. } = &f.kind {
-                if !(100..=599).contains(code) {
-                    problems.push(format!("fault on {:?}: status code {code} is not an HTTP status", f.endpoint));
-                }
+            if let Err(e) = f.check() {
+                problems.push(e);
             }
         }
         if problems.is_empty() {

@@ -34,6 +34,16 @@ pub enum FaultKind {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         retry_after: Option<String>,
     },
+    /// Answer AppViewX's envelope with this HTTP status and `appStatusCode`, without processing
+    /// the request. The message is the one AppViewX documents for the code (see
+    /// `app_status_message`) unless `message` overrides it. On a TPP path it answers like
+    /// `status` with `code`.
+    AppStatus {
+        code: u16,
+        app_status_code: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        message: Option<String>,
+    },
     /// Close the connection without answering; the request is not processed.
     Reset,
     /// Process the request, then send headers promising the whole body but only half of it.
@@ -54,6 +64,7 @@ impl FaultKind {
         match self {
             FaultKind::Latency { .. } => "latency",
             FaultKind::Status { .. } => "status",
+            FaultKind::AppStatus { .. } => "app-status",
             FaultKind::Reset => "reset",
             FaultKind::Truncated => "truncated",
             FaultKind::MalformedJson => "malformed-json",
@@ -80,6 +91,28 @@ impl Fault {
         self
     }
 
+    /// What would make this fault contradict itself, for `SimConfig::validate` and `add_fault`.
+    pub(crate) fn check(&self) -> Result<(), String> {
+        match &self.kind {
+            FaultKind::Status { code, .. } | FaultKind::AppStatus { code, .. } if !(100..=599).contains(code) => {
+                Err(format!("fault on {:?}: status code {code} is not an HTTP status", self.endpoint))
+            }
+            FaultKind::AppStatus { app_status_code, message, .. } => {
+                if app_status_code.trim().is_empty() {
+                    Err(format!("fault on {:?}: app_status_code must not be empty", self.endpoint))
+                } else if message.is_none() && crate::avx::app_status_message(app_status_code).is_none() {
+                    Err(format!(
+                        "fault on {:?}: no message is known for {app_status_code:?}; give one with `message`",
+                        self.endpoint
+                    ))
+                } else {
+                    Ok(())
+                }
+            }
+            _ => Ok(()),
+        }
+    }
+
     pub fn matches(&self, path: &str) -> bool {
         let pattern = self.endpoint.trim();
         pattern.is_empty() || pattern == "*" || path.to_lowercase().contains(&pattern.to_lowercase())
@@ -90,6 +123,7 @@ impl Fault {
             FaultKind::Latency { ms } => format!("latency {ms} ms"),
             FaultKind::Status { code, retry_after: Some(ra) } => format!("status {code} (Retry-After: {ra})"),
             FaultKind::Status { code, .. } => format!("status {code}"),
+            FaultKind::AppStatus { code, app_status_code, .. } => format!("app-status {code} {app_status_code}"),
             other => other.name().to_string(),
         };
         let times = if self.times == 0 { "every time".to_string() } else { format!("{} time(s)", self.times) };

@@ -34,7 +34,7 @@ use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 
-pub use avx::{app_code, fake_signature};
+pub use avx::{app_code, app_status_message, fake_signature, fake_signed_script};
 pub use config::{
     AvxConfig, AvxPolicy, AvxUser, JwtMapping, KeyUser, OidcConfig, SignOutcome, SimConfig, TlsConfig, TppClient,
     TppConfig, TppEnvironment, TppUser, DEMO_ENVIRONMENT_DN, GITHUB_OIDC_ISSUER,

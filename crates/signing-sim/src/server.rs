@@ -29,7 +29,7 @@ use tokio_rustls::TlsAcceptor;
 use crate::config::SimConfig;
 use crate::fault::{self, FaultKind, FaultSlot};
 use crate::http::{Reply, Req};
-use crate::state::{RequestRecord, SimState, Store};
+use crate::state::{recorded_body, recorded_query, RequestRecord, SimState, Store};
 use crate::timefmt::Clock;
 use crate::{avx, oidc, tpp};
 
@@ -136,15 +136,20 @@ async fn handle(
     let (parts, body) = req.into_parts();
     let path = parts.uri.path().to_string();
     let raw_query = parts.uri.query().map(str::to_string);
+    let mut header_names: Vec<String> = parts.headers.keys().map(|k| k.as_str().to_ascii_lowercase()).collect();
+    header_names.sort();
+    header_names.dedup();
     let (index, fault) = {
         let mut store = shared.lock();
         let fault = fault::pick(&mut store.faults, &path);
         store.requests.push(RequestRecord {
             method: parts.method.to_string(),
             path: path.clone(),
-            query: raw_query.clone(),
+            query: raw_query.as_deref().map(recorded_query),
             status: 0,
             fault: fault.as_ref().map(|f| f.name().to_string()),
+            header_names,
+            body: None,
         });
         (store.requests.len() - 1, fault)
     };
@@ -171,6 +176,11 @@ async fn handle(
         }
         Err(_) => return Err(DropConnection),
     };
+    if let Some(body) = recorded_body(&body) {
+        if let Some(r) = shared.lock().requests.get_mut(index) {
+            r.body = Some(body);
+        }
+    }
     let req = Req::new(parts.method, &path, raw_query.as_deref(), parts.headers, body, peer);
 
     let reply = match &fault {
@@ -179,6 +189,13 @@ async fn handle(
             match retry_after {
                 Some(ra) => reply.with_header(RETRY_AFTER, ra),
                 None => reply,
+            }
+        }
+        Some(FaultKind::AppStatus { code, app_status_code, message }) => {
+            if is_avx(&req) {
+                avx::app_status_reply(*code, app_status_code, message.as_deref())
+            } else {
+                tpp::fault_reply(*code)
             }
         }
         Some(FaultKind::ExpireToken) => {

@@ -84,16 +84,75 @@ pub struct SignRecord {
     pub username: String,
 }
 
+/// One request as received, for conformance checks on what a client put on the wire. Header
+/// values are never recorded, and the credentials a query or body carries are replaced by `***`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RequestRecord {
     pub method: String,
     /// The path as received (original case), without the query string.
     pub path: String,
+    /// The query string as received, except that the value of every `gwkey` parameter (a tenant
+    /// key, so a credential) reads `***`.
     pub query: Option<String>,
     /// 0 when no response was sent (reset, hang, or still in flight).
     pub status: u16,
     /// The fault kind's name when a fault hit this request.
     pub fault: Option<String>,
+    /// The names of the headers received, lower-case, sorted, each once. Values are not kept.
+    #[serde(default)]
+    pub header_names: Vec<String>,
+    /// The body when it parses as JSON, with the value of every secret field (`password`, `jwt`,
+    /// `refresh_token`, `access_token`, `client_secret`, `sessionId`, `otp`, `gwkey`, at any
+    /// depth, names compared without case) replaced by `"***"`. `None` for no body, a body that
+    /// is not JSON, or a request answered before its body was read.
+    #[serde(default)]
+    pub body: Option<serde_json::Value>,
+}
+
+/// Body fields whose values never reach a snapshot (compared lower-case).
+const SECRET_FIELDS: [&str; 8] =
+    ["password", "jwt", "refresh_token", "access_token", "client_secret", "sessionid", "otp", "gwkey"];
+
+/// The body as it is recorded: parsed JSON with secrets replaced, or nothing.
+pub(crate) fn recorded_body(body: &[u8]) -> Option<serde_json::Value> {
+    let mut value: serde_json::Value = serde_json::from_slice(body).ok()?;
+    redact(&mut value, false);
+    Some(value)
+}
+
+/// Replaces every string or number under a secret field (however deep) by `"***"`.
+fn redact(value: &mut serde_json::Value, secret: bool) {
+    use serde_json::Value;
+    if secret && matches!(value, Value::String(_) | Value::Number(_)) {
+        *value = Value::String("***".to_string());
+        return;
+    }
+    match value {
+        Value::Object(map) => {
+            for (key, v) in map.iter_mut() {
+                let is_secret = secret || SECRET_FIELDS.contains(&key.to_ascii_lowercase().as_str());
+                redact(v, is_secret);
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(|v| redact(v, secret)),
+        _ => {}
+    }
+}
+
+/// The query as it is recorded: as received, with the value of every `gwkey` replaced by `***`.
+pub(crate) fn recorded_query(raw: &str) -> String {
+    raw.split('&')
+        .map(|pair| {
+            let raw_key = pair.split_once('=').map_or(pair, |(k, _)| k);
+            let key: String = form_urlencoded::parse(raw_key.as_bytes()).map(|(k, _)| k.into_owned()).collect();
+            if key.eq_ignore_ascii_case("gwkey") && pair.contains('=') {
+                format!("{raw_key}=***")
+            } else {
+                pair.to_string()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("&")
 }
 
 #[derive(Debug, Clone)]
@@ -132,6 +191,8 @@ pub(crate) struct SignRequest {
     pub delay_ms: u64,
     pub outcome: SignOutcome,
     pub key: String,
+    /// The policy's `signed_script`, when `encodedHashData` is a whole signed script.
+    pub script: Option<String>,
 }
 
 /// What a status call would say about a sign request at a given instant.
@@ -222,5 +283,34 @@ impl Store {
                 .collect(),
             requests: self.requests.clone(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn gwkey_is_masked_wherever_it_is() {
+        assert_eq!(recorded_query("gwsource=external&gwkey=f000ca01"), "gwsource=external&gwkey=***");
+        assert_eq!(recorded_query("gwkey=a&gwkey=b&signId=1"), "gwkey=***&gwkey=***&signId=1");
+        assert_eq!(recorded_query("GWKEY=a&%67wkey=b&gwkey"), "GWKEY=***&%67wkey=***&gwkey");
+        assert_eq!(recorded_query("gwkeys=a&x=gwkey"), "gwkeys=a&x=gwkey");
+        assert_eq!(recorded_query(""), "");
+    }
+
+    #[test]
+    fn secrets_are_masked_at_any_depth() {
+        let got = recorded_body(
+            br#"{"client_id":"c","password":"p","nested":{"Refresh_Token":"r","list":[{"jwt":"j"}]},"otp":123456,"access_token":null,"client_secret":["a",{"b":"c"}]}"#,
+        );
+        assert_eq!(
+            got,
+            Some(
+                serde_json::json!({"client_id":"c","password":"***","nested":{"Refresh_Token":"***","list":[{"jwt":"***"}]},"otp":"***","access_token":null,"client_secret":["***",{"b":"***"}]})
+            )
+        );
+        assert_eq!(recorded_body(b"not json"), None);
+        assert_eq!(recorded_body(b""), None);
     }
 }

@@ -38,8 +38,7 @@ struct OAuthRequest {
     username: String,
     password: String,
     scope: String,
-    #[serde(default)]
-    state: Option<String>,
+    // `state` is accepted like any unknown field and not echoed: the documented answer has none.
 }
 
 #[derive(Debug, Deserialize)]
@@ -64,8 +63,6 @@ struct TokenResponse {
     identity: String,
     scope: String,
     token_type: &'static str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    state: Option<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -139,14 +136,15 @@ struct GetEnvironmentRequest {
     id: Option<i64>,
 }
 
+/// A refusal: HTTP 200 with `Success:false`, the Sign Result Code and its explanation.
 #[derive(Debug, Serialize)]
 struct SignResult {
     #[serde(rename = "Success")]
     success: bool,
     #[serde(rename = "Result")]
     result: i32,
-    #[serde(rename = "Error", skip_serializing_if = "Option::is_none")]
-    error: Option<String>,
+    #[serde(rename = "Error")]
+    error: String,
 }
 
 #[derive(Debug, Serialize)]
@@ -245,7 +243,7 @@ fn bad_request(description: impl Into<String>) -> Reply {
 }
 
 fn refusal(result: i32, error: String) -> Reply {
-    Reply::json(200, &SignResult { success: false, result, error: Some(error) })
+    Reply::json(200, &SignResult { success: false, result, error })
 }
 
 /// Decodes a JSON body into a wire type, mapping every failure to TPP's 400 shape.
@@ -461,7 +459,7 @@ fn oauth(shared: &Shared, req: &Req) -> Reply {
         .iter()
         .find(|u| u.username.eq_ignore_ascii_case(&body.username))
         .map_or(body.username.clone(), |u| u.username.clone());
-    grant_reply(shared, &canonical_user, &body.client_id, &body.scope, "oauth", body.state)
+    grant_reply(shared, &canonical_user, &body.client_id, &body.scope, "oauth")
 }
 
 /// The checks the password and JWT grants share, in TPP's order: client, then scope.
@@ -483,14 +481,7 @@ fn check_client_and_scope(config: &TppConfig, client_id: &str, scope: &str) -> R
 }
 
 /// A new grant and the answer the password and JWT grants both give.
-fn grant_reply(
-    shared: &Shared,
-    username: &str,
-    client_id: &str,
-    scope: &str,
-    via: &'static str,
-    state: Option<String>,
-) -> Reply {
+fn grant_reply(shared: &Shared, username: &str, client_id: &str, scope: &str, via: &'static str) -> Reply {
     let config = &shared.config.tpp;
     let now = shared.clock.now_ms();
     let mut store = shared.lock();
@@ -510,7 +501,6 @@ fn grant_reply(
             identity: grant.identity,
             scope: grant.scope,
             token_type: "Bearer",
-            state,
         },
     )
 }
@@ -556,7 +546,6 @@ fn refresh(shared: &Shared, req: &Req) -> Reply {
             identity: grant.identity,
             scope: grant.scope,
             token_type: "Bearer",
-            state: None,
         },
     )
 }
@@ -590,7 +579,7 @@ fn jwt(shared: &Shared, req: &Req) -> Reply {
         .iter()
         .find(|u| u.username.eq_ignore_ascii_case(&mapping.username))
         .map_or(mapping.username.clone(), |u| u.username.clone());
-    grant_reply(shared, &canonical_user, &body.client_id, &body.scope, "jwt", None)
+    grant_reply(shared, &canonical_user, &body.client_id, &body.scope, "jwt")
 }
 
 fn verify(shared: &Shared, req: &Req) -> Reply {
@@ -670,8 +659,10 @@ fn approver_checks(shared: &Shared, caller: &Caller, dn: &str, user: &str) -> Re
     Ok(())
 }
 
+/// The documented success of PreQualify/Create and AddPreApproval: exactly `{"Success":true}`
+/// (AddPreApproval's example answer); `Result` and `Error` only explain a refusal.
 fn success() -> Reply {
-    Reply::json(200, &SignResult { success: true, result: result_code::SUCCESS, error: None })
+    Reply::json(200, &serde_json::json!({ "Success": true }))
 }
 
 fn authenticated_approver(shared: &Shared, req: &Req) -> Result<Caller, Reply> {

@@ -267,7 +267,7 @@ async fn garbage_never_panics_and_always_gets_an_error_shape() {
     }
     let (s, _) = send(
         client()
-            .post(avx_url(&sim, "acctmgmt-perform-login", "external"))
+            .post(avx_url(&sim, "login", "external"))
             .header("username", b"\xff\xfe".as_slice())
             .header("password", "x")
             .json(&serde_json::json!({})),

@@ -1,6 +1,7 @@
 //! Talks to the simulator over real HTTP on loopback, the way the gate and the vendor SDKs do.
 
 mod appviewx;
+mod capture;
 mod config;
 mod faults;
 mod jwt;
@@ -30,6 +31,13 @@ pub async fn send(rb: reqwest::RequestBuilder) -> (u16, Value) {
     let status = resp.status().as_u16();
     let bytes = resp.bytes().await.expect("body");
     (status, serde_json::from_slice(&bytes).unwrap_or(Value::Null))
+}
+
+/// Status and the body exactly as sent, for asserting answers byte for byte.
+pub async fn send_raw(rb: reqwest::RequestBuilder) -> (u16, String) {
+    let resp = rb.send().await.expect("response");
+    let status = resp.status().as_u16();
+    (status, resp.text().await.expect("body"))
 }
 
 pub async fn login(sim: &SimHandle, user: &str, password: &str, scope: &str) -> (u16, Value) {
@@ -85,7 +93,7 @@ pub fn avx_url(sim: &SimHandle, endpoint: &str, gwsource: &str) -> String {
 pub async fn avx_login(sim: &SimHandle, user: &str, password: &str) -> (u16, Value) {
     send(
         client()
-            .post(avx_url(sim, "acctmgmt-perform-login", "external"))
+            .post(avx_url(sim, "login", "external"))
             .header("username", user)
             .header("password", password)
             .json(&json!({})),

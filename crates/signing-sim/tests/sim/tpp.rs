@@ -193,7 +193,7 @@ async fn prequalify_creates_and_is_recorded() {
     body["Data"] = json!(digest_b64(64));
     let (s, b) = post_sdk(&sim, &token, PREQUALIFY, &body).await;
     assert_eq!(s, 200);
-    assert_eq!(b, json!({"Success": true, "Result": 1}));
+    assert_eq!(b, json!({"Success": true}));
     // Lower-case path and a trailing slash reach the same endpoint.
     let (s, b) = post_sdk(&sim, &token, "/vedsdk/flow/actions/codesign/prequalify/create/", &prequalify_body()).await;
     assert_eq!((s, b["Success"].as_bool()), (200, Some(true)));
@@ -324,7 +324,7 @@ async fn add_preapproval_stores_every_field_and_validates_them() {
         "SingleUse": false,
     });
     let (s, b) = post_sdk(&sim, &token, PREAPPROVE, &full).await;
-    assert_eq!((s, b), (200, json!({"Success": true, "Result": 1})));
+    assert_eq!((s, b), (200, json!({"Success": true})));
     let (s, _) = post_sdk(&sim, &token, PREAPPROVE, &json!({"Dn": DN, "User": "local:sample-cs-user", "Comment": "x", "IPAddress": "::1", "NotBefore": "2030-01-01T00:00:00Z"})).await;
     assert_eq!(s, 200);
     let state = sim.state();
@@ -473,4 +473,76 @@ async fn quoted_bearer_as_in_venafi_docs_and_oversized_bodies() {
     assert_eq!((s, b["error"].as_str()), (413, Some("invalid_request")));
     let (s, _) = send(client().get(format!("{}/elsewhere", sim.base_url()))).await;
     assert_eq!(s, 404);
+}
+
+/// Every default answer is the documented shape and no more: `{"Success":true}` for a success of
+/// PreQualify/Create and AddPreApproval, `Success`/`Result`/`Error` for a refusal, the token
+/// fields of the reference for a grant (no `state` echoed).
+#[tokio::test]
+async fn default_answers_are_the_documented_shapes_byte_for_byte() {
+    let sim = sim(SimConfig::default()).await;
+    let token = approver_token(&sim).await;
+    let post =
+        |path: &str, body: Value| client().post(format!("{}{path}", sim.base_url())).bearer_auth(&token).json(&body);
+    assert_eq!(send_raw(post(PREQUALIFY, prequalify_body())).await, (200, r#"{"Success":true}"#.to_string()));
+    let preapproval = json!({"Dn": DN, "User": "local:sample-cs-user", "Comment": "c"});
+    assert_eq!(send_raw(post(PREAPPROVE, preapproval.clone())).await, (200, r#"{"Success":true}"#.to_string()));
+    let mut unknown = preapproval.clone();
+    unknown["User"] = json!("local:nobody");
+    assert_eq!(
+        send_raw(post(PREAPPROVE, unknown)).await,
+        (200, r#"{"Success":false,"Result":1002,"Error":"User 'local:nobody' was not found"}"#.to_string())
+    );
+    let mut elsewhere = prequalify_body();
+    elsewhere["Dn"] = json!(r"\VED\Nowhere");
+    assert_eq!(
+        send_raw(post(PREQUALIFY, elsewhere)).await,
+        (
+            200,
+            r#"{"Success":false,"Result":7,"Error":"Environment '\\VED\\Nowhere' does not exist or is not a code signing environment"}"#
+                .to_string()
+        )
+    );
+    let (s, text) = send_raw(post("/vedsdk/Codesign/GetEnvironment", json!({"Dn": DN}))).await;
+    assert_eq!(s, 200);
+    let b: Value = serde_json::from_str(&text).expect("json");
+    let env = &b["CertificateEnvironment"];
+    assert_eq!(
+        text,
+        format!(
+            r#"{{"CertificateEnvironment":{{"Dn":{},"Guid":"{}","Id":{},"Name":"Production Environment"}},"Success":true,"Result":1}}"#,
+            serde_json::to_string(DN).expect("dn"),
+            env["Guid"].as_str().expect("Guid"),
+            env["Id"].as_i64().expect("Id"),
+        )
+    );
+    let (s, text) = send_raw(client().get(format!("{}/vedsdk/SystemStatus/Version", sim.base_url()))).await;
+    assert_eq!((s, text.as_str()), (200, r#"{"Version":"24.1.0.2358"}"#));
+
+    // The password grant: the documented fields only, in any case without an echoed `state`.
+    let (s, b) = send(client().post(format!("{}/vedauth/authorize/oauth", sim.base_url())).json(&json!({
+        "client_id": "codesign-gate", "username": "sample-approver",
+        "password": "sample-approver-password", "scope": "codesign:approve", "state": "xyz",
+    })))
+    .await;
+    assert_eq!(s, 200);
+    let sorted_keys = |v: &Value| {
+        let mut k: Vec<String> = v.as_object().expect("object").keys().cloned().collect();
+        k.sort();
+        k
+    };
+    let keys = sorted_keys(&b);
+    assert_eq!(keys, ["access_token", "expires", "identity", "refresh_token", "refresh_until", "scope", "token_type"]);
+    let (s, b) = send(client().post(format!("{}/vedauth/authorize/token", sim.base_url())).json(&json!({
+        "client_id": "codesign-gate", "refresh_token": b["refresh_token"],
+    })))
+    .await;
+    assert_eq!(s, 200);
+    assert_eq!(sorted_keys(&b), keys);
+    let (s, text) =
+        send_raw(client().get(format!("{}/vedauth/authorize/verify", sim.base_url())).bearer_auth("nope==")).await;
+    assert_eq!(
+        (s, text.as_str()),
+        (401, r#"{"error":"invalid_token","error_description":"The access token is not valid"}"#)
+    );
 }
