@@ -19,6 +19,11 @@ pub const DEMO_ENVIRONMENT_DN: &str = r"\VED\Code Signing\Projects\Sample\Produc
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct SimConfig {
+    /// Seed of the `variants` mode: every JSON answer then varies deterministically (from the
+    /// seed and the request's index) within the documented shape, never in meaning: key order,
+    /// optional fields absent or `null`, unknown extra fields. `None` answers the default shape.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub variants: Option<u64>,
     pub tpp: TppConfig,
     pub appviewx: AvxConfig,
     /// The stand-in for GitHub Actions' OIDC token endpoint (`GET /__sim/oidc/token`).
@@ -420,9 +425,19 @@ impl SimConfig {
         let a = &self.appviewx;
         let _ = writeln!(
             s,
-            "AppViewX (session lifetime {} s, signing takes {} ms):",
+            "AppViewX (POST /avxapi/login?gwsource=external; session lifetime {} s, signing takes {} ms):",
             a.session_lifetime_secs, a.sign_delay_ms
         );
+        if let Some(key) = &a.gwkey {
+            let _ = writeln!(s, "  multi-tenant: every call needs gwkey={key}");
+        }
+        if a.visibility_delay_ms > 0 {
+            let _ = writeln!(
+                s,
+                "  a sign request is visible to status calls {} ms after it was submitted",
+                a.visibility_delay_ms
+            );
+        }
         for u in &a.users {
             let _ = writeln!(
                 s,
@@ -444,6 +459,12 @@ impl SimConfig {
                 outcome_name(p.outcome),
                 p.sign_delay_ms.map(|ms| format!(" after {ms} ms")).unwrap_or_default()
             );
+            if let Some(script) = &p.signed_script {
+                let _ = writeln!(s, "    encodedHashData: the signed script {script:?} with a signature block");
+            }
+        }
+        if let Some(seed) = self.variants {
+            let _ = writeln!(s, "Answers vary (seed {seed}): key order, optional fields absent or null, extra fields");
         }
         if !self.faults.is_empty() {
             let _ = writeln!(s, "Faults armed:");

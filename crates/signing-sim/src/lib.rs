@@ -25,6 +25,7 @@ mod state;
 mod timefmt;
 mod tls;
 mod tpp;
+mod variants;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;

@@ -31,6 +31,7 @@ use crate::fault::{self, FaultKind, FaultSlot};
 use crate::http::{Reply, Req};
 use crate::state::{recorded_body, recorded_query, RequestRecord, SimState, Store};
 use crate::timefmt::Clock;
+use crate::variants::{self, Vendor};
 use crate::{avx, oidc, tpp};
 
 /// Request bodies larger than this are refused; real clients send a few hundred bytes.
@@ -172,6 +173,7 @@ async fn handle(
                 }),
             );
             record_status(&shared, index, 413);
+            let reply = with_variants(&shared, index, &path, reply);
             return Ok(into_response(reply, None, &path));
         }
         Err(_) => return Err(DropConnection),
@@ -215,7 +217,25 @@ async fn handle(
         _ => reply.status.as_u16(),
     };
     record_status(&shared, index, status);
+    let reply = with_variants(&shared, index, &path, reply);
     Ok(into_response(reply, fault.as_ref(), &path))
+}
+
+/// In `variants` mode, the answer's JSON rewritten into one of its documented variants. The
+/// simulator's own endpoints (`/__sim/...`) never vary.
+fn with_variants(shared: &Shared, index: usize, path: &str, mut reply: Reply) -> Reply {
+    let Some(seed) = shared.config.variants else {
+        return reply;
+    };
+    let lower = path.to_ascii_lowercase();
+    if lower.starts_with("/__sim/") {
+        return reply;
+    }
+    let vendor = if lower.starts_with("/avxapi/") { Vendor::AppViewX } else { Vendor::Tpp };
+    if let Some(body) = variants::vary(seed, index as u64, vendor, &reply.body) {
+        reply.body = Bytes::from(body);
+    }
+    reply
 }
 
 fn record_status(shared: &Shared, index: usize, status: u16) {

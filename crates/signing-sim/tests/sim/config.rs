@@ -160,3 +160,61 @@ fn readme_example_is_a_valid_config() {
     assert_eq!(config.tpp.jwt_mappings, SimConfig::default().tpp.jwt_mappings);
     assert_eq!(config.oidc, SimConfig::default().oidc);
 }
+
+#[test]
+fn new_keys_parse_and_round_trip() {
+    let text = r#"
+variants = 42
+
+[appviewx]
+gwkey = "f000ca01"
+visibility_delay_ms = 250
+
+[[appviewx.policies]]
+name = "scripts"
+keys = ["k"]
+signed_script = "Get-PSDrive"
+
+[[faults]]
+endpoint = "code-signing-fetch-status-sync-requests"
+kind = "app-status"
+code = 500
+app_status_code = "CODE_SIGNING_0101"
+times = 2
+
+[[faults]]
+endpoint = "code-signing-generate-hash"
+kind = "app-status"
+code = 503
+app_status_code = "GATEWAY_0503"
+message = "Service unavailable"
+"#;
+    let c = SimConfig::from_toml_str(text).expect("parse");
+    assert_eq!(c.variants, Some(42));
+    assert_eq!(c.appviewx.gwkey.as_deref(), Some("f000ca01"));
+    assert_eq!(c.appviewx.visibility_delay_ms, 250);
+    assert_eq!(c.appviewx.policies[0].signed_script.as_deref(), Some("Get-PSDrive"));
+    assert_eq!(
+        c.faults[0],
+        Fault::new(
+            "code-signing-fetch-status-sync-requests",
+            FaultKind::AppStatus { code: 500, app_status_code: "CODE_SIGNING_0101".into(), message: None }
+        )
+        .times(2)
+    );
+    assert_eq!(c.faults[1].kind.name(), "app-status");
+    assert_eq!(SimConfig::from_toml_str(&c.to_toml_string().expect("toml")).expect("reparse"), c);
+    let defaults = SimConfig::default();
+    assert_eq!((defaults.variants, defaults.appviewx.gwkey, defaults.appviewx.visibility_delay_ms), (None, None, 0));
+
+    for (text, needle) in [
+        ("[appviewx]\ngwkey = \" \"", "appviewx.gwkey"),
+        ("[[faults]]\nendpoint = \"x\"\nkind = \"app-status\"\ncode = 500\napp_status_code = \"NOPE_1\"", "NOPE_1"),
+        ("[[faults]]\nendpoint = \"x\"\nkind = \"app-status\"\ncode = 5000\napp_status_code = \"CODE_SIGNING_0101\"", "5000"),
+        ("[[faults]]\nendpoint = \"x\"\nkind = \"app-status\"\ncode = 500\napp_status_code = \"\"", "app_status_code"),
+        ("variants = \"x\"", "variants"),
+    ] {
+        let err = SimConfig::from_toml_str(text).expect_err(text).to_string();
+        assert!(err.contains(needle), "{text} -> {err}");
+    }
+}

@@ -7,6 +7,7 @@ mod faults;
 mod jwt;
 mod tls;
 mod tpp;
+mod variants;
 
 use std::time::Duration;
 
