@@ -193,6 +193,26 @@ impl SimHandle {
         access
     }
 
+    /// Like `issue_token`, with an access token string of the caller's choosing, so a vendor
+    /// document's example request (`Authorization:Bearer 4MyGeneratedBearerTknz==`) can be sent
+    /// verbatim. A token string already issued is replaced by this grant's.
+    pub fn issue_token_value(&self, token: &str, username: &str, scope: &str, lifetime_secs: i64) {
+        let config = &self.shared.config.tpp;
+        let client_id = config.clients.first().map_or("codesign-gate", |c| c.client_id.as_str());
+        let now = self.shared.clock.now_ms();
+        let mut store = self.shared.lock();
+        store.tokens.retain(|t| t.token != token);
+        let (access, _, _) = tpp::new_grant(
+            &mut store,
+            config,
+            tpp::GrantRequest { username, client_id, scope, lifetime_secs, via: "issued" },
+            now,
+        );
+        if let Some(t) = store.tokens.iter_mut().find(|t| t.token == access) {
+            t.token = token.to_string();
+        }
+    }
+
     /// What a job would find in `$ACTIONS_ID_TOKEN_REQUEST_URL`:
     /// `{base_url}/__sim/oidc/token?api-version=2.0`, to which clients append `&audience=...`.
     /// The matching `$ACTIONS_ID_TOKEN_REQUEST_TOKEN` is `config().oidc.request_token`.

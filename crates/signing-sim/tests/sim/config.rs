@@ -210,7 +210,10 @@ message = "Service unavailable"
     for (text, needle) in [
         ("[appviewx]\ngwkey = \" \"", "appviewx.gwkey"),
         ("[[faults]]\nendpoint = \"x\"\nkind = \"app-status\"\ncode = 500\napp_status_code = \"NOPE_1\"", "NOPE_1"),
-        ("[[faults]]\nendpoint = \"x\"\nkind = \"app-status\"\ncode = 5000\napp_status_code = \"CODE_SIGNING_0101\"", "5000"),
+        (
+            "[[faults]]\nendpoint = \"x\"\nkind = \"app-status\"\ncode = 5000\napp_status_code = \"CODE_SIGNING_0101\"",
+            "5000",
+        ),
         ("[[faults]]\nendpoint = \"x\"\nkind = \"app-status\"\ncode = 500\napp_status_code = \"\"", "app_status_code"),
         ("variants = \"x\"", "variants"),
     ] {

@@ -3,6 +3,7 @@
 mod appviewx;
 mod capture;
 mod config;
+mod documented;
 mod faults;
 mod jwt;
 mod tls;
