@@ -118,11 +118,14 @@ pub fn app_status_message(app_status_code: &str) -> Option<&'static str> {
     })
 }
 
-/// DER prefixes of PKCS#1 v1.5 DigestInfo, paired with the digest length that must follow.
-const DIGEST_INFO_PREFIXES: [(&str, [u8; 19], usize); 3] = [
+/// DER prefixes of PKCS#1 v1.5 DigestInfo, paired with the digest length that must follow. The
+/// AppViewX SIGN guides 2024.x ("Generate Digital Signature for Hash") describe the payload for
+/// SHA-1, SHA-256, SHA-384 and SHA-512.
+const DIGEST_INFO_PREFIXES: [(&str, &[u8], usize); 4] = [
+    ("SHA-1", &[0x30, 0x21, 0x30, 0x09, 0x06, 0x05, 0x2b, 0x0e, 0x03, 0x02, 0x1a, 0x05, 0x00, 0x04, 0x14], 20),
     (
         "SHA-256",
-        [
+        &[
             0x30, 0x31, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x01, 0x05, 0x00, 0x04,
             0x20,
         ],
@@ -130,7 +133,7 @@ const DIGEST_INFO_PREFIXES: [(&str, [u8; 19], usize); 3] = [
     ),
     (
         "SHA-384",
-        [
+        &[
             0x30, 0x41, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x02, 0x05, 0x00, 0x04,
             0x30,
         ],
@@ -138,7 +141,7 @@ const DIGEST_INFO_PREFIXES: [(&str, [u8; 19], usize); 3] = [
     ),
     (
         "SHA-512",
-        [
+        &[
             0x30, 0x51, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x03, 0x05, 0x00, 0x04,
             0x40,
         ],
@@ -189,8 +192,8 @@ struct GenerateHashRequest {
     signing_policy: String,
     signing_key: String,
     version_number: String,
-    #[serde(default)]
-    description: Option<String>,
+    /// "(Mandatory)" in the 2024.x and later guides, like every other payload field.
+    description: String,
     signed_type: String,
     file_hash_content: String,
 }
@@ -323,12 +326,12 @@ fn validate_file_hash(content: &str) -> Result<(), Reply> {
         fail(
             400,
             app_code::BAD_FILE_HASH,
-            format!("fileHashContent must be the Base64 of a SHA-256/384/512 DigestInfo: {why}"),
+            format!("fileHashContent must be the Base64 of a SHA-1/256/384/512 DigestInfo: {why}"),
         )
     };
     let der = STANDARD.decode(content.as_bytes()).map_err(|_| bad("not valid Base64".to_string()))?;
     for (name, prefix, len) in DIGEST_INFO_PREFIXES {
-        if der.starts_with(&prefix) {
+        if der.starts_with(prefix) {
             let got = der.len() - prefix.len();
             return if got == len {
                 Ok(())
@@ -510,7 +513,7 @@ fn generate_hash_inner(shared: &Shared, req: &Req) -> Result<Reply, Reply> {
             signing_key: body.signing_key.clone(),
             signed_type: body.signed_type,
             file_hash_content: body.file_hash_content,
-            description: body.description,
+            description: Some(body.description),
             version_number: body.version_number,
             status: "Inprogress".to_string(),
             username: account.username.clone(),
@@ -648,11 +651,13 @@ mod tests {
 
     #[test]
     fn digest_info_validation() {
-        assert!(validate_file_hash(&digest_info(0, 32)).is_ok());
-        assert!(validate_file_hash(&digest_info(1, 48)).is_ok());
-        assert!(validate_file_hash(&digest_info(2, 64)).is_ok());
-        assert!(validate_file_hash(&digest_info(0, 31)).is_err());
-        assert!(validate_file_hash(&digest_info(2, 32)).is_err());
+        assert!(validate_file_hash(&digest_info(0, 20)).is_ok());
+        assert!(validate_file_hash(&digest_info(1, 32)).is_ok());
+        assert!(validate_file_hash(&digest_info(2, 48)).is_ok());
+        assert!(validate_file_hash(&digest_info(3, 64)).is_ok());
+        assert!(validate_file_hash(&digest_info(0, 32)).is_err());
+        assert!(validate_file_hash(&digest_info(1, 31)).is_err());
+        assert!(validate_file_hash(&digest_info(3, 32)).is_err());
         assert!(validate_file_hash(&STANDARD.encode([0u8; 32])).is_err());
         assert!(validate_file_hash("not base64!").is_err());
         assert!(validate_file_hash("").is_err());

@@ -3,6 +3,9 @@ use std::time::Duration;
 use serde_json::{json, Value};
 use signing_sim::{AvxPolicy, AvxUser, SignOutcome, SimConfig};
 
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine as _;
+
 use crate::*;
 
 fn assert_envelope(b: &Value) {
@@ -554,4 +557,22 @@ async fn gwkey_is_ignored_when_not_configured() {
     .await;
     assert_eq!(s, 200);
     assert_eq!(sim.state().requests[0].query.as_deref(), Some("gwsource=external&gwkey=***"));
+}
+
+/// The 2024.x guides describe the payload for SHA-1 too, and mark every payload field mandatory,
+/// `description` included.
+#[tokio::test]
+async fn sha1_digest_info_is_accepted_and_description_is_mandatory() {
+    let sim = sim(SimConfig::default()).await;
+    let session = avx_session(&sim).await;
+    let mut sha1 = vec![0x30, 0x21, 0x30, 0x09, 0x06, 0x05, 0x2b, 0x0e, 0x03, 0x02, 0x1a, 0x05, 0x00, 0x04, 0x14];
+    sha1.extend([0x11; 20]);
+    let mut body = submit_body("sample-policy", "sample-key");
+    body["fileHashContent"] = json!(STANDARD.encode(&sha1));
+    let (s, b) = avx_submit(&sim, &session, &body).await;
+    assert_eq!(s, 200, "{b}");
+    body.as_object_mut().map(|o| o.remove("description"));
+    let (s, b) = avx_submit(&sim, &session, &body).await;
+    assert_eq!((s, b["appStatusCode"].as_str()), (400, Some("CODE_SIGNING_9001")), "{b}");
+    assert_eq!(sim.state().sign_requests.len(), 1);
 }
