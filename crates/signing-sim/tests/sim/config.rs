@@ -155,7 +155,8 @@ fn readme_example_is_a_valid_config() {
     let start = readme.find("```toml\n").expect("toml block") + "```toml\n".len();
     let len = readme[start..].find("```").expect("end of block");
     let config = SimConfig::from_toml_str(&readme[start..start + len]).expect("README example parses");
-    assert_eq!(config.faults.len(), 1);
+    assert_eq!(config.faults.len(), 2);
+    assert_eq!(config.faults[1].kind.name(), "app-status");
     assert_eq!(config.tpp.clients, SimConfig::default().tpp.clients);
     assert_eq!(config.tpp.jwt_mappings, SimConfig::default().tpp.jwt_mappings);
     assert_eq!(config.oidc, SimConfig::default().oidc);
