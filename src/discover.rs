@@ -2,7 +2,7 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::config::{InputError, Pattern};
+use crate::config::{ArtifactsConfig, IfNoFilesFound, InputError, Pattern};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Artifact {
@@ -11,6 +11,30 @@ pub struct Artifact {
     /// Relative to the working directory with `/` separators: what reports and annotations show.
     pub name: String,
     pub size: u64,
+}
+
+/// When the patterns matched nothing: an input error (`if-no-files-found: error`, the default),
+/// a warning to report (`warn`), or nothing (`ignore`).
+pub fn nothing_found(cfg: &ArtifactsConfig, found: &[Artifact]) -> Result<Option<String>, InputError> {
+    if !found.is_empty() || cfg.patterns.is_empty() {
+        return Ok(None);
+    }
+    let patterns: Vec<String> = cfg
+        .patterns
+        .iter()
+        .map(|p| match p {
+            Pattern::Include(s) => s.clone(),
+            Pattern::Exclude(s) => format!("!{s}"),
+        })
+        .collect();
+    let message = format!("no file matched {} in `{}`", patterns.join(", "), cfg.working_directory.display());
+    match cfg.if_no_files_found {
+        IfNoFilesFound::Error => {
+            Err(bad(format!("{message}: check the patterns and working-directory, or set if-no-files-found to warn")))
+        }
+        IfNoFilesFound::Warn => Ok(Some(message)),
+        IfNoFilesFound::Ignore => Ok(None),
+    }
 }
 
 fn bad(message: String) -> InputError {

@@ -103,19 +103,9 @@ async fn run(matches: &ArgMatches) -> ExitCode {
 pub async fn run_gate(config: &Config, log: &Log) -> Result<u8, RunError> {
     let cancel = listen_for_signals();
     let mut outcome = codesign_gate::run(config, log, &cancel).await?;
-    let failures = report::finish(&mut outcome, config, log);
+    let failures = report::finish(&mut outcome, config, log).await;
     for f in &failures {
         eprintln!("codesign-gate: {f}");
-    }
-    if let Some(check) = &config.check_run {
-        let workspace = std::env::var_os("GITHUB_WORKSPACE").map(PathBuf::from);
-        match report::check_run::publish(check, &outcome, &config.artifacts.working_directory, workspace.as_deref())
-            .await
-        {
-            Ok(url) => log.info(&format!("check run `{}`: {}", check.name, url.as_deref().unwrap_or("created"))),
-            // The signing verdict stands; the check run is a view of it.
-            Err(e) => log.warning(&e),
-        }
     }
     Ok(match outcome.cancelled {
         Some("SIGINT") => EXIT_SIGINT,

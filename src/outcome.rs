@@ -172,7 +172,6 @@ pub struct CallRecord {
 pub enum Severity {
     Error,
     Warning,
-    Notice,
 }
 
 #[derive(Debug, Clone, Serialize)]

@@ -53,7 +53,6 @@ pub fn render(
                 annotation_level: match p.severity {
                     Severity::Error => CheckRunOutputAnnotationLevel::Failure,
                     Severity::Warning => CheckRunOutputAnnotationLevel::Warning,
-                    Severity::Notice => CheckRunOutputAnnotationLevel::Notice,
                 },
                 message: p.message.clone(),
                 title: Some(format!("codesign-gate: {}", p.stage)),

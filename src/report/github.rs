@@ -37,9 +37,7 @@ pub fn annotations(
     workspace: Option<&Path>,
     w: &mut impl Write,
 ) -> io::Result<()> {
-    for (severity, command) in
-        [(Severity::Error, "error"), (Severity::Warning, "warning"), (Severity::Notice, "notice")]
-    {
+    for (severity, command) in [(Severity::Error, "error"), (Severity::Warning, "warning")] {
         let problems: Vec<_> = outcome.problems.iter().filter(|p| p.severity == severity).collect();
         let shown = if problems.len() > MAX_PER_LEVEL { MAX_PER_LEVEL - 1 } else { problems.len() };
         for p in &problems[..shown] {

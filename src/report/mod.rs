@@ -84,9 +84,10 @@ impl Log {
     }
 }
 
-/// Writes the signature files and the JSON report, then the workflow's views of the outcome.
-/// Returns the problems met on the way (the run's result is already decided by then).
-pub fn finish(outcome: &mut Outcome, config: &Config, log: &Log) -> Vec<String> {
+/// Writes the signature files and the JSON report, then the workflow's views of the outcome,
+/// and publishes the check run when one is asked for. Returns the problems met on the way (the
+/// run's result is already decided by then; a check run that cannot be created is a warning).
+pub async fn finish(outcome: &mut Outcome, config: &Config, log: &Log) -> Vec<String> {
     let mut failures = Vec::new();
     if let Err(e) = write_signatures(outcome, &config.report_path) {
         failures.push(e);
@@ -116,6 +117,13 @@ pub fn finish(outcome: &mut Outcome, config: &Config, log: &Log) -> Vec<String> 
         }
     }
     log.info(&format!("report: {}", config.report_path.display()));
+    if let Some(check) = &config.check_run {
+        match check_run::publish(check, outcome, &config.artifacts.working_directory, workspace.as_deref()).await {
+            Ok(url) => log.info(&format!("check run `{}`: {}", check.name, url.as_deref().unwrap_or("created"))),
+            // The signing verdict stands; the check run is a view of it.
+            Err(e) => log.warning(&e),
+        }
+    }
     failures
 }
 
@@ -161,29 +169,4 @@ fn write_signatures(outcome: &mut Outcome, report_path: &Path) -> Result<(), Str
         record.signature_path = Some(path.to_string_lossy().into_owned());
     }
     Ok(())
-}
-
-/// `1.5 MiB`, for tables.
-pub fn human_size(bytes: u64) -> String {
-    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
-    let mut value = bytes as f64;
-    let mut unit = 0;
-    while value >= 1024.0 && unit < UNITS.len() - 1 {
-        value /= 1024.0;
-        unit += 1;
-    }
-    if unit == 0 {
-        format!("{bytes} B")
-    } else {
-        format!("{value:.1} {}", UNITS[unit])
-    }
-}
-
-/// `850 ms`, `2.4 s`, `3m 05s`.
-pub fn human_ms(ms: u64) -> String {
-    match ms {
-        0..=999 => format!("{ms} ms"),
-        1000..=59_999 => format!("{:.1} s", ms as f64 / 1000.0),
-        _ => format!("{}m {:02}s", ms / 60_000, ms % 60_000 / 1000),
-    }
 }

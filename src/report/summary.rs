@@ -2,8 +2,8 @@
 
 use std::io::{self, Write};
 
-use super::{human_ms, human_size};
 use crate::outcome::{Outcome, Revocation, Severity, SignRecord, StageStatus};
+use crate::units::{human_ms, human_size};
 
 /// Markdown table cells: a `|` would split the cell (even inside a code span), a newline would
 /// end the row. Backslashes stay as they are: DNs are full of them and code spans show them as is.
@@ -125,7 +125,6 @@ pub fn markdown(outcome: &Outcome, w: &mut dyn Write) -> io::Result<()> {
             let mark = match p.severity {
                 Severity::Error => "❌",
                 Severity::Warning => "⚠️",
-                Severity::Notice => "ℹ️",
             };
             let subject = p.artifact.as_deref().map(|a| format!("{} ", code(a))).unwrap_or_default();
             writeln!(w, "- {mark} {subject}({}) {}", p.stage, cell(&p.message))?;

@@ -2,8 +2,8 @@
 
 use std::io::{self, Write};
 
-use super::{human_ms, human_size};
 use crate::outcome::{Outcome, Severity, StageStatus};
+use crate::units::{human_ms, human_size};
 
 pub fn table(outcome: &Outcome, w: &mut impl Write) -> io::Result<()> {
     let mut rows: Vec<[String; 6]> =
@@ -58,7 +58,6 @@ pub fn table(outcome: &Outcome, w: &mut impl Write) -> io::Result<()> {
         let tag = match p.severity {
             Severity::Error => "error",
             Severity::Warning => "warning",
-            Severity::Notice => "notice",
         };
         let subject = p.artifact.as_deref().map(|a| format!("{a}: ")).unwrap_or_default();
         writeln!(w, "{tag}: {subject}{} ({})", p.message, p.stage)?;

@@ -5,15 +5,37 @@ use futures_util::stream::{self, StreamExt};
 use tokio::time::Instant;
 
 use super::renew::Renewable;
-use super::Context;
+use super::{Context, Problems};
 use crate::appviewx::model::GenerateHashRequest;
 use crate::appviewx::{self, AvxError, SignState, SigningService};
 use crate::config::{AppViewXConfig, AvxWork};
 use crate::digest::Digest;
-use crate::outcome::{Outcome, SignRecord, SignStatus};
+use crate::outcome::{SignRecord, SignStatus};
 use crate::poll::{self, Final};
 use crate::report::Log;
 use crate::secret::Secret;
+use crate::units::human_ms;
+
+/// What the signing stage is to do with one artifact, as [`crate::decide`] planned it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Planned<'a> {
+    Submit {
+        name: &'a str,
+        digest: &'a Digest,
+    },
+    /// Not submitted, and why.
+    Skip(&'static str),
+}
+
+/// What the signing stage did.
+#[derive(Debug, Clone, Default)]
+pub struct SignResult {
+    /// Per artifact, in order; `None` when the run only waits for given sign ids.
+    pub artifacts: Vec<Option<SignRecord>>,
+    /// One per id given in `sign-ids`.
+    pub awaited: Vec<SignRecord>,
+    pub problems: Problems,
+}
 
 /// The AppViewX session, logged in again once if it expires mid-run.
 struct Session<'a, C> {
@@ -40,24 +62,25 @@ impl<C: SigningService> Session<'_, C> {
     }
 }
 
+/// Logs in, submits every planned artifact (or takes the given sign ids), and waits for each
+/// until it is signed, failed, or the deadline passes.
 pub async fn run(
     ctx: &Context<'_>,
     cfg: &AppViewXConfig,
     client: &impl SigningService,
-    digests: &[Option<Digest>],
-    outcome: &mut Outcome,
-) {
+    plan: &[Planned<'_>],
+) -> SignResult {
     let (config, log, deadline, cancel) = (ctx.config, ctx.log, ctx.deadline, ctx.cancel);
+    let mut result = SignResult::default();
     let wait_started = Instant::now();
     let session = match client.login().await {
         Ok(s) => s,
         Err(e) => {
-            outcome.error("appviewx-login", None, e.to_string());
-            for a in &mut outcome.artifacts {
-                a.sign = Some(SignRecord::not_submitted("not submitted: AppViewX login failed"));
-            }
+            result.problems.error("appviewx-login", None, e.to_string());
+            result.artifacts =
+                plan.iter().map(|_| Some(SignRecord::not_submitted("not submitted: AppViewX login failed"))).collect();
             if let AvxWork::Await { sign_ids } = &cfg.work {
-                outcome.awaited = sign_ids
+                result.awaited = sign_ids
                     .iter()
                     .map(|id| SignRecord {
                         sign_id: Some(id.clone()),
@@ -65,53 +88,56 @@ pub async fn run(
                     })
                     .collect();
             }
-            return;
+            return result;
         }
     };
     log.mask(&session);
     let session = Session { client, log, current: Renewable::new(session) };
+    result.artifacts = vec![None; plan.len()];
 
-    // (index into outcome.artifacts, or None for an awaited id) → sign id still to poll.
+    // (index into the plan, or None for an awaited id) → sign id still to poll.
     let mut polling: Vec<(Option<usize>, String)> = Vec::new();
     match &cfg.work {
         AvxWork::Await { sign_ids } => {
             for id in sign_ids {
-                outcome.awaited.push(SignRecord::pending(id));
+                result.awaited.push(SignRecord::pending(id));
                 polling.push((None, id.clone()));
             }
         }
         AvxWork::Submit { signing_policy, signing_key } => {
-            let mut jobs = Vec::new();
-            for (i, a) in outcome.artifacts.iter_mut().enumerate() {
-                match &digests[i] {
-                    None => a.sign = Some(SignRecord::not_submitted("not submitted: no digest")),
-                    Some(_) if a.prequalify.is_failed() => {
-                        a.sign = Some(SignRecord::not_submitted("not submitted: pre-qualification failed"))
-                    }
-                    Some(d) => jobs.push((
+            for (slot, p) in result.artifacts.iter_mut().zip(plan) {
+                if let Planned::Skip(why) = p {
+                    *slot = Some(SignRecord::not_submitted(why));
+                }
+            }
+            let jobs: Vec<(usize, &str, GenerateHashRequest)> = plan
+                .iter()
+                .enumerate()
+                .filter_map(|(i, p)| match p {
+                    Planned::Submit { name, digest } => Some((
                         i,
-                        a.name.clone(),
+                        *name,
                         GenerateHashRequest {
                             signing_policy: signing_policy.clone(),
                             signing_key: signing_key.clone(),
                             version_number: "v1",
                             description: format!(
-                                "{} ({})",
-                                a.name,
+                                "{name} ({})",
                                 config.github.repository.as_deref().unwrap_or("codesign-gate")
                             ),
                             signed_type: "Hash Based Signing",
-                            file_hash_content: d.digest_info_base64(),
+                            file_hash_content: digest.digest_info_base64(),
                         },
                     )),
-                }
-            }
+                    Planned::Skip(_) => None,
+                })
+                .collect();
             let session = &session;
-            let results: Vec<(usize, String, Result<appviewx::Submitted, AvxError>)> = stream::iter(jobs)
+            let submitted: Vec<(usize, &str, Result<appviewx::Submitted, AvxError>)> = stream::iter(jobs)
                 .map(|(i, name, body)| async move {
                     let r = session
                         .call(|s| {
-                            let (body, name) = (&body, &name);
+                            let body = &body;
                             async move { client.submit(&s, body, name).await }
                         })
                         .await;
@@ -120,8 +146,8 @@ pub async fn run(
                 .buffered(config.max_concurrency)
                 .collect()
                 .await;
-            for (i, name, result) in results {
-                match result {
+            for (i, name, answer) in submitted {
+                match answer {
                     Ok(sub) => {
                         log.info(&format!("submitted {name}: sign id {}", sub.sign_id));
                         let mut record = SignRecord::pending(&sub.sign_id);
@@ -133,16 +159,16 @@ pub async fn run(
                                 record.elapsed_ms = Some(wait_started.elapsed().as_millis() as u64);
                             }
                             SignState::Failed(m) => {
-                                outcome.error("sign", Some(&name), m.clone());
+                                result.problems.error("sign", Some(name), m.clone());
                                 record.status = SignStatus::Failed;
                                 record.message = Some(m);
                             }
                         }
-                        outcome.artifacts[i].sign = Some(record);
+                        result.artifacts[i] = Some(record);
                     }
                     Err(e) => {
-                        outcome.error("sign", Some(&name), e.to_string());
-                        outcome.artifacts[i].sign = Some(SignRecord {
+                        result.problems.error("sign", Some(name), e.to_string());
+                        result.artifacts[i] = Some(SignRecord {
                             status: SignStatus::Failed,
                             message: Some(e.to_string()),
                             ..SignRecord::not_submitted("")
@@ -170,48 +196,52 @@ pub async fn run(
         )
         .await;
         for ((slot, id), fin) in polling.into_iter().zip(finals) {
-            let name = slot.map(|i| outcome.artifacts[i].name.clone());
+            let name = slot.and_then(|i| match &plan[i] {
+                Planned::Submit { name, .. } => Some(*name),
+                Planned::Skip(_) => None,
+            });
             let mut record = SignRecord::pending(&id);
             match fin {
                 Final::Signed { encoded, elapsed } => {
-                    log.info(&format!("signed {} ({id})", name.as_deref().unwrap_or("request")));
+                    log.info(&format!("signed {} ({id})", name.unwrap_or("request")));
                     record.status = SignStatus::Signed;
                     record.encoded = Some(encoded);
                     record.elapsed_ms = Some(elapsed.as_millis() as u64);
                 }
                 Final::Failed { message, elapsed } => {
-                    outcome.error("sign", name.as_deref(), format!("sign id {id}: {message}"));
+                    result.problems.error("sign", name, format!("sign id {id}: {message}"));
                     record.status = SignStatus::Failed;
                     record.message = Some(message);
                     record.elapsed_ms = Some(elapsed.as_millis() as u64);
                 }
                 Final::Cancelled(reason) => {
                     let message = format!("sign id {id}: stopped waiting ({reason})");
-                    outcome.error("sign", name.as_deref(), message.clone());
+                    result.problems.error("sign", name, message.clone());
                     record.status = SignStatus::Pending;
                     record.message = Some(message);
                 }
                 Final::TimedOut { last_error } => {
                     let message = format!(
                         "sign id {id} still not signed after {} (timeout {}){}",
-                        crate::report::human_ms(wait_started.elapsed().as_millis() as u64),
-                        crate::report::human_ms(config.timeout.as_millis() as u64),
+                        human_ms(wait_started.elapsed().as_millis() as u64),
+                        human_ms(config.timeout.as_millis() as u64),
                         last_error.map(|e| format!("; last error: {e}")).unwrap_or_default()
                     );
-                    outcome.error("sign", name.as_deref(), message.clone());
+                    result.problems.error("sign", name, message.clone());
                     record.status = SignStatus::TimedOut;
                     record.message = Some(message);
                     record.elapsed_ms = Some(wait_started.elapsed().as_millis() as u64);
                 }
             }
             match slot {
-                Some(i) => outcome.artifacts[i].sign = Some(record),
+                Some(i) => result.artifacts[i] = Some(record),
                 None => {
-                    if let Some(r) = outcome.awaited.iter_mut().find(|r| r.sign_id.as_deref() == Some(&id)) {
+                    if let Some(r) = result.awaited.iter_mut().find(|r| r.sign_id.as_deref() == Some(&id)) {
                         *r = record;
                     }
                 }
             }
         }
     }
+    result
 }

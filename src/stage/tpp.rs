@@ -3,12 +3,12 @@
 
 use futures_util::stream::{self, StreamExt};
 
+use super::digest::Digested;
 use super::renew::Renewable;
-use super::Context;
+use super::{Context, Problems};
 use crate::config::{RunnerIp, TppAuth, TppConfig};
-use crate::digest::Digest;
 use crate::http;
-use crate::outcome::{AuthRecord, Outcome, PreApprovalRecord, Revocation, StageStatus};
+use crate::outcome::{AuthRecord, PreApprovalRecord, Revocation, StageStatus};
 use crate::report::Log;
 use crate::secret::Secret;
 use crate::venafi::model::{AddPreApprovalRequest, PreQualifyRequest};
@@ -69,46 +69,64 @@ impl<C: Tpp> Tokens<'_, C> {
     }
 }
 
-/// Returns whether signing can still succeed.
-pub async fn run(
-    ctx: &Context<'_>,
-    cfg: &TppConfig,
-    client: &impl Tpp,
-    digests: &[Option<Digest>],
-    outcome: &mut Outcome,
-) -> bool {
-    let (log, concurrency) = (ctx.log, ctx.config.max_concurrency);
-    let mut auth = AuthRecord {
-        method: match cfg.auth {
-            TppAuth::Token(_) => "token",
-            TppAuth::Password { .. } => "password",
-            TppAuth::Oidc(_) => "oidc",
+/// What the TPP stage did.
+#[derive(Debug, Clone)]
+pub struct TppResult {
+    pub auth: AuthRecord,
+    /// Per artifact, in order: its pre-qualification, and TPP's `Result` code when the answer
+    /// carried one.
+    pub prequalify: Vec<(StageStatus, Option<i64>)>,
+    pub preapproval: Option<PreApprovalRecord>,
+    /// The address the pre-approval was asked for.
+    pub runner_ip: Option<String>,
+    pub problems: Problems,
+    /// Whether signing can still succeed.
+    pub may_sign: bool,
+}
+
+/// Authenticates, checks the environment, pre-qualifies every digest, pre-approves the runner
+/// and revokes every token it obtained, whatever failed.
+pub async fn run(ctx: &Context<'_>, cfg: &TppConfig, client: &impl Tpp, digested: &[Digested]) -> TppResult {
+    let log = ctx.log;
+    let mut result = TppResult {
+        auth: AuthRecord {
+            method: match cfg.auth {
+                TppAuth::Token(_) => "token",
+                TppAuth::Password { .. } => "password",
+                TppAuth::Oidc(_) => "oidc",
+            },
+            identity: None,
+            obtained: false,
+            revocations: Vec::new(),
+            error: None,
         },
-        identity: None,
-        obtained: false,
-        revocations: Vec::new(),
-        error: None,
+        prequalify: vec![(StageStatus::NotRun, None); digested.len()],
+        preapproval: None,
+        runner_ip: None,
+        problems: Problems::default(),
+        may_sign: false,
+    };
+    let not_attempted = |result: &mut TppResult, why: &str| {
+        for (slot, d) in result.prequalify.iter_mut().zip(digested) {
+            if d.digest.is_ok() && cfg.pre_qualify {
+                slot.0 = StageStatus::Failed { message: format!("not attempted: {why}") };
+            }
+        }
     };
     let first = match &cfg.auth {
         TppAuth::Token(t) => t.clone(),
         TppAuth::Password { .. } | TppAuth::Oidc(_) => match obtain(client, &cfg.auth, log).await {
             Ok(grant) => {
                 log.info(&format!("authenticated to TPP as {}", grant.identity.as_deref().unwrap_or("the API user")));
-                auth.identity = grant.identity;
-                auth.obtained = true;
+                result.auth.identity = grant.identity;
+                result.auth.obtained = true;
                 grant.access_token
             }
             Err(e) => {
-                outcome.error("tpp-auth", None, e.to_string());
-                auth.error = Some(e.to_string());
-                outcome.tpp_auth = Some(auth);
-                for a in &mut outcome.artifacts {
-                    if a.digest.is_some() && cfg.pre_qualify {
-                        a.prequalify =
-                            StageStatus::Failed { message: "not attempted: TPP authentication failed".into() };
-                    }
-                }
-                return false;
+                result.problems.error("tpp-auth", None, e.to_string());
+                result.auth.error = Some(e.to_string());
+                not_attempted(&mut result, "TPP authentication failed");
+                return result;
             }
         },
     };
@@ -117,65 +135,61 @@ pub async fn run(
         auth: &cfg.auth,
         log,
         current: Renewable::new(first.clone()),
-        obtained: std::sync::Mutex::new(if auth.obtained { vec![first] } else { Vec::new() }),
+        obtained: std::sync::Mutex::new(if result.auth.obtained { vec![first] } else { Vec::new() }),
     };
 
-    let mut ok = preflight(cfg, &tokens, outcome).await;
+    let mut ok = preflight(cfg, &tokens, &mut result.problems).await;
     if !ok {
-        for a in outcome.artifacts.iter_mut().filter(|a| a.digest.is_some() && cfg.pre_qualify) {
-            a.prequalify = StageStatus::Failed { message: "not attempted: the environment does not exist".into() };
-        }
+        not_attempted(&mut result, "the environment does not exist");
     }
     if cfg.pre_qualify && ok {
-        ok &= prequalify_all(cfg, &tokens, digests, outcome, log, concurrency).await;
+        ok &= prequalify_all(ctx, cfg, &tokens, digested, &mut result).await;
     }
     if cfg.pre_approve && ok {
-        ok &= preapprove(cfg, &tokens, outcome, log).await;
+        ok &= preapprove(cfg, &tokens, &mut result, log).await;
     }
 
     let owed = tokens.obtained.lock().map(|o| o.clone()).unwrap_or_default();
-    if !owed.is_empty() {
-        let mut failures = Vec::new();
-        for token in &owed {
-            auth.revocations.push(match client.revoke(token).await {
-                Ok(Revoked::Revoked) => Revocation::Revoked,
-                Ok(Revoked::AlreadyInvalid) => {
-                    log.info("the TPP token was already invalid (expired or revoked elsewhere) when revoked");
-                    Revocation::AlreadyInvalid
-                }
-                Err(e) => {
-                    failures.push(e.to_string());
-                    Revocation::Failed
-                }
-            });
-        }
-        if !failures.is_empty() {
-            // A live token with codesign:approve outlasting the job is what revoking prevents:
-            // the step fails so that someone revokes it in TPP.
-            let message =
-                format!("could not revoke the TPP token ({}): revoke it in TPP or let it expire", failures.join("; "));
-            outcome.error("tpp-revoke", None, message.clone());
-            auth.error = Some(message);
-        }
+    let mut failures = Vec::new();
+    for token in &owed {
+        result.auth.revocations.push(match client.revoke(token).await {
+            Ok(Revoked::Revoked) => Revocation::Revoked,
+            Ok(Revoked::AlreadyInvalid) => {
+                log.info("the TPP token was already invalid (expired or revoked elsewhere) when revoked");
+                Revocation::AlreadyInvalid
+            }
+            Err(e) => {
+                failures.push(e.to_string());
+                Revocation::Failed
+            }
+        });
     }
-    outcome.tpp_auth = Some(auth);
-    ok
+    if !failures.is_empty() {
+        // A live token with codesign:approve outlasting the job is what revoking prevents:
+        // the step fails so that someone revokes it in TPP.
+        let message =
+            format!("could not revoke the TPP token ({}): revoke it in TPP or let it expire", failures.join("; "));
+        result.problems.error("tpp-revoke", None, message.clone());
+        result.auth.error = Some(message);
+    }
+    result.may_sign = ok;
+    result
 }
 
 /// An environment that does not exist is one clear error instead of one per artifact. Any
 /// other trouble with the pre-flight (an older TPP, a narrower scope) is only a warning: the
 /// calls that matter will say what is wrong.
-async fn preflight<C: Tpp>(cfg: &TppConfig, tokens: &Tokens<'_, C>, outcome: &mut Outcome) -> bool {
+async fn preflight<C: Tpp>(cfg: &TppConfig, tokens: &Tokens<'_, C>, problems: &mut Problems) -> bool {
     let dn = cfg.environment_dn.as_str();
     match tokens.call(|t| async move { tokens.client.get_environment(&t, dn).await }).await {
         Ok(()) => true,
         Err(TppError::Refused { code: Some(7), .. }) => {
-            outcome.error("tpp-environment", None, format!("environment-dn `{dn}` does not exist in TPP (Codesign/GetEnvironment: Result 7 ObjectNotFound): check its spelling and the project"));
+            problems.error("tpp-environment", None, format!("environment-dn `{dn}` does not exist in TPP (Codesign/GetEnvironment: Result 7 ObjectNotFound): check its spelling and the project"));
             false
         }
         Err(TppError::Http(e)) if matches!(e.kind, http::ErrorKind::Cancelled(_)) => false,
         Err(e) => {
-            outcome.warning("tpp-environment", None, format!("pre-flight check of environment-dn skipped: {e}"));
+            problems.warning("tpp-environment", None, format!("pre-flight check of environment-dn skipped: {e}"));
             true
         }
     }
@@ -183,18 +197,16 @@ async fn preflight<C: Tpp>(cfg: &TppConfig, tokens: &Tokens<'_, C>, outcome: &mu
 
 /// One PreQualify/Create per digest, side by side; the body is built here.
 async fn prequalify_all<C: Tpp>(
+    ctx: &Context<'_>,
     cfg: &TppConfig,
     tokens: &Tokens<'_, C>,
-    digests: &[Option<Digest>],
-    outcome: &mut Outcome,
-    log: &Log,
-    concurrency: usize,
+    digested: &[Digested],
+    result: &mut TppResult,
 ) -> bool {
-    let names: Vec<String> = outcome.artifacts.iter().map(|a| a.name.clone()).collect();
-    let jobs: Vec<(usize, PreQualifyRequest)> = digests
+    let jobs: Vec<(usize, PreQualifyRequest)> = digested
         .iter()
         .enumerate()
-        .filter_map(|(i, d)| d.as_ref().map(|d| (i, d)))
+        .filter_map(|(i, d)| d.digest.as_ref().ok().map(|d| (i, d)))
         .map(|(i, d)| {
             let body = PreQualifyRequest {
                 dn: cfg.environment_dn.clone(),
@@ -207,28 +219,27 @@ async fn prequalify_all<C: Tpp>(
             (i, body)
         })
         .collect();
-    let names_ref = &names;
-    let results: Vec<(usize, Result<Accepted, TppError>)> = stream::iter(jobs)
+    let answers: Vec<(usize, Result<Accepted, TppError>)> = stream::iter(jobs)
         .map(|(i, body)| async move {
             let body = &body;
-            let name = &names_ref[i];
+            let name = digested[i].artifact.name.as_str();
             (i, tokens.call(|t| async move { tokens.client.prequalify(&t, body, name).await }).await)
         })
-        .buffered(concurrency)
+        .buffered(ctx.config.max_concurrency)
         .collect()
         .await;
     let mut ok = true;
-    for (i, result) in results {
-        match result {
+    for (i, answer) in answers {
+        let name = &digested[i].artifact.name;
+        match answer {
             Ok(accepted) => {
-                log.info(&format!("pre-qualified {}{}", names[i], result_note(accepted)));
-                outcome.artifacts[i].prequalify = StageStatus::Done;
-                outcome.artifacts[i].prequalify_result = accepted.result;
+                ctx.log.info(&format!("pre-qualified {name}{}", result_note(accepted)));
+                result.prequalify[i] = (StageStatus::Done, accepted.result);
             }
             Err(e) => {
                 ok = false;
-                outcome.error("prequalify", Some(&names[i]), e.to_string());
-                outcome.artifacts[i].prequalify = StageStatus::Failed { message: e.to_string() };
+                result.problems.error("prequalify", Some(name), e.to_string());
+                result.prequalify[i] = (StageStatus::Failed { message: e.to_string() }, None);
             }
         }
     }
@@ -236,7 +247,7 @@ async fn prequalify_all<C: Tpp>(
 }
 
 /// One Codesign/AddPreApproval for the runner; the body is built here.
-async fn preapprove<C: Tpp>(cfg: &TppConfig, tokens: &Tokens<'_, C>, outcome: &mut Outcome, log: &Log) -> bool {
+async fn preapprove<C: Tpp>(cfg: &TppConfig, tokens: &Tokens<'_, C>, result: &mut TppResult, log: &Log) -> bool {
     let ip = match &cfg.runner_ip {
         RunnerIp::Fixed(ip) => Ok(Some(ip.to_string())),
         RunnerIp::Omit => Ok(None),
@@ -257,12 +268,12 @@ async fn preapprove<C: Tpp>(cfg: &TppConfig, tokens: &Tokens<'_, C>, outcome: &m
     let ok = match ip {
         Err(message) => {
             let message = format!("runner-ip auto: {message}; set runner-ip to an address or none");
-            outcome.error("preapprove", None, message.clone());
+            result.problems.error("preapprove", None, message.clone());
             record.outcome = StageStatus::Failed { message };
             false
         }
         Ok(ip) => {
-            outcome.runner_ip = ip.clone();
+            result.runner_ip = ip.clone();
             record.ip_address = ip.clone();
             let body = AddPreApprovalRequest {
                 dn: record.dn.clone(),
@@ -291,14 +302,14 @@ async fn preapprove<C: Tpp>(cfg: &TppConfig, tokens: &Tokens<'_, C>, outcome: &m
                     true
                 }
                 Err(e) => {
-                    outcome.error("preapprove", None, e.to_string());
+                    result.problems.error("preapprove", None, e.to_string());
                     record.outcome = StageStatus::Failed { message: e.to_string() };
                     false
                 }
             }
         }
     };
-    outcome.preapproval = Some(record);
+    result.preapproval = Some(record);
     ok
 }
 

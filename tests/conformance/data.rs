@@ -62,8 +62,6 @@ pub struct Example {
     #[serde(default)]
     pub query: Option<String>,
     #[serde(default)]
-    pub headers: BTreeMap<String, String>,
-    #[serde(default)]
     pub body: Option<String>,
 }
 
