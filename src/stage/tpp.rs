@@ -6,7 +6,7 @@ use futures_util::stream::{self, StreamExt};
 use super::digest::Digested;
 use super::renew::Renewable;
 use super::{Context, Problems};
-use crate::config::{RunnerIp, TppAuth, TppConfig};
+use crate::config::{OidcAuth, RunnerIp, TppAuth, TppConfig};
 use crate::http;
 use crate::outcome::{AuthRecord, PreApprovalRecord, Revocation, StageStatus};
 use crate::report::Log;
@@ -14,17 +14,34 @@ use crate::secret::Secret;
 use crate::venafi::model::{AddPreApprovalRequest, PreQualifyRequest};
 use crate::venafi::{Accepted, Grant, Revoked, Tpp, TppError};
 
-/// A token the gate owns, and so revokes: the password grant or the OIDC exchange. Everything
-/// it yields is masked before anything else is printed.
-async fn obtain(client: &impl Tpp, auth: &TppAuth, log: &Log) -> Result<Grant, TppError> {
-    let grant = match auth {
-        TppAuth::Token(_) => {
-            return Err(TppError::InvalidToken("a token given in tpp-access-token cannot be renewed".into()))
+/// How the gate gets a token of its own, which it then owes a revocation: the password grant
+/// or the OIDC exchange. A token given in `tpp-access-token` has no grantor: it is the caller's.
+#[derive(Clone, Copy)]
+enum Grantor<'a> {
+    Password { client_id: &'a str, username: &'a str, password: &'a Secret, scope: &'a str },
+    Oidc(&'a OidcAuth),
+}
+
+impl<'a> Grantor<'a> {
+    /// The grantor behind `auth`, or the token the caller gave.
+    fn of(auth: &'a TppAuth) -> Result<Self, &'a Secret> {
+        match auth {
+            TppAuth::Token(given) => Err(given),
+            TppAuth::Password { username, password, client_id, scope } => {
+                Ok(Grantor::Password { client_id, username, password, scope })
+            }
+            TppAuth::Oidc(oidc) => Ok(Grantor::Oidc(oidc)),
         }
-        TppAuth::Password { username, password, client_id, scope } => {
+    }
+}
+
+/// A new token; everything the grant yields is masked before anything else is printed.
+async fn obtain(client: &impl Tpp, grantor: Grantor<'_>, log: &Log) -> Result<Grant, TppError> {
+    let grant = match grantor {
+        Grantor::Password { client_id, username, password, scope } => {
             client.authorize(client_id, username, password, scope).await?
         }
-        TppAuth::Oidc(oidc) => client.authorize_oidc(oidc).await?,
+        Grantor::Oidc(oidc) => client.authorize_oidc(oidc).await?,
     };
     for secret in
         [Some(&grant.access_token), grant.refresh_token.as_ref(), grant.presented.as_ref()].into_iter().flatten()
@@ -39,7 +56,8 @@ async fn obtain(client: &impl Tpp, auth: &TppAuth, log: &Log) -> Result<Grant, T
 /// the caller's, and its rejection is final.
 struct Tokens<'a, C> {
     client: &'a C,
-    auth: &'a TppAuth,
+    /// `None` for a token the caller gave: its rejection is final.
+    grantor: Option<Grantor<'a>>,
     log: &'a Log,
     current: Renewable,
     /// Every token obtained, each owed a revocation.
@@ -53,11 +71,9 @@ impl<C: Tpp> Tokens<'_, C> {
         Fut: std::future::Future<Output = Result<T, TppError>>,
     {
         let renew = || {
-            if matches!(self.auth, TppAuth::Token(_)) {
-                return None;
-            }
+            let grantor = self.grantor?;
             Some(async move {
-                let grant = obtain(self.client, self.auth, self.log).await?;
+                let grant = obtain(self.client, grantor, self.log).await?;
                 self.log.info("TPP rejected the token mid-run; authenticated again");
                 if let Ok(mut obtained) = self.obtained.lock() {
                     obtained.push(grant.access_token.clone());
@@ -113,9 +129,10 @@ pub async fn run(ctx: &Context<'_>, cfg: &TppConfig, client: &impl Tpp, digested
             }
         }
     };
-    let first = match &cfg.auth {
-        TppAuth::Token(t) => t.clone(),
-        TppAuth::Password { .. } | TppAuth::Oidc(_) => match obtain(client, &cfg.auth, log).await {
+    let grantor = Grantor::of(&cfg.auth);
+    let first = match grantor {
+        Err(given) => given.clone(),
+        Ok(grantor) => match obtain(client, grantor, log).await {
             Ok(grant) => {
                 log.info(&format!("authenticated to TPP as {}", grant.identity.as_deref().unwrap_or("the API user")));
                 result.auth.identity = grant.identity;
@@ -132,7 +149,7 @@ pub async fn run(ctx: &Context<'_>, cfg: &TppConfig, client: &impl Tpp, digested
     };
     let tokens = Tokens {
         client,
-        auth: &cfg.auth,
+        grantor: grantor.ok(),
         log,
         current: Renewable::new(first.clone()),
         obtained: std::sync::Mutex::new(if result.auth.obtained { vec![first] } else { Vec::new() }),

@@ -11,7 +11,6 @@ pub struct Grant {
     pub access_token: Secret,
     pub refresh_token: Option<Secret>,
     pub identity: Option<String>,
-    pub scope: Option<String>,
     /// The OIDC token exchanged for this grant, if any: short-lived, but a credential all the same.
     pub presented: Option<Secret>,
 }
@@ -31,7 +30,6 @@ pub fn parse_grant(endpoint: &'static str, status: u16, body: &[u8]) -> Result<G
                 access_token: Secret::new(t.access_token),
                 refresh_token: t.refresh_token.map(Secret::new),
                 identity: t.identity,
-                scope: t.scope,
                 presented: None,
             })
         }

@@ -28,8 +28,6 @@ pub struct TokenResponse {
     pub refresh_token: Option<String>,
     #[serde(default)]
     pub identity: Option<String>,
-    #[serde(default)]
-    pub scope: Option<String>,
 }
 
 /// VEDAuth's error shape (400 on a bad grant, 401 `invalid_token` on a dead token).
