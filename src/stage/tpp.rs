@@ -155,10 +155,13 @@ pub async fn run(ctx: &Context<'_>, cfg: &TppConfig, client: &impl Tpp, digested
         obtained: std::sync::Mutex::new(if result.auth.obtained { vec![first] } else { Vec::new() }),
     };
 
-    let mut ok = preflight(cfg, &tokens, &mut result.problems).await;
-    if !ok {
-        not_attempted(&mut result, "the environment does not exist");
-    }
+    let mut ok = match preflight(cfg, &tokens, &mut result.problems).await {
+        Err(why) => {
+            not_attempted(&mut result, why);
+            false
+        }
+        Ok(()) => true,
+    };
     if cfg.pre_qualify && ok {
         ok &= prequalify_all(ctx, cfg, &tokens, digested, &mut result).await;
     }
@@ -196,18 +199,23 @@ pub async fn run(ctx: &Context<'_>, cfg: &TppConfig, client: &impl Tpp, digested
 /// An environment that does not exist is one clear error instead of one per artifact. Any
 /// other trouble with the pre-flight (an older TPP, a narrower scope) is only a warning: the
 /// calls that matter will say what is wrong.
-async fn preflight<C: Tpp>(cfg: &TppConfig, tokens: &Tokens<'_, C>, problems: &mut Problems) -> bool {
+/// Returns why nothing more is attempted, when the run cannot go on.
+async fn preflight<C: Tpp>(
+    cfg: &TppConfig,
+    tokens: &Tokens<'_, C>,
+    problems: &mut Problems,
+) -> Result<(), &'static str> {
     let dn = cfg.environment_dn.as_str();
     match tokens.call(|t| async move { tokens.client.get_environment(&t, dn).await }).await {
-        Ok(()) => true,
+        Ok(()) => Ok(()),
         Err(TppError::Refused { code: Some(7), .. }) => {
             problems.error("tpp-environment", None, format!("environment-dn `{dn}` does not exist in TPP (Codesign/GetEnvironment: Result 7 ObjectNotFound): check its spelling and the project"));
-            false
+            Err("the environment does not exist")
         }
-        Err(TppError::Http(e)) if matches!(e.kind, http::ErrorKind::Cancelled(_)) => false,
+        Err(TppError::Http(e)) if matches!(e.kind, http::ErrorKind::Cancelled(_)) => Err("the run was cancelled"),
         Err(e) => {
             problems.warning("tpp-environment", None, format!("pre-flight check of environment-dn skipped: {e}"));
-            true
+            Ok(())
         }
     }
 }
