@@ -313,8 +313,8 @@ impl Http {
             method: method_name(&call.method),
             artifact: call.artifact.clone(),
             attempt,
-            at_ms: start.duration_since(self.started).as_millis() as u64,
-            duration_ms: start.elapsed().as_millis() as u64,
+            at_ms: crate::units::millis(start.duration_since(self.started)),
+            duration_ms: crate::units::millis(start.elapsed()),
             http_status: result.as_ref().ok().map(|(r, _)| r.status),
             error: result.as_ref().err().map(|e| e.to_string()),
         };
@@ -386,15 +386,15 @@ fn parse_http_date(s: &str) -> Option<u64> {
     let [_, day, month, year, time, "GMT"] = parts.as_slice() else { return None };
     let month = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
         .iter()
-        .position(|m| m == month)? as i64
-        + 1;
-    let (day, year): (i64, i64) = (day.parse().ok()?, year.parse().ok()?);
+        .zip(1u32..)
+        .find_map(|(m, n)| (m == month).then_some(n))?;
+    let (day, year): (u32, i64) = (day.parse().ok()?, year.parse().ok()?);
     let hms: Vec<u64> = time.split(':').map(|p| p.parse().ok()).collect::<Option<_>>()?;
     let [h, m, sec] = hms.as_slice() else { return None };
     if !(1..=31).contains(&day) || *h > 23 || *m > 59 || *sec > 60 {
         return None;
     }
-    let days = crate::civil::days_from_civil(year, month as u32, day as u32);
+    let days = crate::civil::days_from_civil(year, month, day);
     u64::try_from(days).ok().map(|d| d * 86_400 + h * 3600 + m * 60 + sec)
 }
 

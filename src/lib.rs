@@ -103,7 +103,7 @@ pub async fn run(config: &Config, log: &Log, cancel: &Cancel) -> Result<Outcome,
             notes: http.notes(),
             cancelled: cancel.reason(),
             calls: http.calls(),
-            duration_ms: started.elapsed().as_millis() as u64,
+            duration_ms: crate::units::millis(started.elapsed()),
         },
     ))
 }

@@ -269,8 +269,8 @@ impl Outcome {
 
 /// UTC `YYYY-MM-DDTHH:MM:SSZ`, the report's one timestamp format.
 pub fn utc_timestamp(t: std::time::SystemTime) -> String {
-    let secs = t.duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
-    format!("{}Z", crate::civil::format_utc(secs as i64))
+    let secs = t.duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
+    format!("{}Z", crate::civil::format_utc(i64::try_from(secs).unwrap_or(i64::MAX)))
 }
 
 #[cfg(test)]

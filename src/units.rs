@@ -25,3 +25,8 @@ pub fn human_ms(ms: u64) -> String {
         _ => format!("{}m {:02}s", ms / 60_000, ms % 60_000 / 1000),
     }
 }
+
+/// Whole milliseconds of `d`, saturating: a `u128` count that no run will reach.
+pub fn millis(d: std::time::Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
+}

@@ -14,7 +14,7 @@ use crate::outcome::{SignRecord, SignStatus};
 use crate::poll::{self, Final};
 use crate::report::Log;
 use crate::secret::Secret;
-use crate::units::human_ms;
+use crate::units::{human_ms, millis};
 
 /// What the signing stage is to do with one artifact, as [`crate::decide`] planned it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -156,7 +156,7 @@ pub async fn run(
                             SignState::Signed { encoded } => {
                                 record.status = SignStatus::Signed;
                                 record.encoded = Some(encoded);
-                                record.elapsed_ms = Some(wait_started.elapsed().as_millis() as u64);
+                                record.elapsed_ms = Some(millis(wait_started.elapsed()));
                             }
                             SignState::Failed(m) => {
                                 result.problems.error("sign", Some(name), m.clone());
@@ -206,13 +206,13 @@ pub async fn run(
                     log.info(&format!("signed {} ({id})", name.unwrap_or("request")));
                     record.status = SignStatus::Signed;
                     record.encoded = Some(encoded);
-                    record.elapsed_ms = Some(elapsed.as_millis() as u64);
+                    record.elapsed_ms = Some(millis(elapsed));
                 }
                 Final::Failed { message, elapsed } => {
                     result.problems.error("sign", name, format!("sign id {id}: {message}"));
                     record.status = SignStatus::Failed;
                     record.message = Some(message);
-                    record.elapsed_ms = Some(elapsed.as_millis() as u64);
+                    record.elapsed_ms = Some(millis(elapsed));
                 }
                 Final::Cancelled(reason) => {
                     let message = format!("sign id {id}: stopped waiting ({reason})");
@@ -223,14 +223,14 @@ pub async fn run(
                 Final::TimedOut { last_error } => {
                     let message = format!(
                         "sign id {id} still not signed after {} (timeout {}){}",
-                        human_ms(wait_started.elapsed().as_millis() as u64),
-                        human_ms(config.timeout.as_millis() as u64),
+                        human_ms(millis(wait_started.elapsed())),
+                        human_ms(millis(config.timeout)),
                         last_error.map(|e| format!("; last error: {e}")).unwrap_or_default()
                     );
                     result.problems.error("sign", name, message.clone());
                     record.status = SignStatus::TimedOut;
                     record.message = Some(message);
-                    record.elapsed_ms = Some(wait_started.elapsed().as_millis() as u64);
+                    record.elapsed_ms = Some(millis(wait_started.elapsed()));
                 }
             }
             match slot {
