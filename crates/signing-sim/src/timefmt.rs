@@ -71,6 +71,12 @@ pub(crate) fn iso8601_utc(secs: i64) -> String {
     format!("{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z", rem / 3600, (rem % 3600) / 60, rem % 60)
 }
 
+/// `/Date(1565025229000)/` for a unix time in milliseconds: the .NET JavaScriptSerializer form
+/// in which VEDAuth's Authorize/Verify gives `access_issued_on`, `expires` and `grant_issued_on`.
+pub(crate) fn dotnet_date(ms: i64) -> String {
+    format!("/Date({ms})/")
+}
+
 /// Parses `NotBefore` as TPP documents it (`2021-12-31T00:52:50.5387438`): date, `T`, time,
 /// an optional fraction of 1 to 7 digits (.NET's tick precision), then nothing, `Z`, or an
 /// offset `+HH:MM`/`-HH:MM`. The field is documented as UTC, but TPP binds it as a .NET
@@ -148,6 +154,7 @@ mod tests {
         assert_eq!(iso8601_utc(1_709_251_199), "2024-02-29T23:59:59Z");
         let ms = parse_not_before("2024-02-29T23:59:59").expect("valid");
         assert_eq!(ms, 1_709_251_199_000);
+        assert_eq!(dotnet_date(1_565_025_229_000), "/Date(1565025229000)/");
     }
 
     #[test]

@@ -18,7 +18,7 @@ use crate::config::{KeyUser, TppConfig};
 use crate::http::{Reply, Req};
 use crate::server::Shared;
 use crate::state::{AccessToken, Grant, PreApprovalRecord, PreQualRecord, Store};
-use crate::timefmt::{iso8601_utc, parse_not_before};
+use crate::timefmt::{dotnet_date, iso8601_utc, parse_not_before};
 
 /// Sign Result Codes used by the simulated calls (pyVenafi `resultcodes.py`).
 pub mod result_code {
@@ -65,15 +65,20 @@ struct TokenResponse {
     token_type: &'static str,
 }
 
+/// Every field "GET Authorize/Verify" documents, in the order of its example; the
+/// `*_issued_on` and `expires` fields are .NET JSON dates (`"/Date(<unix ms>)/"`).
 #[derive(Debug, Serialize)]
 struct VerifyResponse {
+    access_issued_on: String,
     #[serde(rename = "access_issued_on_ISO8601")]
     access_issued_on_iso8601: String,
     access_issued_on_unix_time: i64,
     application: String,
+    expires: String,
     #[serde(rename = "expires_ISO8601")]
     expires_iso8601: String,
     expires_unix_time: i64,
+    grant_issued_on: String,
     #[serde(rename = "grant_issued_on_ISO8601")]
     grant_issued_on_iso8601: String,
     grant_issued_on_unix_time: i64,
@@ -598,11 +603,14 @@ fn verify(shared: &Shared, req: &Req) -> Reply {
     Reply::json(
         200,
         &VerifyResponse {
+            access_issued_on: dotnet_date(t.issued_at_ms),
             access_issued_on_iso8601: iso8601_utc(t.issued_at_ms / 1000),
             access_issued_on_unix_time: t.issued_at_ms / 1000,
             application: g.client_id.clone(),
+            expires: dotnet_date(t.expires_at_ms),
             expires_iso8601: iso8601_utc(t.expires_at_ms / 1000),
             expires_unix_time: t.expires_at_ms / 1000,
+            grant_issued_on: dotnet_date(g.issued_at_ms),
             grant_issued_on_iso8601: iso8601_utc(g.issued_at_ms / 1000),
             grant_issued_on_unix_time: g.issued_at_ms / 1000,
             identity: g.identity.clone(),

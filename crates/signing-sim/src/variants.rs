@@ -6,7 +6,7 @@
 //! objects), `Result: 1` on a TPP success, `Error: null` on a success. What never varies: HTTP
 //! status, `Success`, a refusal's `Result` and `Error`, `error`, AppViewX's `appStatusCode`,
 //! `message` when it is not `null`, `status`, `sessionId`, `signId`, `encodedHashData`, tokens
-//! and `expires`.
+//! and the token answer's `expires`.
 //!
 //! serde_json's `Map` is sorted (the workspace does not enable `preserve_order`, and enabling it
 //! here would change the gate's maps too), so the text is written here, in the shuffled order.
@@ -129,10 +129,13 @@ fn vary_tpp(top: &mut Map<String, Value>, rng: &mut SplitMix64) {
     }
     if top.contains_key("valid_for") {
         for key in [
+            "access_issued_on",
             "access_issued_on_ISO8601",
             "access_issued_on_unix_time",
             "application",
+            "expires",
             "expires_unix_time",
+            "grant_issued_on",
             "grant_issued_on_ISO8601",
             "grant_issued_on_unix_time",
         ] {
@@ -287,6 +290,32 @@ mod tests {
             assert_eq!(v["response"]["failedDueToTimeoutError"], true);
             assert_eq!(v["response"]["status"], "Failed");
             assert!(v["appStatusCode"].is_null() && v.get("appStatusCode").is_some());
+        }
+    }
+
+    #[test]
+    fn verify_dates_are_kept_null_or_dropped() {
+        let body = br#"{"access_issued_on":"/Date(1000)/","expires":"/Date(2000)/","expires_ISO8601":"1970-01-01T00:00:02Z","grant_issued_on":"/Date(1000)/","identity":"i","scope":"s","valid_for":1}"#;
+        for key in ["access_issued_on", "expires", "grant_issued_on"] {
+            let seen: std::collections::BTreeSet<&str> = (0..100)
+                .map(|i| parse(&vary(3, i, Vendor::Tpp, body).expect("json")))
+                .map(|v| match v.get(key) {
+                    None => "absent",
+                    Some(Value::Null) => "null",
+                    Some(d) => {
+                        assert!(d.as_str().is_some_and(|d| d.starts_with("/Date(")), "{key}: {d}");
+                        "kept"
+                    }
+                })
+                .collect();
+            assert_eq!(seen.len(), 3, "{key}: {seen:?}");
+        }
+        for i in 0..100 {
+            let v = parse(&vary(3, i, Vendor::Tpp, body).expect("json"));
+            assert_eq!(
+                (&v["expires_ISO8601"], &v["valid_for"]),
+                (&Value::from("1970-01-01T00:00:02Z"), &Value::from(1))
+            );
         }
     }
 

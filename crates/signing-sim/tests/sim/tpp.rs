@@ -152,6 +152,71 @@ async fn non_rotating_refresh_can_be_configured() {
     }
 }
 
+/// The unix milliseconds of a .NET JSON date, `"/Date(<ms>)/"`.
+fn dotnet_ms(v: &Value) -> i64 {
+    let text = v.as_str().unwrap_or_else(|| panic!("{v} is not a string"));
+    let ms = text.strip_prefix("/Date(").and_then(|t| t.strip_suffix(")/")).unwrap_or_else(|| panic!("{text}"));
+    ms.parse().unwrap_or_else(|_| panic!("{text}"))
+}
+
+/// "GET Authorize/Verify" documents these fields, in this order in its example; `valid_for` is
+/// the reference's. Nothing else is answered.
+#[tokio::test]
+async fn verify_answers_every_documented_field_and_nothing_else() {
+    let sim = sim(SimConfig::default()).await;
+    let (s, first) = login(&sim, "sample-approver", "sample-approver-password", "codesign:approve").await;
+    assert_eq!(s, 200, "{first}");
+    sim.advance_time(Duration::from_millis(2500));
+    let (s, second) = send(client().post(format!("{}/vedauth/authorize/token", sim.base_url())).json(&json!({
+        "client_id": "codesign-gate",
+        "refresh_token": first["refresh_token"],
+    })))
+    .await;
+    assert_eq!(s, 200, "{second}");
+    let token = second["access_token"].as_str().expect("access_token");
+    let (s, text) =
+        send_raw(client().get(format!("{}/vedauth/authorize/verify", sim.base_url())).bearer_auth(token)).await;
+    assert_eq!(s, 200, "{text}");
+    let documented = [
+        "access_issued_on",
+        "access_issued_on_ISO8601",
+        "access_issued_on_unix_time",
+        "application",
+        "expires",
+        "expires_ISO8601",
+        "expires_unix_time",
+        "grant_issued_on",
+        "grant_issued_on_ISO8601",
+        "grant_issued_on_unix_time",
+        "identity",
+        "scope",
+        "valid_for",
+    ];
+    let v: Value = serde_json::from_str(&text).expect("json");
+    let keys: Vec<&str> = v.as_object().expect("object").keys().map(String::as_str).collect();
+    let mut sorted = documented.to_vec();
+    sorted.sort_unstable();
+    assert_eq!(keys, sorted, "{text}");
+    let positions: Vec<usize> =
+        documented.iter().map(|k| text.find(&format!("\"{k}\":")).unwrap_or_else(|| panic!("{k}: {text}"))).collect();
+    assert!(positions.windows(2).all(|w| w[0] < w[1]), "in the example's order: {text}");
+
+    let access_ms = dotnet_ms(&v["access_issued_on"]);
+    let expires_ms = dotnet_ms(&v["expires"]);
+    let grant_ms = dotnet_ms(&v["grant_issued_on"]);
+    for (ms, prefix) in [(access_ms, "access_issued_on"), (expires_ms, "expires"), (grant_ms, "grant_issued_on")] {
+        assert_eq!(v[format!("{prefix}_unix_time")], json!(ms.div_euclid(1000)), "{prefix}: {text}");
+        assert!(v[format!("{prefix}_ISO8601")].as_str().is_some_and(|t| t.ends_with('Z')), "{prefix}: {text}");
+    }
+    assert_eq!(expires_ms - access_ms, 3_600_000, "the access token lives token_lifetime_secs: {text}");
+    assert!(access_ms - grant_ms >= 2500, "the grant is older than the refreshed token: {text}");
+    assert_eq!(v["expires_unix_time"], second["expires"], "{text}");
+    assert_eq!(
+        (&v["application"], &v["identity"], &v["scope"]),
+        (&json!("codesign-gate"), &second["identity"], &json!("codesign:approve"))
+    );
+}
+
 #[tokio::test]
 async fn bad_bearer_tokens_get_401_invalid_token() {
     let sim = sim(SimConfig::default()).await;

@@ -92,6 +92,12 @@ async fn scenario(seed: u64) -> Vec<String> {
     let (s, text, b) = exchange(client().get(format!("{base}/vedauth/authorize/verify")).bearer_auth(&token)).await;
     assert_eq!((s, &b["identity"], &b["scope"]), (200, &b["identity"], &json!("codesign:approve")), "{text}");
     assert!(b["identity"].is_string() && b["valid_for"].is_i64() && b["expires_ISO8601"].is_string(), "{text}");
+    for key in ["access_issued_on", "expires", "grant_issued_on"] {
+        assert!(
+            b.get(key).is_none_or(|d| d.is_null() || d.as_str().is_some_and(|d| d.starts_with("/Date("))),
+            "{text}"
+        );
+    }
     let (s, text, b) = exchange(client().get(format!("{base}/vedauth/authorize/verify")).bearer_auth("x==")).await;
     assert_eq!((s, &b["error"]), (401, &json!("invalid_token")), "{text}");
 
