@@ -689,14 +689,10 @@ fn prequalify(shared: &Shared, req: &Req) -> Reply {
 fn prequalify_inner(shared: &Shared, req: &Req) -> Result<Reply, Reply> {
     let caller = authenticated_approver(shared, req)?;
     let body: PreQualifyRequest = parse_body(req)?;
-    let digest = STANDARD
-        .decode(body.data.as_bytes())
-        .map_err(|_| bad_request("Data must be the Base64 encoding of a digest"))?;
-    if ![32, 48, 64].contains(&digest.len()) {
-        return Err(bad_request(format!(
-            "Data must be a SHA-256, SHA-384 or SHA-512 digest (32, 48 or 64 bytes); got {} bytes",
-            digest.len()
-        )));
+    // "The Base64 encoding of a hash, digest, or data": any length, so a DigestInfo or a SHA-1
+    // digest too; only what is not Base64, or encodes nothing, is refused.
+    if body.data.is_empty() || STANDARD.decode(body.data.as_bytes()).is_err() {
+        return Err(bad_request("Data must be the Base64 encoding of a hash, digest, or data"));
     }
     validate_hours(body.hours, shared.config.tpp.max_hours)?;
     approver_checks(shared, &caller, &body.dn, &body.user)?;

@@ -1,5 +1,7 @@
 use std::time::Duration;
 
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine as _;
 use serde_json::{json, Value};
 use signing_sim::SimConfig;
 
@@ -327,8 +329,7 @@ async fn prequalify_validates_every_field() {
     let sim = sim(SimConfig::default()).await;
     let token = approver_token(&sim).await;
     let cases: Vec<(&str, Value)> = vec![
-        ("Data", json!(digest_b64(31))),
-        ("Data", json!(digest_b64(20))),
+        ("Data", json!("")),
         ("Data", json!("not base64!")),
         ("Data", json!(12)),
         ("Hours", json!(0)),
@@ -366,6 +367,36 @@ async fn prequalify_validates_every_field() {
         assert_eq!(s, 200, "Hours={ok}");
     }
     assert_eq!(sim.state().prequalifications.len(), 3);
+}
+
+/// "The Base64 encoding of a hash, digest, or data": any length is accepted and stored as sent;
+/// what is not standard Base64 with padding, or is empty, is 400 `invalid_request`.
+#[tokio::test]
+async fn prequalify_data_is_any_non_empty_base64() {
+    let sim = sim(SimConfig::default()).await;
+    let token = approver_token(&sim).await;
+    let mut digest_info = vec![
+        0x30, 0x31, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x01, 0x05, 0x00, 0x04,
+        0x20,
+    ];
+    digest_info.extend([0x5a; 32]);
+    let accepted =
+        [digest_b64(20), digest_b64(31), digest_b64(1), digest_b64(200), STANDARD.encode(&digest_info), "+/8=".into()];
+    for data in &accepted {
+        let mut body = prequalify_body();
+        body["Data"] = json!(data);
+        let (s, b) = post_sdk(&sim, &token, PREQUALIFY, &body).await;
+        assert_eq!((s, &b), (200, &json!({"Success": true})), "Data={data}");
+    }
+    let stored: Vec<String> = sim.state().prequalifications.into_iter().map(|p| p.data).collect();
+    assert_eq!(stored, accepted);
+    for data in ["", " ", "not base64!", "q83v7w", "q83v7w=", "-_8=", "q83v\n7w==", "=", "q83v7w==="] {
+        let mut body = prequalify_body();
+        body["Data"] = json!(data);
+        let (s, b) = post_sdk(&sim, &token, PREQUALIFY, &body).await;
+        assert_eq!((s, b["error"].as_str()), (400, Some("invalid_request")), "Data={data:?}: {b}");
+    }
+    assert_eq!(sim.state().prequalifications.len(), accepted.len());
 }
 
 #[tokio::test]
