@@ -9,8 +9,9 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use crate::error::Error;
 use crate::fault::Fault;
-use crate::Error;
+use crate::scope::Scope;
 
 /// The demo environment DN, spelled once so the default config and the docs cannot drift apart.
 pub const DEMO_ENVIRONMENT_DN: &str = r"\VED\Code Signing\Projects\Sample\Production Environment";
@@ -332,7 +333,7 @@ impl SimConfig {
             problems.push("tpp.max_hours must be positive".to_string());
         }
         for c in &t.clients {
-            if let Err(e) = crate::tpp::Scope::parse(&c.scope) {
+            if let Err(e) = Scope::parse(&c.scope) {
                 problems.push(format!("tpp client {:?}: scope: {e}", c.client_id));
             }
         }

@@ -100,7 +100,7 @@ impl Fault {
             FaultKind::AppStatus { app_status_code, message, .. } => {
                 if app_status_code.trim().is_empty() {
                     Err(format!("fault on {:?}: app_status_code must not be empty", self.endpoint))
-                } else if message.is_none() && crate::avx::app_status_message(app_status_code).is_none() {
+                } else if message.is_none() && crate::avx_codes::app_status_message(app_status_code).is_none() {
                     Err(format!(
                         "fault on {:?}: no message is known for {app_status_code:?}; give one with `message`",
                         self.endpoint

@@ -15,12 +15,16 @@
 #![forbid(unsafe_code)]
 
 mod avx;
+mod avx_codes;
 mod config;
+mod error;
 mod fault;
 mod http;
 mod jwt;
 mod oidc;
+mod scope;
 mod server;
+mod shared;
 mod state;
 mod timefmt;
 mod tls;
@@ -28,45 +32,24 @@ mod tpp;
 mod variants;
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 
-pub use avx::{app_code, app_status_message, fake_signature, fake_signed_script};
+pub use avx::{fake_signature, fake_signed_script};
+pub use avx_codes::{app_code, app_status_message};
 pub use config::{
     AvxConfig, AvxPolicy, AvxUser, JwtMapping, KeyUser, OidcConfig, SignOutcome, SimConfig, TlsConfig, TppClient,
     TppConfig, TppEnvironment, TppUser, DEMO_ENVIRONMENT_DN, GITHUB_OIDC_ISSUER,
 };
+pub use error::Error;
 pub use fault::{Fault, FaultKind};
 pub use state::{PreApprovalRecord, PreQualRecord, RequestRecord, SessionRecord, SignRecord, SimState, TokenRecord};
 pub use tpp::result_code;
 
-use server::Shared;
-
-#[derive(Debug, thiserror::Error)]
-pub enum Error {
-    #[error("invalid simulator configuration: {0}")]
-    Config(String),
-    #[error("{}: {source}", path.display())]
-    Io {
-        path: PathBuf,
-        #[source]
-        source: std::io::Error,
-    },
-    #[error("cannot listen on {addr}: {source}")]
-    Bind {
-        addr: SocketAddr,
-        #[source]
-        source: std::io::Error,
-    },
-    #[error("TLS setup failed: {0}")]
-    Tls(String),
-    #[error("cannot start the simulator: {0}")]
-    Runtime(String),
-}
+use shared::Shared;
 
 /// Namespace for the entry points, for callers that prefer `Simulator::start(..)`.
 pub struct Simulator;

@@ -13,7 +13,7 @@ use sha2::{Digest, Sha256};
 
 use crate::http::{Reply, Req};
 use crate::jwt;
-use crate::server::Shared;
+use crate::shared::Shared;
 
 /// How long a minted token lives, as on GitHub.
 pub(crate) const TOKEN_LIFETIME_SECS: i64 = 300;

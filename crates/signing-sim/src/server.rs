@@ -7,7 +7,7 @@
 use std::future::Future;
 use std::net::SocketAddr;
 use std::pin::Pin;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
@@ -26,48 +26,15 @@ use tokio::sync::oneshot;
 use tokio::task::JoinSet;
 use tokio_rustls::TlsAcceptor;
 
-use crate::config::SimConfig;
-use crate::fault::{self, FaultKind, FaultSlot};
+use crate::fault::{self, FaultKind};
 use crate::http::{Reply, Req};
-use crate::state::{recorded_body, recorded_query, RequestRecord, SimState, Store};
-use crate::timefmt::Clock;
+use crate::shared::Shared;
+use crate::state::{recorded_body, recorded_query, RequestRecord};
 use crate::variants::{self, Vendor};
 use crate::{avx, oidc, tpp};
 
 /// Request bodies larger than this are refused; real clients send a few hundred bytes.
 const MAX_BODY: usize = 1024 * 1024;
-
-pub(crate) struct Shared {
-    pub config: SimConfig,
-    pub store: Mutex<Store>,
-    pub clock: Clock,
-    /// The HS256 key of the OIDC stand-in and of every JWT mapping; random per start, never served.
-    pub jwt_key: [u8; 32],
-}
-
-impl Shared {
-    pub fn new(config: SimConfig) -> Shared {
-        let store = Store {
-            faults: config.faults.iter().cloned().map(FaultSlot::new).collect(),
-            login_attempts_left: config.appviewx.users.iter().map(|u| (u.username.clone(), u.login_attempts)).collect(),
-            ..Store::default()
-        };
-        let mut jwt_key = [0u8; 32];
-        jwt_key[..16].copy_from_slice(uuid::Uuid::new_v4().as_bytes());
-        jwt_key[16..].copy_from_slice(uuid::Uuid::new_v4().as_bytes());
-        Shared { config, store: Mutex::new(store), clock: Clock::default(), jwt_key }
-    }
-
-    /// A panic in one handler must not wedge the simulator for every later request.
-    pub fn lock(&self) -> MutexGuard<'_, Store> {
-        self.store.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
-    }
-
-    pub fn snapshot(&self) -> SimState {
-        let now = self.clock.now_ms();
-        self.lock().snapshot(now)
-    }
-}
 
 /// Accepts connections until `shutdown` fires; dropping the `JoinSet` then aborts every
 /// connection still open, including hung ones.

@@ -14,7 +14,7 @@ use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
 use tokio_rustls::TlsAcceptor;
 
 use crate::config::TlsConfig;
-use crate::Error;
+use crate::error::Error;
 
 pub(crate) fn acceptor(config: &TlsConfig) -> Result<TlsAcceptor, Error> {
     let (chain, key) = match config {

@@ -3,7 +3,6 @@
 //! Wire types are written from the vendor reference alone; field names are case-sensitive,
 //! as TPP documents ("All parameter names are case sensitive").
 
-use std::collections::{BTreeMap, BTreeSet};
 use std::net::IpAddr;
 
 use base64::engine::general_purpose::STANDARD;
@@ -16,7 +15,8 @@ use sha2::{Digest, Sha256};
 
 use crate::config::{KeyUser, TppConfig};
 use crate::http::{Reply, Req};
-use crate::server::Shared;
+use crate::scope::Scope;
+use crate::shared::Shared;
 use crate::state::{AccessToken, Grant, PreApprovalRecord, PreQualRecord, Store};
 use crate::timefmt::{dotnet_date, iso8601_utc, parse_not_before};
 
@@ -180,56 +180,6 @@ struct GetEnvironmentResponse {
 struct VersionResponse {
     #[serde(rename = "Version")]
     version: String,
-}
-
-// ---- scopes -----------------------------------------------------------------------------------
-
-/// A parsed TPP scope (`name:r1,r2;name2`), lower-cased because TPP compares it without case.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Scope(BTreeMap<String, BTreeSet<String>>);
-
-impl Scope {
-    pub fn parse(s: &str) -> Result<Scope, String> {
-        let valid = |w: &str| !w.is_empty() && w.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
-        let mut map: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
-        for part in s.split(';').map(str::trim).filter(|p| !p.is_empty()) {
-            let (name, restrictions) = match part.split_once(':') {
-                Some((n, r)) => (n.trim(), Some(r)),
-                None => (part, None),
-            };
-            if !valid(name) {
-                return Err(format!("{part:?} is not a valid scope"));
-            }
-            let entry = map.entry(name.to_lowercase()).or_default();
-            for r in restrictions.into_iter().flat_map(|r| r.split(',')) {
-                let r = r.trim();
-                if !valid(r) {
-                    return Err(format!("{part:?} has an invalid restriction {r:?}"));
-                }
-                entry.insert(r.to_lowercase());
-            }
-        }
-        if map.is_empty() {
-            return Err("scope is empty".to_string());
-        }
-        Ok(Scope(map))
-    }
-
-    /// Whether every scope and restriction requested is granted by `self`.
-    fn allows(&self, requested: &Scope) -> bool {
-        requested
-            .0
-            .iter()
-            .all(|(name, restrictions)| self.0.get(name).is_some_and(|granted| restrictions.is_subset(granted)))
-    }
-
-    fn has(&self, name: &str, restriction: Option<&str>) -> bool {
-        match (self.0.get(name), restriction) {
-            (Some(r), Some(want)) => r.contains(want),
-            (Some(_), None) => true,
-            (None, _) => false,
-        }
-    }
 }
 
 // ---- helpers ----------------------------------------------------------------------------------
@@ -474,8 +424,8 @@ fn check_client_and_scope(config: &TppConfig, client_id: &str, scope: &str) -> R
     };
     let requested =
         Scope::parse(scope).map_err(|e| oauth_error(400, "invalid_scope", format!("Invalid scope: {e}")))?;
-    let allowed = Scope::parse(&client.scope).unwrap_or(Scope(BTreeMap::new()));
-    if !allowed.allows(&requested) {
+    // A client's scope is checked when the config is loaded; one that does not parse allows nothing.
+    if !Scope::parse(&client.scope).is_ok_and(|allowed| allowed.allows(&requested)) {
         return Err(oauth_error(
             400,
             "invalid_scope",
@@ -814,19 +764,6 @@ pub(crate) fn fault_reply(code: u16) -> Reply {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn scope_parsing_and_subset() {
-        let allowed = Scope::parse("codesign:approve,manage;certificate:manage").expect("valid");
-        assert!(allowed.allows(&Scope::parse("Codesign:Approve").expect("valid")));
-        assert!(allowed.allows(&Scope::parse("codesign:approve;certificate:manage").expect("v")));
-        assert!(allowed.allows(&Scope::parse("codesign").expect("valid")));
-        assert!(!allowed.allows(&Scope::parse("codesign:delete").expect("valid")));
-        assert!(!allowed.allows(&Scope::parse("ssh:manage").expect("valid")));
-        assert!(Scope::parse("").is_err());
-        assert!(Scope::parse("codesign:").is_err());
-        assert!(Scope::parse("code sign").is_err());
-    }
 
     #[test]
     fn key_user_by_name_or_universal() {
