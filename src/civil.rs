@@ -25,6 +25,7 @@ pub fn civil_from_days(days: i64) -> (i64, u32, u32) {
     (yoe + era * 400 + i64::from(m <= 2), m, d)
 }
 
+/// Days in the month, leap Februaries included: a date past the end of its month is not a date.
 pub fn days_in_month(year: i64, month: u32) -> u32 {
     match month {
         2 if (year % 4 == 0 && year % 100 != 0) || year % 400 == 0 => 29,
@@ -41,6 +42,48 @@ pub fn format_utc(secs: i64) -> String {
     format!("{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}", rem / 3600, rem % 3600 / 60, rem % 60)
 }
 
+/// `YYYY-MM-DDTHH:MM:SS[.fraction]` followed by `Z`, `±HH:MM` or nothing (UTC), as `date -u
+/// -Iseconds` and most tools print it. Returns the UTC time in the form TPP's docs show (no
+/// offset), or None when it is not a real time.
+pub fn normalize_not_before(v: &str) -> Option<String> {
+    let (t, offset_secs) = if let Some(t) = v.strip_suffix('Z') {
+        (t, 0)
+    } else if v.len() > 19 && matches!(v.as_bytes()[v.len() - 6], b'+' | b'-') && v.as_bytes()[v.len() - 3] == b':' {
+        let (t, off) = v.split_at(v.len() - 6);
+        let sign = if off.starts_with('-') { -1 } else { 1 };
+        let (h, m): (i64, i64) = (off.get(1..3)?.parse().ok()?, off.get(4..6)?.parse().ok()?);
+        if h > 14 || m > 59 {
+            return None;
+        }
+        (t, sign * (h * 3600 + m * 60))
+    } else {
+        (v, 0)
+    };
+    let (main, frac) = match t.split_once('.') {
+        Some((m, f)) if (1..=7).contains(&f.len()) && f.bytes().all(|c| c.is_ascii_digit()) => (m, Some(f)),
+        Some(_) => return None,
+        None => (t, None),
+    };
+    let b = main.as_bytes();
+    if b.len() != 19 || b[4] != b'-' || b[7] != b'-' || b[10] != b'T' || b[13] != b':' || b[16] != b':' {
+        return None;
+    }
+    let num = |r: std::ops::Range<usize>| {
+        main.get(r).filter(|s| s.bytes().all(|c| c.is_ascii_digit())).and_then(|s| s.parse::<u32>().ok())
+    };
+    let (y, mo, d, h, mi, s) = (num(0..4)?, num(5..7)?, num(8..10)?, num(11..13)?, num(14..16)?, num(17..19)?);
+    let y = i64::from(y);
+    if !(1..=12).contains(&mo) || d == 0 || d > days_in_month(y, mo) || h > 23 || mi > 59 || s > 59 {
+        return None;
+    }
+    let local = days_from_civil(y, mo, d) * 86_400 + i64::from(h * 3600 + mi * 60 + s);
+    let utc = format_utc(local - offset_secs);
+    Some(match frac {
+        Some(f) => format!("{utc}.{f}"),
+        None => utc,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -55,5 +98,24 @@ mod tests {
         }
         assert_eq!(format_utc(1_709_251_199), "2024-02-29T23:59:59");
         assert_eq!((days_in_month(2024, 2), days_in_month(1900, 2), days_in_month(2000, 2)), (29, 28, 29));
+    }
+
+    #[test]
+    fn not_before_offsets_become_utc() {
+        let nb = |v| normalize_not_before(v);
+        assert_eq!(nb("2021-12-31T00:52:50.5387438").as_deref(), Some("2021-12-31T00:52:50.5387438"));
+        assert_eq!(nb("2026-01-31T12:00:00Z").as_deref(), Some("2026-01-31T12:00:00"));
+        assert_eq!(nb("2026-03-01T01:30:00+02:00").as_deref(), Some("2026-02-28T23:30:00"));
+        assert_eq!(nb("2024-12-31T23:00:00-01:00").as_deref(), Some("2025-01-01T00:00:00"));
+        assert_eq!(nb("2024-02-29T00:00:00Z").as_deref(), Some("2024-02-29T00:00:00"));
+        for bad in [
+            "2025-02-29T00:00:00Z",
+            "2026-01-31T12:00:00+0200",
+            "2026-01-31 12:00:00",
+            "2026-01-31T12:00:00.Z",
+            "2026-01-31T24:00:00",
+        ] {
+            assert_eq!(nb(bad), None, "{bad}");
+        }
     }
 }

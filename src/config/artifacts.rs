@@ -1,0 +1,151 @@
+//! What to sign: the patterns, the directory they start from, and how to digest the files.
+
+use std::path::{Component, Path, PathBuf};
+
+use super::inputs::{bad, env_var, InputError, Inputs};
+use super::values::parse_bool;
+use crate::digest::HashAlgorithm;
+
+/// What an empty match means: usually a broken build, sometimes a legitimately empty release.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum IfNoFilesFound {
+    /// Stop before anything is sent: a gate that signs nothing must not look green.
+    Error,
+    /// Carry on, with a warning in the log and the report.
+    Warn,
+    /// Carry on silently, for workflows where nothing to sign is normal.
+    Ignore,
+}
+
+/// One line of `artifacts`, relative to the working directory and with `/` separators.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Pattern {
+    /// Files to sign.
+    Include(String),
+    /// A `!` line: files the includes would match that must not be signed (e.g. `**/*.pdb`).
+    Exclude(String),
+}
+
+/// The artifact inputs, checked and resolved.
+#[derive(Debug, Clone)]
+pub struct ArtifactsConfig {
+    /// Empty only when sign-ids waits for existing requests and nothing new is hashed.
+    pub patterns: Vec<Pattern>,
+    /// Checked to be a readable directory before anything is sent.
+    pub working_directory: PathBuf,
+    /// Decided here, applied after discovery.
+    pub if_no_files_found: IfNoFilesFound,
+    /// The same digest is pre-qualified and signed, so one algorithm serves both stages.
+    pub hash_algorithm: HashAlgorithm,
+    /// The files are precomputed digests (e.g. from `signtool sign /dg`), read instead of hashed.
+    pub digest_files: bool,
+}
+
+/// `working-directory`, else `$GITHUB_WORKSPACE`, else `cwd`; it must exist before anything is sent.
+pub(super) fn working_directory(
+    inputs: &Inputs,
+    env: &dyn Fn(&str) -> Option<String>,
+    cwd: &Path,
+) -> Result<PathBuf, InputError> {
+    let dir = match inputs.trimmed("working-directory") {
+        Some(d) => cwd.join(d),
+        None => env_var(env, "GITHUB_WORKSPACE").map(PathBuf::from).unwrap_or_else(|| cwd.to_path_buf()),
+    };
+    match std::fs::metadata(&dir) {
+        Ok(m) if m.is_dir() => Ok(dir),
+        Ok(_) => Err(bad("working-directory", format!("`{}` is not a directory", dir.display()))),
+        Err(e) => Err(bad("working-directory", format!("`{}` cannot be read ({e})", dir.display()))),
+    }
+}
+
+/// `artifacts` may be left out only when `sign-ids` gives existing requests to wait for.
+pub(super) fn artifacts_config(
+    inputs: &Inputs,
+    working_directory: PathBuf,
+    has_sign_ids: bool,
+) -> Result<ArtifactsConfig, InputError> {
+    let patterns = match inputs.get("artifacts") {
+        Some(text) => parse_patterns(text, &working_directory)?,
+        None if has_sign_ids => Vec::new(),
+        None => return Err(bad("artifacts", "is required: give newline-separated glob patterns such as `dist/*.exe`")),
+    };
+    let if_no_files_found = match inputs.trimmed("if-no-files-found").map(str::to_ascii_lowercase).as_deref() {
+        None | Some("error") => IfNoFilesFound::Error,
+        Some("warn") | Some("warning") => IfNoFilesFound::Warn,
+        Some("ignore") => IfNoFilesFound::Ignore,
+        Some(other) => return Err(bad("if-no-files-found", format!("must be error, warn or ignore, not `{other}`"))),
+    };
+    let hash_algorithm = match inputs.trimmed("hash-algorithm") {
+        None => HashAlgorithm::Sha256,
+        Some(v) => HashAlgorithm::parse(v)
+            .ok_or_else(|| bad("hash-algorithm", format!("must be sha256, sha384 or sha512, not `{v}`")))?,
+    };
+    let digest_files = parse_bool(inputs, "digest-files", false)?;
+    Ok(ArtifactsConfig { patterns, working_directory, if_no_files_found, hash_algorithm, digest_files })
+}
+
+/// Patterns are kept inside the working directory: a `..` that climbs out of it would sign
+/// whatever happens to lie beside the checkout.
+fn parse_patterns(text: &str, working_directory: &Path) -> Result<Vec<Pattern>, InputError> {
+    let mut patterns = Vec::new();
+    for line in text.lines().map(str::trim).filter(|l| !l.is_empty()) {
+        let (exclude, pat) = match line.strip_prefix('!') {
+            Some(rest) => (true, rest.trim()),
+            None => (false, line),
+        };
+        if pat.is_empty() {
+            return Err(bad("artifacts", "a `!` line needs a pattern after it, e.g. `!**/*.pdb`"));
+        }
+        if let Err(e) = glob::Pattern::new(pat) {
+            return Err(bad("artifacts", format!("`{pat}` is not a valid glob pattern: {}", e.msg)));
+        }
+        let relative = inside(pat, working_directory)?;
+        // Windows users write `dist\*.exe`; elsewhere a backslash escapes a glob character.
+        let text = match cfg!(windows) {
+            true => relative.to_string_lossy().replace('\\', "/"),
+            false => relative.to_string_lossy().into_owned(),
+        };
+        patterns.push(if exclude { Pattern::Exclude(text) } else { Pattern::Include(text) });
+    }
+    if !patterns.iter().any(|p| matches!(p, Pattern::Include(_))) {
+        return Err(bad(
+            "artifacts",
+            "has no pattern to include (only empty or `!` lines): add one such as `dist/**/*.exe`",
+        ));
+    }
+    Ok(patterns)
+}
+
+/// The pattern relative to the working directory, refused when it starts or climbs outside it.
+fn inside<'a>(pat: &'a str, working_directory: &Path) -> Result<&'a Path, InputError> {
+    let path = Path::new(pat);
+    let relative = match path.strip_prefix(working_directory) {
+        Ok(rest) => rest,
+        Err(_) if path.is_absolute() => {
+            return Err(bad(
+                "artifacts",
+                format!(
+                    "`{pat}` is outside working-directory `{}`: use a path relative to it",
+                    working_directory.display()
+                ),
+            ));
+        }
+        Err(_) => path,
+    };
+    let mut depth: i32 = 0;
+    for c in relative.components() {
+        match c {
+            Component::ParentDir => depth -= 1,
+            Component::Normal(_) => depth += 1,
+            _ => {}
+        }
+        if depth < 0 {
+            return Err(bad(
+                "artifacts",
+                format!("`{pat}` climbs out of working-directory with `..`: set working-directory instead"),
+            ));
+        }
+    }
+    Ok(relative)
+}

@@ -1,0 +1,164 @@
+//! The raw inputs: the public table of them, the flag-over-env merge, and the error that names one.
+
+use std::collections::BTreeMap;
+
+/// One public input: its name is the action input, the `--flag` and (upper-cased, prefixed with
+/// `INPUT_`) the environment variable GitHub sets.
+pub struct InputSpec {
+    /// One name for all three ways in, so action.yml, `--help` and the environment cannot drift apart.
+    pub name: &'static str,
+    /// The `--help` text; it states the default itself, as defaults are applied in validation, not by clap.
+    pub help: &'static str,
+}
+
+/// The public interface, in the order `--help` shows it. action.yml declares the same names.
+pub const INPUTS: &[InputSpec] = &[
+    InputSpec { name: "artifacts", help: "Newline-separated glob patterns of the files to sign, relative to working-directory; `**` recurses, a line starting with `!` excludes. Required unless sign-ids is set." },
+    InputSpec { name: "working-directory", help: "Directory the patterns are relative to [default: $GITHUB_WORKSPACE, else the current directory]" },
+    InputSpec { name: "if-no-files-found", help: "What to do when no file matches: error | warn | ignore [default: error]" },
+    InputSpec { name: "hash-algorithm", help: "Digest to pre-qualify and sign: sha256 | sha384 | sha512 [default: sha256]" },
+    InputSpec { name: "digest-files", help: "true: each matched file holds a precomputed digest (Base64 or hex, e.g. the .dig files of `signtool sign /dg`) instead of being hashed [default: false]" },
+    InputSpec { name: "tpp-url", help: "Venafi TPP base URL, e.g. https://tpp.example.com (a trailing /vedsdk is accepted). Enables the TPP stages." },
+    InputSpec { name: "tpp-access-token", help: "A TPP bearer token with the codesign:approve scope (instead of username/password)" },
+    InputSpec { name: "tpp-username", help: "TPP user (a Key Use Approver) for the OAuth password grant" },
+    InputSpec { name: "tpp-password", help: "Password of tpp-username" },
+    InputSpec { name: "tpp-client-id", help: "Client id of the TPP API Integration" },
+    InputSpec { name: "tpp-oidc-audience", help: "Keyless: exchange the job's GitHub OIDC token (audience as given) for a TPP token through a JWT mapping (TPP 22.4+; needs `permissions: id-token: write` and tpp-client-id)" },
+    InputSpec { name: "tpp-scope", help: "OAuth scope to request [default: codesign:approve]" },
+    InputSpec { name: "environment-dn", help: "CodeSign Protect environment DN, e.g. \\VED\\Code Signing\\Projects\\App\\Production" },
+    InputSpec { name: "key-user", help: "The key user who will sign, e.g. local:build-agent" },
+    InputSpec { name: "hours", help: "Lifetime of the pre-qualifications and the pre-approval, 1-720 [default: 1]" },
+    InputSpec { name: "single-use", help: "Each pre-qualification/pre-approval allows one signing [default: true]" },
+    InputSpec { name: "comment", help: "Comment stored with each TPP record [default: repository, commit, run URL and attempt]" },
+    InputSpec { name: "runner-ip", help: "IPAddress of the pre-approval: auto (local source address of the route to TPP) | an IP literal | none [default: auto]" },
+    InputSpec { name: "not-before", help: "Pre-approval start, ISO 8601 with Z or an offset (2026-01-31T12:00:00Z); sent to TPP in UTC" },
+    InputSpec { name: "signing-executable", help: "Full path of the signing tool as TPP will see it (the pre-approval is ignored by TPP when it differs)" },
+    InputSpec { name: "pre-qualify", help: "Pre-qualify each digest (PreQualify/Create) [default: true]" },
+    InputSpec { name: "pre-approve", help: "Request a pre-approval for the runner (Codesign/AddPreApproval) [default: true]" },
+    InputSpec { name: "appviewx-url", help: "AppViewX gateway URL, e.g. https://avx.example.com:31443. Enables the signing stages." },
+    InputSpec { name: "appviewx-username", help: "AppViewX user" },
+    InputSpec { name: "appviewx-password", help: "Password of appviewx-username" },
+    InputSpec { name: "appviewx-gwkey", help: "Tenant key of a multi-tenant AppViewX, sent as gwkey on every AppViewX call" },
+    InputSpec { name: "appviewx-signing-policy", help: "AppViewX signing policy" },
+    InputSpec { name: "appviewx-signing-key", help: "Signing key mapped to the policy" },
+    InputSpec { name: "sign-ids", help: "Newline-separated ids of existing AppViewX sign requests to wait for, instead of submitting new ones" },
+    InputSpec { name: "timeout", help: "Longest wait for the signing requests: 90, 90s, 15m, 1h [default: 30m]" },
+    InputSpec { name: "poll-interval", help: "Time between status polls [default: 5s]" },
+    InputSpec { name: "request-timeout", help: "Limit for one HTTP request [default: 30s]" },
+    InputSpec { name: "max-concurrency", help: "Parallel requests per stage, 1-64 [default: 16]" },
+    InputSpec { name: "ca-certificates", help: "PEM file of CA certificates to trust besides the system roots" },
+    InputSpec { name: "check-run", help: "Also publish the result as a check run of this name on the commit (needs github-token with checks: write)" },
+    InputSpec { name: "github-token", help: "Token for the GitHub API, used only for check-run (e.g. secrets.GITHUB_TOKEN)" },
+    InputSpec { name: "report-path", help: "Where to write the JSON audit report [default: $RUNNER_TEMP/codesign-gate-report.json]" },
+];
+
+/// The raw input values, after the flag-over-env merge; an empty value means unset.
+#[derive(Debug, Clone, Default)]
+pub struct Inputs(BTreeMap<&'static str, String>);
+
+impl Inputs {
+    /// Merges CLI flags over `INPUT_*` environment variables. GitHub sets every declared input,
+    /// unset ones as empty strings, so empty and whitespace-only values count as unset.
+    pub fn gather(flag: impl Fn(&str) -> Option<String>, env: impl Fn(&str) -> Option<String>) -> Self {
+        let mut values = BTreeMap::new();
+        for spec in INPUTS {
+            let value = flag(spec.name).or_else(|| env(&env_name(spec.name)));
+            if let Some(v) = value {
+                if !v.trim().is_empty() {
+                    values.insert(spec.name, v);
+                }
+            }
+        }
+        Inputs(values)
+    }
+
+    /// The value as given, untrimmed: passwords and tokens may carry meaningful spaces.
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.0.get(name).map(|s| s.as_str())
+    }
+
+    /// Sets a value, as the `demo` command does to point the gate at its simulator.
+    pub fn set(&mut self, name: &'static str, value: impl Into<String>) {
+        self.0.insert(name, value.into());
+    }
+
+    /// The value without the blanks YAML block scalars and copy-paste leave around it.
+    pub(super) fn trimmed(&self, name: &str) -> Option<&str> {
+        self.get(name).map(str::trim)
+    }
+}
+
+/// `tpp-url` → `INPUT_TPP-URL`: GitHub upper-cases the name, turns spaces into `_` and keeps hyphens.
+pub fn env_name(input: &str) -> String {
+    format!("INPUT_{}", input.to_uppercase().replace(' ', "_"))
+}
+
+/// A service's own inputs given without its URL are a mistake to report, not to ignore: the user
+/// meant that service to run.
+pub(super) fn none_without(
+    inputs: &Inputs,
+    url_input: &'static str,
+    dependents: &[&str],
+    enables: &str,
+) -> Result<(), InputError> {
+    match dependents.iter().find(|n| inputs.get(n).is_some()) {
+        Some(name) => Err(bad(
+            url_input,
+            format!("is not set, but `{name}` is: set {url_input} to enable {enables}, or remove `{name}`"),
+        )),
+        None => Ok(()),
+    }
+}
+
+/// A runner variable, where an empty value counts as unset.
+pub(super) fn env_var(env: &dyn Fn(&str) -> Option<String>, name: &str) -> Option<String> {
+    env(name).filter(|v| !v.is_empty())
+}
+
+/// A bad input: which one, and what to do about it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("input `{input}`: {message}")]
+pub struct InputError {
+    /// The input to fix, named as the user wrote it in the workflow.
+    pub input: &'static str,
+    /// What is wrong and how to fix it, on one line so a log shows it whole.
+    pub message: String,
+}
+
+/// Shorthand for the error every check returns.
+pub(super) fn bad(input: &'static str, message: impl Into<String>) -> InputError {
+    InputError { input, message: message.into() }
+}
+
+/// Keeps echoed user input short enough for a one-line error.
+pub(super) fn truncate(s: &str, max: usize) -> String {
+    if s.chars().count() <= max {
+        s.to_string()
+    } else {
+        format!("{}…", s.chars().take(max).collect::<String>())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn env_names_keep_hyphens() {
+        assert_eq!(env_name("tpp-url"), "INPUT_TPP-URL");
+    }
+
+    #[test]
+    fn flags_win_over_env_and_empty_means_unset() {
+        let inputs = Inputs::gather(
+            |n| (n == "timeout").then(|| "10s".to_string()),
+            |v| match v {
+                "INPUT_TIMEOUT" => Some("1h".into()),
+                "INPUT_HOURS" => Some("  ".into()),
+                _ => None,
+            },
+        );
+        assert_eq!(inputs.get("timeout"), Some("10s"));
+        assert_eq!(inputs.get("hours"), None);
+    }
+}

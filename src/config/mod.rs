@@ -1,0 +1,236 @@
+//! Inputs → a validated, typed [`Config`].
+//!
+//! Every input is checked here, before the first network call, so a typo never leaves a
+//! half-done pre-approval behind on the server. Each problem is one line that names the input
+//! and says how to fix it; the binary maps it to exit code 2.
+//!
+//! One file per concern: `inputs` holds the raw values, `values` the parsers of single values,
+//! `artifacts`, `tpp`, `appviewx` and `github` one part of the [`Config`] each.
+
+mod appviewx;
+mod artifacts;
+mod github;
+mod inputs;
+mod tpp;
+mod values;
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+pub use appviewx::{AppViewXConfig, AvxWork};
+pub use artifacts::{ArtifactsConfig, IfNoFilesFound, Pattern};
+pub use github::{CheckRunConfig, GithubContext};
+pub use inputs::{env_name, InputError, InputSpec, Inputs, INPUTS};
+pub use tpp::{OidcAuth, TppAuth, TppConfig};
+pub use values::{parse_duration, RunnerIp};
+
+/// Everything a run needs, validated before the first network call.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// What to sign and how to digest it.
+    pub artifacts: ArtifactsConfig,
+    /// None without `tpp-url`: a gate may sign without pre-approving.
+    pub tpp: Option<TppConfig>,
+    /// None without `appviewx-url`: a gate may only pre-approve, for a signing step after it.
+    pub appviewx: Option<AppViewXConfig>,
+    /// Counted from the start of the run; at most 72h, as GitHub cancels jobs long before that.
+    pub timeout: Duration,
+    /// Between status polls: 100ms to 10m, to notice a signature soon without hammering the server.
+    pub poll_interval: Duration,
+    /// Limit for one HTTP request, so a hung call cannot use up the whole timeout.
+    pub request_timeout: Duration,
+    /// Parallel requests per stage, 1 to 64, to bound the load on TPP and AppViewX.
+    pub max_concurrency: usize,
+    /// The PEM bytes of `ca-certificates`, read and checked here so a bad path is an input error.
+    pub ca_certificates: Option<Vec<u8>>,
+    /// Where the JSON audit report goes; checked here, as it is written whatever else fails.
+    pub report_path: PathBuf,
+    /// None unless `check-run` is set: publishing needs a token with `checks: write`.
+    pub check_run: Option<CheckRunConfig>,
+    /// Read once, so the comment, the report and the check run tell the same story.
+    pub github: GithubContext,
+}
+
+impl Config {
+    /// Validates every input. `env` reads the process environment (the GitHub context);
+    /// `cwd` is the directory relative paths start from.
+    pub fn from_inputs(
+        inputs: &Inputs,
+        env: &dyn Fn(&str) -> Option<String>,
+        cwd: &Path,
+    ) -> Result<Config, InputError> {
+        // The checks run in a fixed order: of several bad inputs, the same one is reported each time.
+        let github = GithubContext::from_env(env);
+        let working_directory = artifacts::working_directory(inputs, env, cwd)?;
+        let sign_ids = inputs.get("sign-ids").map(appviewx::parse_sign_ids).transpose()?;
+        let artifacts = artifacts::artifacts_config(inputs, working_directory, sign_ids.is_some())?;
+        let tpp = tpp::tpp_config(inputs, env, &github)?;
+        let appviewx = appviewx::appviewx_config(inputs, sign_ids)?;
+        let (timeout, poll_interval, request_timeout) = values::timings(inputs)?;
+        let max_concurrency = values::max_concurrency(inputs)?;
+        let ca_certificates = values::ca_certificates(inputs, cwd)?;
+        let report_path = values::report_path(inputs, env, cwd)?;
+        let check_run = github::check_run_config(inputs, env, &github)?;
+        Ok(Config {
+            check_run,
+            artifacts,
+            tpp,
+            appviewx,
+            timeout,
+            poll_interval,
+            request_timeout,
+            max_concurrency,
+            ca_certificates,
+            report_path,
+            github,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::digest::HashAlgorithm;
+
+    const DN: &str = "\\VED\\Code Signing\\Projects\\Sample\\Production Environment";
+
+    pub(super) fn base() -> Vec<(&'static str, String)> {
+        vec![
+            ("artifacts", "dist/*.exe".into()),
+            ("tpp-url", "https://tpp.example.com/vedsdk/".into()),
+            ("tpp-username", "approver".into()),
+            ("tpp-password", "pw".into()),
+            ("tpp-client-id", "codesign-gate".into()),
+            ("environment-dn", DN.into()),
+            ("key-user", "local:sample-cs-user".into()),
+            ("appviewx-url", "https://avx.example.com:31443".into()),
+            ("appviewx-username", "u".into()),
+            ("appviewx-password", "p".into()),
+            ("appviewx-signing-policy", "pol".into()),
+            ("appviewx-signing-key", "key".into()),
+        ]
+    }
+
+    fn parse(pairs: &[(&'static str, String)]) -> Result<Config, InputError> {
+        let dir = std::env::temp_dir();
+        let env: Vec<(String, String)> = pairs.iter().map(|(k, v)| (env_name(k), v.clone())).collect();
+        let inputs = Inputs::gather(|_| None, |var| env.iter().find(|(k, _)| k == var).map(|(_, v)| v.clone()));
+        Config::from_inputs(&inputs, &|_| None, &dir)
+    }
+
+    pub(super) fn with(changes: &[(&'static str, &str)]) -> Result<Config, InputError> {
+        let mut pairs = base();
+        for (k, v) in changes {
+            pairs.retain(|(name, _)| name != k);
+            if !v.is_empty() {
+                pairs.push((k, v.to_string()));
+            }
+        }
+        parse(&pairs)
+    }
+
+    #[test]
+    fn a_full_configuration_parses_with_defaults() {
+        let c = parse(&base()).unwrap();
+        let tpp = c.tpp.unwrap();
+        assert_eq!(tpp.base_url.as_str(), "https://tpp.example.com/");
+        assert_eq!((tpp.hours, tpp.single_use, tpp.pre_qualify, tpp.pre_approve), (1, true, true, true));
+        assert_eq!(tpp.runner_ip, RunnerIp::Auto);
+        assert!(matches!(tpp.auth, TppAuth::Password { ref scope, .. } if scope == "codesign:approve"));
+        assert_eq!(c.timeout, Duration::from_secs(1800));
+        assert_eq!(c.poll_interval, Duration::from_secs(5));
+        assert_eq!(c.max_concurrency, 16);
+        assert!(matches!(c.appviewx.unwrap().work, AvxWork::Submit { .. }));
+    }
+
+    /// Each bad input is refused, and the error names the input the user has to fix.
+    #[test]
+    fn bad_inputs_name_the_input() {
+        let cases: &[(&[(&str, &str)], &str)] = &[
+            (&[("artifacts", "")], "artifacts"),
+            (&[("artifacts", "!*.pdb")], "artifacts"),
+            (&[("artifacts", "../secrets/*")], "artifacts"),
+            (&[("artifacts", "a/../../b")], "artifacts"),
+            (&[("artifacts", "/etc/passwd")], "artifacts"),
+            (&[("artifacts", "dist/[*.exe")], "artifacts"),
+            (&[("tpp-url", "tpp.example.com")], "tpp-url"),
+            (&[("tpp-url", "http://tpp.example.com")], "tpp-url"),
+            (&[("tpp-url", "ftp://tpp.example.com")], "tpp-url"),
+            (&[("tpp-url", "https://user:pw@tpp.example.com")], "tpp-url"),
+            (&[("tpp-url", "https://tpp.example.com/other")], "tpp-url"),
+            (&[("tpp-url", "")], "tpp-url"),
+            (&[("tpp-access-token", "t")], "tpp-access-token"),
+            (&[("tpp-username", "")], "tpp-username"),
+            (&[("tpp-password", "")], "tpp-password"),
+            (&[("tpp-client-id", "")], "tpp-client-id"),
+            (&[("environment-dn", "")], "environment-dn"),
+            (&[("environment-dn", "\\\\VED\\\\Code Signing\\\\P")], "environment-dn"),
+            (&[("environment-dn", "/VED/Code Signing/P")], "environment-dn"),
+            (&[("key-user", "sample-cs-user")], "key-user"),
+            (&[("hours", "0")], "hours"),
+            (&[("hours", "-3")], "hours"),
+            (&[("hours", "100000")], "hours"),
+            (&[("hours", "two")], "hours"),
+            (&[("single-use", "yes please")], "single-use"),
+            (&[("runner-ip", "300.1.1.1")], "runner-ip"),
+            (&[("runner-ip", "0.0.0.0")], "runner-ip"),
+            (&[("not-before", "tomorrow")], "not-before"),
+            (&[("not-before", "2026-13-01T00:00:00Z")], "not-before"),
+            (&[("not-before", "2026-02-30T00:00:00Z")], "not-before"),
+            (&[("not-before", "2026-02-01T00:00:00+25:00")], "not-before"),
+            (&[("pre-qualify", "false"), ("pre-approve", "false")], "pre-approve"),
+            (&[("timeout", "soon")], "timeout"),
+            (&[("timeout", "0")], "timeout"),
+            (&[("timeout", "1000h")], "timeout"),
+            (&[("timeout", "15x")], "timeout"),
+            (&[("poll-interval", "1ms")], "poll-interval"),
+            (&[("max-concurrency", "0")], "max-concurrency"),
+            (&[("hash-algorithm", "md5")], "hash-algorithm"),
+            (&[("if-no-files-found", "explode")], "if-no-files-found"),
+            (&[("ca-certificates", "/nonexistent/ca.pem")], "ca-certificates"),
+            (&[("appviewx-url", "http://avx.example.com")], "appviewx-url"),
+            (&[("appviewx-password", "")], "appviewx-password"),
+            (&[("appviewx-password", "pässwort")], "appviewx-password"),
+            (&[("appviewx-signing-key", "")], "appviewx-signing-key"),
+            (&[("sign-ids", "abc\ndef?x=1")], "sign-ids"),
+            (&[("sign-ids", "65c47fa41112f940dab1cb12")], "sign-ids"),
+            (&[("appviewx-url", "")], "appviewx-url"),
+            (&[("working-directory", "/nonexistent/dir")], "working-directory"),
+            (
+                &[("tpp-url", ""), ("tpp-username", ""), ("tpp-password", ""), ("tpp-client-id", ""), ("key-user", "")],
+                "tpp-url",
+            ),
+        ];
+        for (changes, input) in cases {
+            match with(changes) {
+                Ok(_) => panic!("{changes:?} was accepted"),
+                Err(e) => {
+                    assert_eq!(e.input, *input, "{changes:?}: {e}");
+                    assert!(!e.to_string().contains('\n'), "one line: {e}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn loopback_http_and_options_are_accepted() {
+        let c = with(&[
+            ("tpp-url", "http://127.0.0.1:8080"),
+            ("appviewx-url", "http://localhost:9000/avxapi"),
+            ("runner-ip", "none"),
+            ("not-before", "2021-12-31T00:52:50.5387438"),
+            ("hours", "24"),
+            ("timeout", "1h30m"),
+            ("poll-interval", "250ms"),
+            ("hash-algorithm", "SHA-384"),
+        ])
+        .unwrap();
+        let tpp = c.tpp.unwrap();
+        assert_eq!(tpp.runner_ip, RunnerIp::Omit);
+        assert_eq!(tpp.not_before.as_deref(), Some("2021-12-31T00:52:50.5387438"));
+        assert_eq!(c.timeout, Duration::from_secs(5400));
+        assert_eq!(c.poll_interval, Duration::from_millis(250));
+        assert_eq!(c.artifacts.hash_algorithm, HashAlgorithm::Sha384);
+        assert_eq!(c.appviewx.unwrap().base_url.as_str(), "http://localhost:9000/");
+    }
+}
