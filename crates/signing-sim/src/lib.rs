@@ -167,7 +167,7 @@ impl SimHandle {
         let client_id = config.clients.first().map_or("codesign-gate", |c| c.client_id.as_str());
         let now = self.shared.clock.now_ms();
         let mut store = self.shared.lock();
-        let (access, _, _) = tpp::new_grant(
+        let (access, _) = tpp::new_grant(
             &mut store,
             config,
             tpp::GrantRequest { username, client_id, scope, lifetime_secs, via: "issued" },
@@ -185,7 +185,7 @@ impl SimHandle {
         let now = self.shared.clock.now_ms();
         let mut store = self.shared.lock();
         store.tokens.retain(|t| t.token != token);
-        let (access, _, _) = tpp::new_grant(
+        let (access, _) = tpp::new_grant(
             &mut store,
             config,
             tpp::GrantRequest { username, client_id, scope, lifetime_secs, via: "issued" },
