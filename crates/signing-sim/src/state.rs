@@ -190,7 +190,6 @@ pub(crate) struct SignRequest {
     pub created_ms: i64,
     pub delay_ms: u64,
     pub outcome: SignOutcome,
-    pub key: String,
     /// The policy's `signed_script`, when `encodedHashData` is a whole signed script.
     pub script: Option<String>,
 }
@@ -217,11 +216,14 @@ impl SignRequest {
     }
 }
 
-pub(crate) fn phase_label(p: SignPhase) -> &'static str {
-    match p {
-        SignPhase::InProgress | SignPhase::FetchFails => "Inprogress",
-        SignPhase::Signed => "Signed",
-        SignPhase::TimedOut => "Failed",
+impl SignPhase {
+    /// The `status` a status call answers in this phase (`Inprogress` until it fails to fetch).
+    pub fn label(self) -> &'static str {
+        match self {
+            SignPhase::InProgress | SignPhase::FetchFails => "Inprogress",
+            SignPhase::Signed => "Signed",
+            SignPhase::TimedOut => "Failed",
+        }
     }
 }
 
@@ -277,7 +279,7 @@ impl Store {
                 .iter()
                 .map(|s| {
                     let mut r = s.record.clone();
-                    r.status = phase_label(s.phase(now_ms)).to_string();
+                    r.status = s.phase(now_ms).label().to_string();
                     r
                 })
                 .collect(),

@@ -1,0 +1,330 @@
+//! AppViewX hash signing: submitting a DigestInfo, polling its status, downloading the result,
+//! and the deterministic fake signatures the simulator answers with.
+
+use std::net::IpAddr;
+
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine as _;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::avx_codes::{app_code, message};
+use crate::config::AvxUser;
+use crate::http::{Reply, Req};
+use crate::shared::Shared;
+use crate::state::{SignPhase, SignRecord, SignRequest, Store};
+
+use super::envelope::{fail, ok, parse_json};
+use super::login::authenticate;
+
+/// DER prefixes of PKCS#1 v1.5 DigestInfo, paired with the digest length that must follow. The
+/// AppViewX SIGN guides 2024.x ("Generate Digital Signature for Hash") describe the payload for
+/// SHA-1, SHA-256, SHA-384 and SHA-512.
+const DIGEST_INFO_PREFIXES: [(&str, &[u8], usize); 4] = [
+    ("SHA-1", &[0x30, 0x21, 0x30, 0x09, 0x06, 0x05, 0x2b, 0x0e, 0x03, 0x02, 0x1a, 0x05, 0x00, 0x04, 0x14], 20),
+    (
+        "SHA-256",
+        &[
+            0x30, 0x31, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x01, 0x05, 0x00, 0x04,
+            0x20,
+        ],
+        32,
+    ),
+    (
+        "SHA-384",
+        &[
+            0x30, 0x41, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x02, 0x05, 0x00, 0x04,
+            0x30,
+        ],
+        48,
+    ),
+    (
+        "SHA-512",
+        &[
+            0x30, 0x51, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x03, 0x05, 0x00, 0x04,
+            0x40,
+        ],
+        64,
+    ),
+];
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct GenerateHashRequest {
+    signing_policy: String,
+    signing_key: String,
+    version_number: String,
+    /// "(Mandatory)" in the 2024.x and later guides, like every other payload field.
+    description: String,
+    signed_type: String,
+    file_hash_content: String,
+}
+
+/// The documents give no example of the submit answer; the reference infers `response.signId`.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct SubmitResponse {
+    sign_id: String,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct StatusResponse {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    encoded_hash_data: Option<String>,
+    status: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    no_of_in_progress_requests: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    failed_due_to_timeout_error: Option<bool>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct DownloadRequest {
+    #[serde(default)]
+    sign_id: Option<String>,
+}
+
+/// Undocumented; the same as the status document's `Signed` answer.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct DownloadResponse {
+    encoded_hash_data: String,
+    status: &'static str,
+}
+
+/// 24 hex digits shaped like a MongoDB ObjectId (time, random, counter), as AppViewX's are.
+fn new_sign_id(store: &mut Store, now_ms: i64) -> String {
+    store.sign_counter = store.sign_counter.wrapping_add(1) & 0x00ff_ffff;
+    let secs = u32::try_from(now_ms / 1000).unwrap_or(u32::MAX);
+    let random = uuid::Uuid::new_v4();
+    let mut bytes = Vec::with_capacity(12);
+    bytes.extend_from_slice(&secs.to_be_bytes());
+    bytes.extend_from_slice(&random.as_bytes()[..5]);
+    bytes.extend_from_slice(&store.sign_counter.to_be_bytes()[1..]);
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// A fake RSA-2048-sized signature that depends only on the key and the DigestInfo, so tests can
+/// recompute it and a client cannot pass by echoing its input.
+pub fn fake_signature(signing_key: &str, file_hash_content: &str) -> String {
+    let mut out = Vec::with_capacity(256);
+    for block in 0u8..8 {
+        let mut h = Sha256::new();
+        h.update(b"signing-sim fake signature\0");
+        h.update(signing_key.as_bytes());
+        h.update([0]);
+        h.update(file_hash_content.as_bytes());
+        h.update([block]);
+        out.extend_from_slice(&h.finalize());
+    }
+    STANDARD.encode(out)
+}
+
+/// What `encodedHashData` is for a policy with `signed_script`: the script text, then a signature
+/// block around `fake_signature(signing_key, file_hash_content)` in Base64 lines of 64
+/// characters, shaped like the status document's example (`\r\n` line ends, `# ` prefixes).
+pub fn fake_signed_script(script: &str, signing_key: &str, file_hash_content: &str) -> String {
+    let signature = fake_signature(signing_key, file_hash_content);
+    let mut out = String::with_capacity(script.len() + signature.len() + 128);
+    out.push_str(script);
+    out.push_str("\r\n# SIG # Begin signature block\r\n");
+    for line in signature.as_bytes().chunks(64) {
+        out.push_str("# ");
+        out.push_str(&String::from_utf8_lossy(line));
+        out.push_str("\r\n");
+    }
+    out.push_str("# SIG # End signature block\r\n");
+    out
+}
+
+/// The `encodedHashData` of a signed request.
+fn encoded_data(sign: &SignRequest) -> String {
+    match &sign.script {
+        Some(script) => fake_signed_script(script, &sign.record.signing_key, &sign.record.file_hash_content),
+        None => fake_signature(&sign.record.signing_key, &sign.record.file_hash_content),
+    }
+}
+
+/// `fileHashContent` must be the Base64 of a SHA-1/256/384/512 DigestInfo with the digest
+/// length its prefix announces, as the 2024.x guides describe the payload.
+fn validate_file_hash(content: &str) -> Result<(), Reply> {
+    let bad = |why: String| {
+        fail(
+            400,
+            app_code::BAD_FILE_HASH,
+            format!("fileHashContent must be the Base64 of a SHA-1/256/384/512 DigestInfo: {why}"),
+        )
+    };
+    let der = STANDARD.decode(content.as_bytes()).map_err(|_| bad("not valid Base64".to_string()))?;
+    for (name, prefix, len) in DIGEST_INFO_PREFIXES {
+        if der.starts_with(prefix) {
+            let got = der.len() - prefix.len();
+            return if got == len {
+                Ok(())
+            } else {
+                Err(bad(format!("{name} prefix followed by {got} bytes, not {len}")))
+            };
+        }
+    }
+    Err(bad(format!("no known DigestInfo prefix ({} bytes given)", der.len())))
+}
+
+/// `POST /avxapi/code-signing-generate-hash`: submits a DigestInfo for signing. Checks run
+/// session → may sign → body → policy → key → signedType → IP allow-list → `fileHashContent`.
+pub(super) fn generate_hash(shared: &Shared, req: &Req) -> Result<Reply, Reply> {
+    let now = shared.clock.now_ms();
+    let account = authenticate(shared, &shared.lock(), req, now)?;
+    if !account.can_sign {
+        return Err(fail(403, app_code::NO_PERMISSION, message::NO_PERMISSION));
+    }
+    let body: GenerateHashRequest = parse_json(req)?;
+    let Some(policy) = shared.config.appviewx.policies.iter().find(|p| p.name == body.signing_policy) else {
+        return Err(fail(500, app_code::POLICY_NOT_FOUND, message::POLICY_NOT_FOUND));
+    };
+    if !policy.keys.contains(&body.signing_key) {
+        return Err(fail(500, app_code::KEY_NOT_MAPPED, message::KEY_NOT_MAPPED));
+    }
+    if !policy.signed_types.contains(&body.signed_type) {
+        return Err(fail(500, app_code::SIGNED_TYPE_NOT_SUPPORTED, message::SIGNED_TYPE_NOT_SUPPORTED));
+    }
+    if !policy.allowed_ips.is_empty() {
+        let caller = req.peer.ip().to_canonical();
+        let allowed =
+            policy.allowed_ips.iter().filter_map(|ip| ip.parse::<IpAddr>().ok()).any(|ip| ip.to_canonical() == caller);
+        if !allowed {
+            return Err(fail(500, app_code::IP_NOT_ALLOWED, message::IP_NOT_ALLOWED));
+        }
+    }
+    validate_file_hash(&body.file_hash_content)?;
+    let mut store = shared.lock();
+    let sign_id = new_sign_id(&mut store, now);
+    store.signs.push(SignRequest {
+        record: SignRecord {
+            sign_id: sign_id.clone(),
+            signing_policy: body.signing_policy,
+            signing_key: body.signing_key,
+            signed_type: body.signed_type,
+            file_hash_content: body.file_hash_content,
+            description: Some(body.description),
+            version_number: body.version_number,
+            status: "Inprogress".to_string(),
+            username: account.username.clone(),
+        },
+        created_ms: now,
+        delay_ms: policy.sign_delay_ms.unwrap_or(shared.config.appviewx.sign_delay_ms),
+        outcome: policy.outcome,
+        script: policy.signed_script.clone(),
+    });
+    Ok(ok(SubmitResponse { sign_id }))
+}
+
+/// Finds a sign request the caller may see, with AppViewX's errors for the other cases. A
+/// request younger than `visibility_delay_ms` is not there yet.
+fn owned_sign<'a>(
+    shared: &Shared,
+    store: &'a Store,
+    account: &AvxUser,
+    sign_id: Option<&str>,
+    now_ms: i64,
+) -> Result<&'a SignRequest, Reply> {
+    let Some(sign_id) = sign_id.filter(|s| !s.trim().is_empty()) else {
+        return Err(fail(400, app_code::SIGN_ID_MISSING, message::SIGN_ID_MISSING));
+    };
+    let visible_after = i64::try_from(shared.config.appviewx.visibility_delay_ms).unwrap_or(i64::MAX);
+    let Some(sign) = store
+        .signs
+        .iter()
+        .find(|s| s.record.sign_id == sign_id && now_ms >= s.created_ms.saturating_add(visible_after))
+    else {
+        return Err(fail(400, app_code::SIGN_DATA_NOT_PRESENT, message::SIGN_DATA_NOT_PRESENT));
+    };
+    if sign.record.username != account.username {
+        return Err(fail(403, app_code::NO_STATUS_PERMISSION, message::NO_STATUS_PERMISSION));
+    }
+    Ok(sign)
+}
+
+/// `GET /avxapi/code-signing-fetch-status-sync-requests?signId=...`: where a request stands now.
+pub(super) fn fetch_status(shared: &Shared, req: &Req) -> Result<Reply, Reply> {
+    let now = shared.clock.now_ms();
+    let store = shared.lock();
+    let account = authenticate(shared, &store, req, now)?;
+    let sign = owned_sign(shared, &store, account, req.query_param("signId"), now)?;
+    let in_progress = store
+        .signs
+        .iter()
+        .filter(|s| s.record.username == account.username)
+        .filter(|s| s.phase(now) == SignPhase::InProgress)
+        .count();
+    match sign.phase(now) {
+        SignPhase::InProgress => Ok(ok(StatusResponse {
+            encoded_hash_data: None,
+            status: "Inprogress",
+            no_of_in_progress_requests: Some(in_progress),
+            failed_due_to_timeout_error: Some(false),
+        })),
+        SignPhase::Signed => Ok(ok(StatusResponse {
+            encoded_hash_data: Some(encoded_data(sign)),
+            status: "Signed",
+            no_of_in_progress_requests: None,
+            failed_due_to_timeout_error: None,
+        })),
+        SignPhase::TimedOut => Ok(ok(StatusResponse {
+            encoded_hash_data: None,
+            status: SignPhase::TimedOut.label(),
+            no_of_in_progress_requests: Some(in_progress),
+            failed_due_to_timeout_error: Some(true),
+        })),
+        SignPhase::FetchFails => Err(fail(500, app_code::FETCH_SIGN_DATA_FAILED, message::FETCH_SIGN_DATA_FAILED)),
+    }
+}
+
+/// `POST /avxapi/code-signing-download-signed-file` with `{"signId"}`: the signed data once there
+/// is some.
+pub(super) fn download(shared: &Shared, req: &Req) -> Result<Reply, Reply> {
+    let now = shared.clock.now_ms();
+    let store = shared.lock();
+    let account = authenticate(shared, &store, req, now)?;
+    let body: DownloadRequest = parse_json(req)?;
+    let sign = owned_sign(shared, &store, account, body.sign_id.as_deref(), now)?;
+    match sign.phase(now) {
+        SignPhase::Signed => Ok(ok(DownloadResponse { encoded_hash_data: encoded_data(sign), status: "Signed" })),
+        SignPhase::FetchFails => Err(fail(500, app_code::FETCH_SIGN_DATA_FAILED, message::FETCH_SIGN_DATA_FAILED)),
+        SignPhase::InProgress | SignPhase::TimedOut => Err(fail(400, app_code::NOT_SIGNED, message::NOT_SIGNED)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn digest_info(prefix_idx: usize, len: usize) -> String {
+        let mut v = DIGEST_INFO_PREFIXES[prefix_idx].1.to_vec();
+        v.extend(std::iter::repeat_n(7u8, len));
+        STANDARD.encode(v)
+    }
+
+    #[test]
+    fn digest_info_validation() {
+        assert!(validate_file_hash(&digest_info(0, 20)).is_ok());
+        assert!(validate_file_hash(&digest_info(1, 32)).is_ok());
+        assert!(validate_file_hash(&digest_info(2, 48)).is_ok());
+        assert!(validate_file_hash(&digest_info(3, 64)).is_ok());
+        assert!(validate_file_hash(&digest_info(0, 32)).is_err());
+        assert!(validate_file_hash(&digest_info(1, 31)).is_err());
+        assert!(validate_file_hash(&digest_info(3, 32)).is_err());
+        assert!(validate_file_hash(&STANDARD.encode([0u8; 32])).is_err());
+        assert!(validate_file_hash("not base64!").is_err());
+        assert!(validate_file_hash("").is_err());
+    }
+
+    #[test]
+    fn fake_signature_is_deterministic_and_key_bound() {
+        let a = fake_signature("k", "x");
+        assert_eq!(a, fake_signature("k", "x"));
+        assert_ne!(a, fake_signature("k2", "x"));
+        assert_eq!(STANDARD.decode(a).map(|v| v.len()).ok(), Some(256));
+    }
+}
