@@ -4,28 +4,37 @@
 /// Application status codes. The `CODE_SIGNING_*` ones below 9000 are AppViewX's documented
 /// codes; the rest are the simulator's own, for cases the public docs do not cover.
 pub mod app_code {
+    /// The submitting user may not sign (`can_sign = false`): 403.
     pub const NO_PERMISSION: &str = "CODE_SIGNING_0032";
+    /// No policy of that name: 500, as AppViewX answers it.
     pub const POLICY_NOT_FOUND: &str = "CODE_SIGNING_0056";
     /// Documented, never produced by the simulator's own logic (an `app-status` fault can).
     pub const IP_INVALID: &str = "CODE_SIGNING_0062";
+    /// The policy does not offer the `signedType` asked for: 500.
     pub const SIGNED_TYPE_NOT_SUPPORTED: &str = "CODE_SIGNING_0063";
+    /// The key is not one of the policy's: 500.
     pub const KEY_NOT_MAPPED: &str = "CODE_SIGNING_0070";
     /// Documented, never produced by the simulator's own logic (an `app-status` fault can).
     pub const CERT_NOT_IN_INVENTORY: &str = "CODE_SIGNING_0073";
+    /// The caller's address is not on the policy's allow-list: 500.
     pub const IP_NOT_ALLOWED: &str = "CODE_SIGNING_0083";
     /// Documented, never produced by the simulator's own logic (an `app-status` fault can).
     pub const FETCH_STATUS_FAILED: &str = "CODE_SIGNING_0101";
+    /// Unknown signId, or one not visible yet: 400.
     pub const SIGN_DATA_NOT_PRESENT: &str = "CODE_SIGNING_0102";
+    /// A `fetch-error` policy once its delay is over: 500.
     pub const FETCH_SIGN_DATA_FAILED: &str = "CODE_SIGNING_0103";
+    /// Status or download without a `signId`: 400.
     pub const SIGN_ID_MISSING: &str = "CODE_SIGNING_0105";
+    /// Another user's signId: 403.
     pub const NO_STATUS_PERMISSION: &str = "CODE_SIGNING_00109";
     /// Simulator's own: the request body is not the JSON object the endpoint expects.
     pub const MALFORMED_BODY: &str = "CODE_SIGNING_9001";
-    /// Simulator's own: `fileHashContent` is not Base64 of a SHA-2 DigestInfo.
+    /// Simulator's own: `fileHashContent` is not Base64 of a SHA-1 or SHA-2 DigestInfo.
     pub const BAD_FILE_HASH: &str = "CODE_SIGNING_9002";
     /// Simulator's own: download asked for a request that has not been signed.
     pub const NOT_SIGNED: &str = "CODE_SIGNING_9003";
-    /// Simulator's own: login refused.
+    /// Simulator's own: wrong password or unknown user (401).
     pub const LOGIN_FAILED: &str = "ACCT_MGMT_0001";
     /// Simulator's own: account locked after too many failed logins.
     pub const ACCOUNT_LOCKED: &str = "ACCT_MGMT_0002";
@@ -33,14 +42,17 @@ pub mod app_code {
     pub const LOGIN_HEADERS_MISSING: &str = "ACCT_MGMT_0003";
     /// Simulator's own: unknown, expired or mismatched session.
     pub const SESSION_INVALID: &str = "SESSION_0001";
-    /// Simulator's own gateway errors.
+    /// Simulator's own: no or an empty `gwsource` query parameter (400).
     pub const GWSOURCE_MISSING: &str = "GATEWAY_0001";
-    /// `appviewx.gwkey` is set and the call carries no `gwkey` (400).
+    /// Simulator's own: `appviewx.gwkey` is set and the call carries no `gwkey` (400).
     pub const GWKEY_MISSING: &str = "GATEWAY_0002";
-    /// `appviewx.gwkey` is set and the call's `gwkey` is another (401).
+    /// Simulator's own: `appviewx.gwkey` is set and the call's `gwkey` is another (401).
     pub const GWKEY_INVALID: &str = "GATEWAY_0003";
+    /// Simulator's own: no endpoint at that path (404).
     pub const NOT_FOUND: &str = "GATEWAY_0404";
+    /// Simulator's own: the endpoint takes another method (405).
     pub const METHOD_NOT_ALLOWED: &str = "GATEWAY_0405";
+    /// Simulator's own: a body not declared `application/json` (415).
     pub const UNSUPPORTED_MEDIA_TYPE: &str = "GATEWAY_0415";
 }
 

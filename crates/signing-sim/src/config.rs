@@ -25,7 +25,9 @@ pub struct SimConfig {
     /// optional fields absent or `null`, unknown extra fields. `None` answers the default shape.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub variants: Option<u64>,
+    /// The Venafi side: who may log in, which environments and key users exist.
     pub tpp: TppConfig,
+    /// The AppViewX side: accounts, policies and how signing ends.
     pub appviewx: AvxConfig,
     /// The stand-in for GitHub Actions' OIDC token endpoint (`GET /__sim/oidc/token`).
     pub oidc: OidcConfig,
@@ -41,15 +43,20 @@ pub struct SimConfig {
 pub struct TppConfig {
     /// Answered by `GET /vedsdk/SystemStatus/Version`; some SDKs branch on it.
     pub version: String,
+    /// How long an access token lives, so tests can reach expiry and refresh.
     pub token_lifetime_secs: i64,
+    /// How long a grant can be refreshed (`refresh_until`), fixed when the grant is made.
     pub refresh_lifetime_secs: i64,
     /// Real TPP rotates refresh tokens; turning this off lets a test show what a non-rotating
     /// server would let a sloppy client get away with.
     pub rotate_refresh_tokens: bool,
     /// Upper bound accepted for `Hours`; TPP documents none, so this is the simulator's choice.
     pub max_hours: i64,
+    /// The registered API integrations; an unknown `client_id` is `invalid_client`.
     pub clients: Vec<TppClient>,
+    /// Accounts the password grant accepts (names compared without case).
     pub users: Vec<TppUser>,
+    /// Code signing environments that PreQualify, AddPreApproval and GetEnvironment know.
     pub environments: Vec<TppEnvironment>,
     /// Identities that may be named as `User` (the key user) in PreQualify/AddPreApproval.
     pub key_users: Vec<KeyUser>,
@@ -61,30 +68,37 @@ pub struct TppConfig {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct TppClient {
+    /// Compared with case, as TPP compares it.
     pub client_id: String,
     /// Scopes the integration grants, in TPP syntax: `codesign:approve,manage;certificate:manage`.
     pub scope: String,
 }
 
+/// A TPP account for the password grant (and the spelling a JWT mapping's user takes).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct TppUser {
+    /// Matched without case.
     pub username: String,
+    /// Compared exactly; printed by `describe`, since every password here is a fake.
     pub password: String,
     /// `local:{guid}`; derived from the username when absent so it is stable across runs.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub identity: Option<String>,
 }
 
+/// A code signing project environment and who may approve on it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct TppEnvironment {
+    /// The environment's DN, compared without case as TPP does.
     pub dn: String,
     /// Usernames that are Key Use Approvers of this environment.
     #[serde(default)]
     pub approvers: Vec<String>,
 }
 
+/// A key user that PreQualify and AddPreApproval may name as `User`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct KeyUser {
@@ -100,7 +114,9 @@ pub struct KeyUser {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct JwtMapping {
+    /// Compared exactly with the token's `iss`.
     pub issuer: String,
+    /// Compared exactly with the token's `aud` (or one of its entries).
     pub audience: String,
     /// `*` matches any run of characters, e.g. `repo:acme/*`; compared with case.
     pub subject: String,
@@ -149,14 +165,19 @@ pub struct AvxConfig {
     /// For this long after its submission a sign request is not visible yet: status and
     /// download calls answer 400 `CODE_SIGNING_0102` "Data not present for given signId.".
     pub visibility_delay_ms: u64,
+    /// Accounts that can log in; setting the list replaces the demo account.
     pub users: Vec<AvxUser>,
+    /// Signing policies; setting the list replaces the demo policy.
     pub policies: Vec<AvxPolicy>,
 }
 
+/// An AppViewX account with its lockout budget and signing right.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AvxUser {
+    /// Compared exactly, as the `username` header must match it.
     pub username: String,
+    /// Compared exactly; a wrong one uses up a login attempt.
     pub password: String,
     /// Failed logins allowed before lockout; a successful login restores it.
     #[serde(default = "default_login_attempts")]
@@ -166,18 +187,24 @@ pub struct AvxUser {
     pub can_sign: bool,
 }
 
+/// A signing policy: which keys and signing types it offers, who may use it, how it ends.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AvxPolicy {
+    /// What `signingPolicy` must equal (compared exactly).
     pub name: String,
+    /// The `signingKey` values mapped to the policy; any other is CODE_SIGNING_0070.
     pub keys: Vec<String>,
+    /// The `signedType` values the policy supports; any other is CODE_SIGNING_0063.
     #[serde(default = "default_signed_types")]
     pub signed_types: Vec<String>,
     /// Caller IPs allowed to sign; empty means no allow-list.
     #[serde(default)]
     pub allowed_ips: Vec<String>,
+    /// How requests under this policy end, so each client path can be reached.
     #[serde(default)]
     pub outcome: SignOutcome,
+    /// Overrides `appviewx.sign_delay_ms` for this policy.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sign_delay_ms: Option<u64>,
     /// When set, `encodedHashData` is a whole signed PowerShell-style script, as in AppViewX's
@@ -207,6 +234,7 @@ impl Default for AvxPolicy {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum SignOutcome {
+    /// `Signed` after the delay, with the fake signature.
     #[default]
     Signed,
     /// Terminal `failedDueToTimeoutError: true`.
@@ -221,10 +249,14 @@ pub enum SignOutcome {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(untagged, deny_unknown_fields)]
 pub enum TlsConfig {
+    /// A certificate chain and key the user brings, e.g. one their clients already trust.
     Files {
+        /// PEM chain, leaf first.
         cert_pem_path: PathBuf,
+        /// PEM private key (PKCS#8, PKCS#1 or SEC1).
         key_pem_path: PathBuf,
     },
+    /// A CA and leaf minted at every start, so nothing has to be provisioned.
     Generate {
         /// Where the generated CA certificate (PEM) is written for clients to trust.
         ca_out_path: PathBuf,
@@ -299,12 +331,14 @@ impl Default for AvxConfig {
 }
 
 impl SimConfig {
+    /// Reads a config from TOML text, refusing unknown keys so a typo cannot fall back to a default.
     pub fn from_toml_str(s: &str) -> Result<Self, Error> {
         let config: SimConfig = toml::from_str(s).map_err(|e| Error::Config(e.to_string()))?;
         config.validate()?;
         Ok(config)
     }
 
+    /// Reads a config file; errors name the file.
     pub fn from_toml_file(path: &Path) -> Result<Self, Error> {
         let text = std::fs::read_to_string(path).map_err(|source| Error::Io { path: path.to_path_buf(), source })?;
         Self::from_toml_str(&text).map_err(|e| match e {

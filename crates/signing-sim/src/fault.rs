@@ -9,11 +9,13 @@ use serde::{Deserialize, Serialize};
 pub struct Fault {
     /// Substring of the request path; `""` or `"*"` matches every request.
     pub endpoint: String,
+    /// What happens to the requests the fault hits.
     #[serde(flatten)]
     pub kind: FaultKind,
     /// `0` means no limit: every matching request after `after` is hit.
     #[serde(default = "one")]
     pub times: u32,
+    /// Matching requests let through before the first hit, to fail a later call of a sequence.
     #[serde(default)]
     pub after: u32,
 }
@@ -22,13 +24,18 @@ fn one() -> u32 {
     1
 }
 
+/// What a fault does, one kind per way a real server or network misbehaves.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "kebab-case")]
 pub enum FaultKind {
     /// Wait, then answer normally.
-    Latency { ms: u64 },
+    Latency {
+        /// How long to wait before handling the request.
+        ms: u64,
+    },
     /// Answer with this status and the vendor's error body, without processing the request.
     Status {
+        /// The HTTP status to answer.
         code: u16,
         /// Sent verbatim as `Retry-After` (seconds or an HTTP-date).
         #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -39,8 +46,11 @@ pub enum FaultKind {
     /// `app_status_message`) unless `message` overrides it. On a TPP path it answers like
     /// `status` with `code`.
     AppStatus {
+        /// The HTTP status to answer.
         code: u16,
+        /// The `appStatusCode` in the envelope.
         app_status_code: String,
+        /// Overrides the documented message, and is required for a code with none.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         message: Option<String>,
     },
@@ -81,17 +91,19 @@ impl Fault {
         Fault { endpoint: endpoint.into(), kind, times: 1, after: 0 }
     }
 
+    /// Hits this many matching requests (`0` = every one), e.g. to outlast a client's retries.
     pub fn times(mut self, times: u32) -> Self {
         self.times = times;
         self
     }
 
+    /// Lets this many matching requests through first, e.g. to fail the second poll only.
     pub fn after(mut self, after: u32) -> Self {
         self.after = after;
         self
     }
 
-    /// What would make this fault contradict itself, for `SimConfig::validate` and `add_fault`.
+    /// What would make this fault contradict itself, for `SimConfig::validate`.
     pub(crate) fn check(&self) -> Result<(), String> {
         match &self.kind {
             FaultKind::Status { code, .. } | FaultKind::AppStatus { code, .. } if !(100..=599).contains(code) => {
@@ -113,7 +125,8 @@ impl Fault {
         }
     }
 
-    pub fn matches(&self, path: &str) -> bool {
+    /// Whether a request path is one this fault watches.
+    fn matches(&self, path: &str) -> bool {
         let pattern = self.endpoint.trim();
         pattern.is_empty() || pattern == "*" || path.to_lowercase().contains(&pattern.to_lowercase())
     }

@@ -13,10 +13,10 @@ use sha2::{Digest, Sha256};
 use crate::config::JwtMapping;
 
 /// How far in the future `nbf` and `iat` may lie, for clock skew between the IdP and TPP.
-pub(crate) const CLOCK_SKEW_SECS: i64 = 60;
+const CLOCK_SKEW_SECS: i64 = 60;
 
 /// HMAC-SHA256 (RFC 2104) over `sha2`; a whole crate for these lines is not worth it.
-pub(crate) fn hmac_sha256(key: &[u8], message: &[u8]) -> [u8; 32] {
+fn hmac_sha256(key: &[u8], message: &[u8]) -> [u8; 32] {
     const BLOCK: usize = 64;
     let mut block = [0u8; BLOCK];
     if key.len() > BLOCK {
@@ -119,7 +119,7 @@ pub(crate) fn check_times(claims: &Map<String, Value>, now_secs: i64) -> Result<
 }
 
 /// `*` matches any run of characters (including none, `/` and `:`); everything else literally.
-pub(crate) fn glob_match(pattern: &str, text: &str) -> bool {
+fn glob_match(pattern: &str, text: &str) -> bool {
     let (p, t) = (pattern.as_bytes(), text.as_bytes());
     let (mut pi, mut ti) = (0, 0);
     let mut star: Option<(usize, usize)> = None;

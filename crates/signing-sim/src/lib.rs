@@ -11,8 +11,19 @@
 //! println!("TPP and AppViewX at {}", sim.base_url());
 //! # Ok::<(), signing_sim::Error>(())
 //! ```
+//!
+//! Modules depend on each other in one direction only, from the leaves up:
+//! - leaves: `error`, `http` (request and reply), `timefmt` (clock, dates), `scope` (TPP scopes),
+//!   `avx_codes` (AppViewX's status codes and messages), `variants`;
+//! - `fault` (on `avx_codes`), `config` (on `error`, `fault`, `scope`), `jwt` and `tls` (on
+//!   `config`), `state` (on `config`, `fault`), then `shared` (config, store, clock, JWT key);
+//! - the routes on `shared` and what lies below it: `tpp` (its `common` and `approver` under
+//!   `auth`, `flow` and `codesign`), `avx` (`envelope` under `login` under `signing`), `oidc`;
+//! - `server` (listens, reads requests, applies faults, routes to `tpp`, `avx` and `oidc`), and
+//!   this file, which starts it and hands out `SimHandle`. Nothing imports `server` or this file.
 
 #![forbid(unsafe_code)]
+#![warn(missing_docs)]
 
 mod avx;
 mod avx_codes;
@@ -50,19 +61,6 @@ pub use state::{PreApprovalRecord, PreQualRecord, RequestRecord, SessionRecord, 
 pub use tpp::result_code;
 
 use shared::Shared;
-
-/// Namespace for the entry points, for callers that prefer `Simulator::start(..)`.
-pub struct Simulator;
-
-impl Simulator {
-    pub async fn start(config: SimConfig, listen: SocketAddr) -> Result<SimHandle, Error> {
-        start(config, listen).await
-    }
-
-    pub fn spawn(config: SimConfig) -> Result<SimHandle, Error> {
-        SimHandle::spawn(config)
-    }
-}
 
 /// Binds `listen` (port 0 picks a free port) and serves on the current tokio runtime until the
 /// handle is shut down or dropped.
@@ -132,6 +130,7 @@ impl SimHandle {
         Ok(handle)
     }
 
+    /// The bound address, for clients that dial an address rather than a URL.
     pub fn addr(&self) -> SocketAddr {
         self.addr
     }
@@ -151,10 +150,12 @@ impl SimHandle {
         format!("{scheme}://{addr}")
     }
 
+    /// The config it runs with, e.g. to read `oidc.request_token`.
     pub fn config(&self) -> &SimConfig {
         &self.shared.config
     }
 
+    /// What the simulator holds now, for assertions; never includes a credential.
     pub fn state(&self) -> SimState {
         self.shared.snapshot()
     }
@@ -180,17 +181,9 @@ impl SimHandle {
     /// document's example request (`Authorization:Bearer 4MyGeneratedBearerTknz==`) can be sent
     /// verbatim. A token string already issued is replaced by this grant's.
     pub fn issue_token_value(&self, token: &str, username: &str, scope: &str, lifetime_secs: i64) {
-        let config = &self.shared.config.tpp;
-        let client_id = config.clients.first().map_or("codesign-gate", |c| c.client_id.as_str());
-        let now = self.shared.clock.now_ms();
+        let access = self.issue_token(username, scope, lifetime_secs);
         let mut store = self.shared.lock();
         store.tokens.retain(|t| t.token != token);
-        let (access, _) = tpp::new_grant(
-            &mut store,
-            config,
-            tpp::GrantRequest { username, client_id, scope, lifetime_secs, via: "issued" },
-            now,
-        );
         if let Some(t) = store.tokens.iter_mut().find(|t| t.token == access) {
             t.token = token.to_string();
         }
@@ -222,6 +215,7 @@ impl SimHandle {
         jwt::sign(&self.shared.jwt_key, claims)
     }
 
+    /// Arms a fault at run time, after those from the config.
     pub fn add_fault(&self, fault: Fault) {
         self.shared.lock().faults.push(fault::FaultSlot::new(fault));
     }
@@ -238,6 +232,7 @@ impl SimHandle {
         self.shared.clock.advance_ms(ms);
     }
 
+    /// Stops the server; the same as dropping the handle, for call sites that want it spelt out.
     pub fn shutdown(self) {}
 }
 

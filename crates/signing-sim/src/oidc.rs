@@ -16,7 +16,7 @@ use crate::jwt;
 use crate::shared::Shared;
 
 /// How long a minted token lives, as on GitHub.
-pub(crate) const TOKEN_LIFETIME_SECS: i64 = 300;
+const TOKEN_LIFETIME_SECS: i64 = 300;
 
 /// The query string `$ACTIONS_ID_TOKEN_REQUEST_URL` carries on GitHub; clients append
 /// `&audience=...` to it.
@@ -65,7 +65,7 @@ pub(crate) fn route(shared: &Shared, req: &Req) -> Reply {
 }
 
 /// The subject tokens are minted for right now: the run-time override, else the config.
-pub(crate) fn current_subject(shared: &Shared) -> String {
+fn current_subject(shared: &Shared) -> String {
     shared.lock().oidc_subject.clone().unwrap_or_else(|| shared.config.oidc.subject.clone())
 }
 
@@ -93,7 +93,7 @@ fn parse_subject(subject: &str) -> Option<Repo<'_>> {
 
 /// GitHub's claims, derived from the subject where it carries them (`repository`, `ref`,
 /// `environment`, the event); run numbers and the commit are fixed fakes.
-pub(crate) fn claims(issuer: &str, subject: &str, audience: Option<&str>, now_secs: i64) -> Value {
+fn claims(issuer: &str, subject: &str, audience: Option<&str>, now_secs: i64) -> Value {
     let repo = parse_subject(subject);
     let owner = repo.as_ref().map_or("acme", |r| r.owner);
     // GitHub's default audience is the URL of the repository owner.

@@ -86,7 +86,7 @@ where
 
 /// Returned by the service to make hyper drop the connection without writing a response.
 #[derive(Debug)]
-pub(crate) struct DropConnection;
+struct DropConnection;
 
 impl std::fmt::Display for DropConnection {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -287,13 +287,13 @@ const CUT_PAUSE: Duration = Duration::from_millis(50);
 
 /// A response body that is either sent whole or cut short with an error, which makes hyper
 /// abort the connection mid-body.
-pub(crate) enum SimBody {
+enum SimBody {
     Full(Option<Bytes>),
     CutShort { data: Option<Bytes>, pause: Pin<Box<tokio::time::Sleep>> },
 }
 
 #[derive(Debug)]
-pub(crate) struct BodyCut;
+struct BodyCut;
 
 impl std::fmt::Display for BodyCut {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -322,7 +322,7 @@ impl Body for SimBody {
 
     fn is_end_stream(&self) -> bool {
         match self {
-            SimBody::Full(data) => data.as_ref().is_none_or_empty(),
+            SimBody::Full(data) => data.as_ref().is_none_or(Bytes::is_empty),
             SimBody::CutShort { .. } => false,
         }
     }
@@ -333,15 +333,5 @@ impl Body for SimBody {
             // Unknown, so hyper trusts the Content-Length header set for the fault.
             SimBody::CutShort { .. } => SizeHint::default(),
         }
-    }
-}
-
-trait EmptyBytes {
-    fn is_none_or_empty(&self) -> bool;
-}
-
-impl EmptyBytes for Option<&Bytes> {
-    fn is_none_or_empty(&self) -> bool {
-        self.is_none_or(|d| d.is_empty())
     }
 }

@@ -10,13 +10,20 @@ use serde::{Deserialize, Serialize};
 use crate::config::SignOutcome;
 use crate::fault::FaultSlot;
 
+/// What the simulated servers hold, as tests assert on it (also `GET /__sim/state`).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct SimState {
+    /// Every TPP access token issued, with its grant's standing.
     pub tpp_tokens: Vec<TokenRecord>,
+    /// Every PreQualify/Create that succeeded, in order.
     pub prequalifications: Vec<PreQualRecord>,
+    /// Every AddPreApproval that succeeded, in order.
     pub preapprovals: Vec<PreApprovalRecord>,
+    /// Every AppViewX session opened, live or not.
     pub avx_sessions: Vec<SessionRecord>,
+    /// Login attempts left per AppViewX user, to watch the lockout count down.
     pub avx_login_attempts_left: BTreeMap<String, u32>,
+    /// Every AppViewX sign request, with its status as of the snapshot.
     pub sign_requests: Vec<SignRecord>,
     /// Every request received, in arrival order, including those a fault answered.
     pub requests: Vec<RequestRecord>,
@@ -25,10 +32,15 @@ pub struct SimState {
 /// One access token.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TokenRecord {
+    /// The grant's user.
     pub username: String,
+    /// The API integration the grant was issued to.
     pub client_id: String,
+    /// The grant's scope, as granted.
     pub scope: String,
+    /// The grant was revoked (by `revoke/token`); its tokens are dead.
     pub revoked: bool,
+    /// The token is past its expiry (by time or an `expire-token` fault).
     pub expired: bool,
     /// `oauth`, `jwt`, `refresh` or `issued` (by `SimHandle::issue_token`).
     pub issued_via: String,
@@ -36,51 +48,77 @@ pub struct TokenRecord {
     pub grant: u64,
 }
 
+/// A pre-qualified hash, field for field as the request carried it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PreQualRecord {
+    /// The environment DN as sent.
     pub dn: String,
     /// The Base64 `Data` exactly as sent.
     pub data: String,
+    /// The key user as sent (PrefixedName or PrefixedUniversal).
     pub user: String,
+    /// The approver's comment.
     pub comment: String,
+    /// `Hours` as sent; `None` when absent (TPP's default then is 24).
     pub hours: Option<i64>,
+    /// `SingleUse` as sent; `None` when absent.
     pub single_use: Option<bool>,
     /// Who created it (the token's username).
     pub created_by: String,
 }
 
+/// A pre-approval, field for field as the request carried it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PreApprovalRecord {
+    /// The environment DN as sent.
     pub dn: String,
+    /// The key user as sent.
     pub user: String,
+    /// The approver's comment.
     pub comment: String,
+    /// `Hours` as sent; `None` when absent.
     pub hours: Option<i64>,
+    /// `IPAddress` as sent; stored, not enforced.
     pub ip_address: Option<String>,
+    /// `NotBefore` as sent (not normalised).
     pub not_before: Option<String>,
+    /// `SigningExecutable` as sent; stored, not enforced.
     pub signing_executable: Option<String>,
+    /// `SingleUse` as sent; `None` when absent.
     pub single_use: Option<bool>,
+    /// Who created it (the token's username).
     pub created_by: String,
 }
 
+/// An AppViewX session, without its id (a credential).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SessionRecord {
+    /// The user who logged in.
     pub username: String,
     /// False once the session expired (by time or an `expire-session` fault).
     pub active: bool,
 }
 
+/// An AppViewX sign request, as submitted and as it stands.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SignRecord {
+    /// The id the submit answered, shaped like AppViewX's.
     pub sign_id: String,
+    /// `signingPolicy` as sent.
     pub signing_policy: String,
+    /// `signingKey` as sent.
     pub signing_key: String,
+    /// `signedType` as sent.
     pub signed_type: String,
+    /// `fileHashContent` as sent, the DigestInfo a test can recompute the fake signature from.
     pub file_hash_content: String,
+    /// `description` as sent (mandatory on submit, so always `Some`).
     pub description: Option<String>,
     /// Accepted as any string; the reference only shows `v1`.
     pub version_number: String,
     /// As a status call would report it now: `Inprogress`, `Signed` or `Failed`.
     pub status: String,
+    /// The submitting user; only they may fetch it.
     pub username: String,
 }
 
@@ -88,6 +126,7 @@ pub struct SignRecord {
 /// values are never recorded, and the credentials a query or body carries are replaced by `***`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RequestRecord {
+    /// The HTTP method.
     pub method: String,
     /// The path as received (original case), without the query string.
     pub path: String,

@@ -12,9 +12,13 @@ use crate::state::{AccessToken, Grant, Store};
 
 /// Sign Result Codes used by the simulated calls (pyVenafi `resultcodes.py`).
 pub mod result_code {
+    /// `Success:true`; only GetEnvironment answers it, the creating calls answer `Success` alone.
     pub const SUCCESS: i32 = 1;
+    /// The caller is not a Key Use Approver of the environment.
     pub const INSUFFICIENT_PERMISSION: i32 = 2;
+    /// No environment with that DN, GUID or Id.
     pub const OBJECT_NOT_FOUND: i32 = 7;
+    /// No key user of that name.
     pub const USER_NOT_FOUND: i32 = 1002;
 }
 
