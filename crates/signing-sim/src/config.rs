@@ -356,57 +356,13 @@ impl SimConfig {
     /// mistake surfaces when the file is loaded rather than as a puzzling HTTP answer.
     pub fn validate(&self) -> Result<(), Error> {
         let mut problems = Vec::new();
+        self.tpp.check(&mut problems);
+        self.oidc.check(&mut problems);
         let t = &self.tpp;
-        if t.token_lifetime_secs <= 0 {
-            problems.push("tpp.token_lifetime_secs must be positive".to_string());
-        }
-        if t.refresh_lifetime_secs <= 0 {
-            problems.push("tpp.refresh_lifetime_secs must be positive".to_string());
-        }
-        if t.max_hours <= 0 {
-            problems.push("tpp.max_hours must be positive".to_string());
-        }
-        for c in &t.clients {
-            if let Err(e) = Scope::parse(&c.scope) {
-                problems.push(format!("tpp client {:?}: scope: {e}", c.client_id));
-            }
-        }
-        for (i, m) in t.jwt_mappings.iter().enumerate() {
-            for (field, value) in
-                [("issuer", &m.issuer), ("audience", &m.audience), ("subject", &m.subject), ("username", &m.username)]
-            {
-                if value.trim().is_empty() {
-                    problems.push(format!("tpp.jwt_mappings[{i}].{field} must not be empty"));
-                }
-            }
-        }
-        let o = &self.oidc;
-        for (field, value) in [("request_token", &o.request_token), ("subject", &o.subject), ("issuer", &o.issuer)] {
-            if value.trim().is_empty() {
-                problems.push(format!("oidc.{field} must not be empty"));
-            }
-        }
         dupes("tpp client", t.clients.iter().map(|c| c.client_id.clone()), &mut problems);
         dupes("tpp user", t.users.iter().map(|u| u.username.to_lowercase()), &mut problems);
         dupes("tpp environment", t.environments.iter().map(|e| e.dn.to_lowercase()), &mut problems);
-        let a = &self.appviewx;
-        if a.session_lifetime_secs <= 0 {
-            problems.push("appviewx.session_lifetime_secs must be positive".to_string());
-        }
-        dupes("appviewx user", a.users.iter().map(|u| u.username.clone()), &mut problems);
-        dupes("appviewx policy", a.policies.iter().map(|p| p.name.clone()), &mut problems);
-        for p in &a.policies {
-            for ip in &p.allowed_ips {
-                if ip.parse::<std::net::IpAddr>().is_err() {
-                    problems
-                        .push(format!("appviewx policy {:?}: allowed_ips entry {ip:?} is not an IP address", p.name));
-                }
-            }
-        }
-        if a.gwkey.as_deref().is_some_and(|k| k.trim().is_empty()) {
-            problems
-                .push("appviewx.gwkey must not be empty when set (leave it out for a single-tenant install)".into());
-        }
+        self.appviewx.check(&mut problems);
         for f in &self.faults {
             if let Err(e) = f.check() {
                 problems.push(e);
@@ -423,6 +379,15 @@ impl SimConfig {
     /// Printing the passwords is deliberate: they are fake, and without them the demo is useless.
     pub fn describe(&self) -> String {
         let mut s = String::new();
+        self.describe_tpp(&mut s);
+        self.describe_oidc(&mut s);
+        self.describe_appviewx(&mut s);
+        self.describe_rest(&mut s);
+        s
+    }
+
+    /// The TPP part of `describe`: integrations, users, environments, key users, JWT mappings.
+    fn describe_tpp(&self, s: &mut String) {
         let t = &self.tpp;
         let _ = writeln!(s, "Venafi TPP (version {}):", t.version);
         let _ = writeln!(
@@ -453,10 +418,18 @@ impl SimConfig {
             let _ =
                 writeln!(s, "    iss {:?} aud {:?} sub {:?} -> user {:?}", m.issuer, m.audience, m.subject, m.username);
         }
+    }
+
+    /// The OIDC stand-in part of `describe`.
+    fn describe_oidc(&self, s: &mut String) {
         let o = &self.oidc;
         let _ = writeln!(s, "GitHub Actions OIDC stand-in (GET /__sim/oidc/token?api-version=2.0&audience=AUD):");
         let _ = writeln!(s, "  request token {:?} (send as Authorization: bearer)", o.request_token);
         let _ = writeln!(s, "  tokens: iss {:?} sub {:?}, valid 5 minutes", o.issuer, o.subject);
+    }
+
+    /// The AppViewX part of `describe`: tenant key, users, policies.
+    fn describe_appviewx(&self, s: &mut String) {
         let a = &self.appviewx;
         let _ = writeln!(
             s,
@@ -498,6 +471,10 @@ impl SimConfig {
                 let _ = writeln!(s, "    encodedHashData: the signed script {script:?} with a signature block");
             }
         }
+    }
+
+    /// The variants mode, the armed faults and TLS.
+    fn describe_rest(&self, s: &mut String) {
         if let Some(seed) = self.variants {
             let _ = writeln!(s, "Answers vary (seed {seed}): key order, optional fields absent or null, extra fields");
         }
@@ -518,7 +495,71 @@ impl SimConfig {
                 let _ = writeln!(s, "TLS: generated; trust the CA written to {}", ca_out_path.display());
             }
         }
-        s
+    }
+}
+
+impl TppConfig {
+    /// `validate`'s checks of the TPP lifetimes, the integrations' scopes and the JWT mappings.
+    fn check(&self, problems: &mut Vec<String>) {
+        if self.token_lifetime_secs <= 0 {
+            problems.push("tpp.token_lifetime_secs must be positive".to_string());
+        }
+        if self.refresh_lifetime_secs <= 0 {
+            problems.push("tpp.refresh_lifetime_secs must be positive".to_string());
+        }
+        if self.max_hours <= 0 {
+            problems.push("tpp.max_hours must be positive".to_string());
+        }
+        for c in &self.clients {
+            if let Err(e) = Scope::parse(&c.scope) {
+                problems.push(format!("tpp client {:?}: scope: {e}", c.client_id));
+            }
+        }
+        for (i, m) in self.jwt_mappings.iter().enumerate() {
+            for (field, value) in
+                [("issuer", &m.issuer), ("audience", &m.audience), ("subject", &m.subject), ("username", &m.username)]
+            {
+                if value.trim().is_empty() {
+                    problems.push(format!("tpp.jwt_mappings[{i}].{field} must not be empty"));
+                }
+            }
+        }
+    }
+}
+
+impl OidcConfig {
+    /// `validate`'s check that the stand-in has a request token, a subject and an issuer.
+    fn check(&self, problems: &mut Vec<String>) {
+        for (field, value) in
+            [("request_token", &self.request_token), ("subject", &self.subject), ("issuer", &self.issuer)]
+        {
+            if value.trim().is_empty() {
+                problems.push(format!("oidc.{field} must not be empty"));
+            }
+        }
+    }
+}
+
+impl AvxConfig {
+    /// `validate`'s checks of the session lifetime, duplicates, allow-lists and the tenant key.
+    fn check(&self, problems: &mut Vec<String>) {
+        if self.session_lifetime_secs <= 0 {
+            problems.push("appviewx.session_lifetime_secs must be positive".to_string());
+        }
+        dupes("appviewx user", self.users.iter().map(|u| u.username.clone()), problems);
+        dupes("appviewx policy", self.policies.iter().map(|p| p.name.clone()), problems);
+        for p in &self.policies {
+            for ip in &p.allowed_ips {
+                if ip.parse::<std::net::IpAddr>().is_err() {
+                    problems
+                        .push(format!("appviewx policy {:?}: allowed_ips entry {ip:?} is not an IP address", p.name));
+                }
+            }
+        }
+        if self.gwkey.as_deref().is_some_and(|k| k.trim().is_empty()) {
+            problems
+                .push("appviewx.gwkey must not be empty when set (leave it out for a single-tenant install)".into());
+        }
     }
 }
 

@@ -96,6 +96,7 @@ impl std::fmt::Display for DropConnection {
 
 impl std::error::Error for DropConnection {}
 
+/// One request, start to end: record it, let its fault (if any) act, read the body, answer.
 async fn handle(
     shared: Arc<Shared>,
     peer: SocketAddr,
@@ -104,23 +105,7 @@ async fn handle(
     let (parts, body) = req.into_parts();
     let path = parts.uri.path().to_string();
     let raw_query = parts.uri.query().map(str::to_string);
-    let mut header_names: Vec<String> = parts.headers.keys().map(|k| k.as_str().to_ascii_lowercase()).collect();
-    header_names.sort();
-    header_names.dedup();
-    let (index, fault) = {
-        let mut store = shared.lock();
-        let fault = fault::pick(&mut store.faults, &path);
-        store.requests.push(RequestRecord {
-            method: parts.method.to_string(),
-            path: path.clone(),
-            query: raw_query.as_deref().map(recorded_query),
-            status: 0,
-            fault: fault.as_ref().map(|f| f.name().to_string()),
-            header_names,
-            body: None,
-        });
-        (store.requests.len() - 1, fault)
-    };
+    let (index, fault) = record_arrival(&shared, &parts, &path, raw_query.as_deref());
 
     match &fault {
         Some(FaultKind::Reset) => return Err(DropConnection),
@@ -151,34 +136,7 @@ async fn handle(
         }
     }
     let req = Req::new(parts.method, &path, raw_query.as_deref(), parts.headers, body, peer);
-
-    let reply = match &fault {
-        Some(FaultKind::Status { code, retry_after }) => {
-            let reply = if is_avx(&req) { avx::fault_reply(*code) } else { tpp::fault_reply(*code) };
-            match retry_after {
-                Some(ra) => reply.with_header(RETRY_AFTER, ra),
-                None => reply,
-            }
-        }
-        Some(FaultKind::AppStatus { code, app_status_code, message }) => {
-            if is_avx(&req) {
-                avx::app_status_reply(*code, app_status_code, message.as_deref())
-            } else {
-                tpp::fault_reply(*code)
-            }
-        }
-        Some(FaultKind::ExpireToken) => {
-            let now = shared.clock.now_ms();
-            tpp::expire_bearer(&mut shared.lock(), &req, now);
-            route(&shared, &req)
-        }
-        Some(FaultKind::ExpireSession) => {
-            let now = shared.clock.now_ms();
-            avx::expire_session(&mut shared.lock(), &req, now);
-            route(&shared, &req)
-        }
-        _ => route(&shared, &req),
-    };
+    let reply = answer(&shared, &req, fault.as_ref());
     let status = match fault {
         Some(FaultKind::MalformedJson) => 200,
         _ => reply.status.as_u16(),
@@ -186,6 +144,64 @@ async fn handle(
     record_status(&shared, index, status);
     let reply = with_variants(&shared, index, &path, reply);
     Ok(into_response(reply, fault.as_ref(), &path))
+}
+
+/// Picks the request's fault and records the request (without its body, not read yet), both
+/// under one lock so the log's order is the order faults counted requests in. Returns the
+/// record's index.
+fn record_arrival(
+    shared: &Shared,
+    parts: &hyper::http::request::Parts,
+    path: &str,
+    raw_query: Option<&str>,
+) -> (usize, Option<FaultKind>) {
+    let mut header_names: Vec<String> = parts.headers.keys().map(|k| k.as_str().to_ascii_lowercase()).collect();
+    header_names.sort();
+    header_names.dedup();
+    let mut store = shared.lock();
+    let fault = fault::pick(&mut store.faults, path);
+    store.requests.push(RequestRecord {
+        method: parts.method.to_string(),
+        path: path.to_string(),
+        query: raw_query.map(recorded_query),
+        status: 0,
+        fault: fault.as_ref().map(|f| f.name().to_string()),
+        header_names,
+        body: None,
+    });
+    (store.requests.len() - 1, fault)
+}
+
+/// The reply to a request whose body has been read: a fault's own answer, or the route's (after
+/// an `expire-*` fault has expired the credential it carries).
+fn answer(shared: &Shared, req: &Req, fault: Option<&FaultKind>) -> Reply {
+    match fault {
+        Some(FaultKind::Status { code, retry_after }) => {
+            let reply = if is_avx(req) { avx::fault_reply(*code) } else { tpp::fault_reply(*code) };
+            match retry_after {
+                Some(ra) => reply.with_header(RETRY_AFTER, ra),
+                None => reply,
+            }
+        }
+        Some(FaultKind::AppStatus { code, app_status_code, message }) => {
+            if is_avx(req) {
+                avx::app_status_reply(*code, app_status_code, message.as_deref())
+            } else {
+                tpp::fault_reply(*code)
+            }
+        }
+        Some(FaultKind::ExpireToken) => {
+            let now = shared.clock.now_ms();
+            tpp::expire_bearer(&mut shared.lock(), req, now);
+            route(shared, req)
+        }
+        Some(FaultKind::ExpireSession) => {
+            let now = shared.clock.now_ms();
+            avx::expire_session(&mut shared.lock(), req, now);
+            route(shared, req)
+        }
+        _ => route(shared, req),
+    }
 }
 
 /// In `variants` mode, the answer's JSON rewritten into one of its documented variants. The
