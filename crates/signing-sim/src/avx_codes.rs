@@ -57,7 +57,7 @@ pub mod app_code {
 }
 
 /// AppViewX's documented messages: login (API guides 2020.1 and 2023.1 "Log Into AppViewX"),
-/// submit (SIGN guide 2023.1.0_FP1 "Generate Hash for Code Signing") and status (the fetch-status
+/// submit (SIGN guide `2023.1.0_FP1` "Generate Hash for Code Signing") and status (the fetch-status
 /// document in `vendor-docs/`).
 pub(crate) mod message {
     pub const LOGIN_EMPTY: &str = "Username or password cannot be null or empty";
@@ -87,6 +87,7 @@ pub(crate) mod message {
 /// The message the simulator answers with for an `appStatusCode`: AppViewX's documented text
 /// for its `CODE_SIGNING_*` codes and login errors, the simulator's own for the codes it made up.
 /// `None` for a code it does not know (an `app-status` fault then needs an explicit message).
+#[must_use]
 pub fn app_status_message(app_status_code: &str) -> Option<&'static str> {
     use app_code as c;
     Some(match app_status_code {

@@ -182,7 +182,7 @@ pub struct AvxUser {
     /// Failed logins allowed before lockout; a successful login restores it.
     #[serde(default = "default_login_attempts")]
     pub login_attempts: u32,
-    /// `false` gives 403 CODE_SIGNING_0032 on submit.
+    /// `false` gives 403 `CODE_SIGNING_0032` on submit.
     #[serde(default = "default_true")]
     pub can_sign: bool,
 }
@@ -193,9 +193,9 @@ pub struct AvxUser {
 pub struct AvxPolicy {
     /// What `signingPolicy` must equal (compared exactly).
     pub name: String,
-    /// The `signingKey` values mapped to the policy; any other is CODE_SIGNING_0070.
+    /// The `signingKey` values mapped to the policy; any other is `CODE_SIGNING_0070`.
     pub keys: Vec<String>,
-    /// The `signedType` values the policy supports; any other is CODE_SIGNING_0063.
+    /// The `signedType` values the policy supports; any other is `CODE_SIGNING_0063`.
     #[serde(default = "default_signed_types")]
     pub signed_types: Vec<String>,
     /// Caller IPs allowed to sign; empty means no allow-list.
@@ -239,7 +239,7 @@ pub enum SignOutcome {
     Signed,
     /// Terminal `failedDueToTimeoutError: true`.
     TimeoutError,
-    /// Status calls answer 500 CODE_SIGNING_0103 once the delay has passed.
+    /// Status calls answer 500 `CODE_SIGNING_0103` once the delay has passed.
     FetchError,
     /// Stays `Inprogress` forever, for client deadlines.
     Never,
@@ -332,6 +332,9 @@ impl Default for AvxConfig {
 
 impl SimConfig {
     /// Reads a config from TOML text, refusing unknown keys so a typo cannot fall back to a default.
+    ///
+    /// # Errors
+    /// `Error::Config` for TOML that does not parse into a config, or a config `validate` refuses.
     pub fn from_toml_str(s: &str) -> Result<Self, Error> {
         let config: SimConfig = toml::from_str(s).map_err(|e| Error::Config(e.to_string()))?;
         config.validate()?;
@@ -339,6 +342,9 @@ impl SimConfig {
     }
 
     /// Reads a config file; errors name the file.
+    ///
+    /// # Errors
+    /// `Error::Io` when the file cannot be read, `Error::Config` as for `from_toml_str`.
     pub fn from_toml_file(path: &Path) -> Result<Self, Error> {
         let text = std::fs::read_to_string(path).map_err(|source| Error::Io { path: path.to_path_buf(), source })?;
         Self::from_toml_str(&text).map_err(|e| match e {
@@ -348,12 +354,18 @@ impl SimConfig {
     }
 
     /// Renders the config as TOML, e.g. to start a custom file from the demo setup.
+    ///
+    /// # Errors
+    /// `Error::Config` if the TOML serializer refuses a value.
     pub fn to_toml_string(&self) -> Result<String, Error> {
         toml::to_string_pretty(self).map_err(|e| Error::Config(e.to_string()))
     }
 
     /// Catches setups that would make the simulator contradict itself at run time, so the
     /// mistake surfaces when the file is loaded rather than as a puzzling HTTP answer.
+    ///
+    /// # Errors
+    /// `Error::Config` listing every problem found, separated by `; `.
     pub fn validate(&self) -> Result<(), Error> {
         let mut problems = Vec::new();
         self.tpp.check(&mut problems);
@@ -377,6 +389,7 @@ impl SimConfig {
 
     /// Human summary for `codesign-gate simulator`: what a user needs to point a client at it.
     /// Printing the passwords is deliberate: they are fake, and without them the demo is useless.
+    #[must_use]
     pub fn describe(&self) -> String {
         let mut s = String::new();
         self.describe_tpp(&mut s);

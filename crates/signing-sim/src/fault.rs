@@ -70,6 +70,7 @@ pub enum FaultKind {
 
 impl FaultKind {
     /// Stable name used in `RequestRecord::fault` and in TOML (`kind = "..."`).
+    #[must_use]
     pub fn name(&self) -> &'static str {
         match self {
             FaultKind::Latency { .. } => "latency",
@@ -92,12 +93,14 @@ impl Fault {
     }
 
     /// Hits this many matching requests (`0` = every one), e.g. to outlast a client's retries.
+    #[must_use]
     pub fn times(mut self, times: u32) -> Self {
         self.times = times;
         self
     }
 
     /// Lets this many matching requests through first, e.g. to fail the second poll only.
+    #[must_use]
     pub fn after(mut self, after: u32) -> Self {
         self.after = after;
         self

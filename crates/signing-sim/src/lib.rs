@@ -64,6 +64,10 @@ use shared::Shared;
 
 /// Binds `listen` (port 0 picks a free port) and serves on the current tokio runtime until the
 /// handle is shut down or dropped.
+///
+/// # Errors
+/// `Error::Config` for a config `SimConfig::validate` refuses, `Error::Tls`/`Error::Io` when the
+/// certificate cannot be loaded or generated, `Error::Bind` when `listen` cannot be bound.
 pub async fn start(config: SimConfig, listen: SocketAddr) -> Result<SimHandle, Error> {
     config.validate()?;
     let tls = config.tls.as_ref().map(tls::acceptor).transpose()?;
@@ -95,6 +99,9 @@ impl std::fmt::Debug for SimHandle {
 impl SimHandle {
     /// For synchronous tests: runs the simulator on its own runtime in a background thread,
     /// listening on 127.0.0.1 with a free port.
+    ///
+    /// # Errors
+    /// As `start`, and `Error::Runtime` when the thread or its runtime cannot be started.
     pub fn spawn(config: SimConfig) -> Result<SimHandle, Error> {
         let (tx, rx) = std::sync::mpsc::channel();
         let thread = std::thread::Builder::new()
@@ -131,12 +138,14 @@ impl SimHandle {
     }
 
     /// The bound address, for clients that dial an address rather than a URL.
+    #[must_use]
     pub fn addr(&self) -> SocketAddr {
         self.addr
     }
 
     /// `http(s)://127.0.0.1:PORT`; a wildcard listen address is reported as loopback because
     /// that is what a local client should dial.
+    #[must_use]
     pub fn base_url(&self) -> String {
         let scheme = if self.tls { "https" } else { "http" };
         let mut addr = self.addr;
@@ -151,11 +160,13 @@ impl SimHandle {
     }
 
     /// The config it runs with, e.g. to read `oidc.request_token`.
+    #[must_use]
     pub fn config(&self) -> &SimConfig {
         &self.shared.config
     }
 
     /// What the simulator holds now, for assertions; never includes a credential.
+    #[must_use]
     pub fn state(&self) -> SimState {
         self.shared.snapshot()
     }
@@ -163,6 +174,7 @@ impl SimHandle {
     /// Mints a TPP access token without a login, for handing the gate a valid or (with a
     /// negative lifetime) already expired token. The token belongs to the first configured
     /// API integration.
+    #[must_use]
     pub fn issue_token(&self, username: &str, scope: &str, lifetime_secs: i64) -> String {
         let config = &self.shared.config.tpp;
         let client_id = config.clients.first().map_or("codesign-gate", |c| c.client_id.as_str());
@@ -171,7 +183,7 @@ impl SimHandle {
         let (access, _) = tpp::new_grant(
             &mut store,
             config,
-            tpp::GrantRequest { username, client_id, scope, lifetime_secs, via: "issued" },
+            &tpp::GrantRequest { username, client_id, scope, lifetime_secs, via: "issued" },
             now,
         );
         access
@@ -192,6 +204,7 @@ impl SimHandle {
     /// What a job would find in `$ACTIONS_ID_TOKEN_REQUEST_URL`:
     /// `{base_url}/__sim/oidc/token?api-version=2.0`, to which clients append `&audience=...`.
     /// The matching `$ACTIONS_ID_TOKEN_REQUEST_TOKEN` is `config().oidc.request_token`.
+    #[must_use]
     pub fn oidc_request_url(&self) -> String {
         format!("{}{}", self.base_url(), oidc::REQUEST_URL_PATH)
     }
@@ -205,12 +218,14 @@ impl SimHandle {
     /// The OIDC token `GET /__sim/oidc/token` would answer right now, without a request (so it
     /// is not recorded in `requests`). `None` gives GitHub's default audience, the repository
     /// owner's URL.
+    #[must_use]
     pub fn oidc_token(&self, audience: Option<&str>) -> String {
         oidc::mint(&self.shared, audience)
     }
 
     /// Signs arbitrary claims with the simulator's HS256 key, for tokens the OIDC stand-in
     /// would never mint (another issuer, a missing `exp`, a list of audiences...).
+    #[must_use]
     pub fn mint_jwt(&self, claims: &serde_json::Value) -> String {
         jwt::sign(&self.shared.jwt_key, claims)
     }

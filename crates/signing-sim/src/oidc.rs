@@ -5,6 +5,8 @@
 //! `Authorization: bearer $ACTIONS_ID_TOKEN_REQUEST_TOKEN`. The token minted here is signed with
 //! the simulator's own HS256 key, so `POST /vedauth/authorize/jwt` can verify it.
 
+use std::fmt::Write as _;
+
 use hyper::header::{ALLOW, WWW_AUTHENTICATE};
 use hyper::Method;
 use serde::Serialize;
@@ -109,7 +111,10 @@ fn claims(issuer: &str, subject: &str, audience: Option<&str>, now_secs: i64) ->
     if let Some(r) = repo {
         let git_ref = r.context.strip_prefix("ref:").unwrap_or("refs/heads/main");
         let event = if r.context == "pull_request" { "pull_request" } else { "push" };
-        let sha: String = Sha256::digest(subject.as_bytes()).iter().take(20).map(|b| format!("{b:02x}")).collect();
+        let sha = Sha256::digest(subject.as_bytes()).iter().take(20).fold(String::with_capacity(40), |mut sha, b| {
+            let _ = write!(sha, "{b:02x}");
+            sha
+        });
         c.insert("repository".into(), json!(r.repository));
         c.insert("repository_owner".into(), json!(r.owner));
         c.insert("ref".into(), json!(git_ref));

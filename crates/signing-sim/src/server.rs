@@ -50,13 +50,10 @@ pub(crate) async fn serve(
         tokio::select! {
             _ = &mut shutdown => break,
             accepted = listener.accept() => {
-                let (stream, peer) = match accepted {
-                    Ok(pair) => pair,
-                    Err(_) => {
-                        // Out of descriptors or similar: back off instead of spinning.
-                        tokio::time::sleep(Duration::from_millis(50)).await;
-                        continue;
-                    }
+                let Ok((stream, peer)) = accepted else {
+                    // Out of descriptors or similar: back off instead of spinning.
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
                 };
                 let _ = stream.set_nodelay(true);
                 let shared = shared.clone();

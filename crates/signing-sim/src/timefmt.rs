@@ -17,8 +17,7 @@ impl Clock {
     pub fn now_ms(&self) -> i64 {
         let wall = SystemTime::now()
             .duration_since(UNIX_EPOCH)
-            .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
-            .unwrap_or(0);
+            .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
         wall.saturating_add(self.offset_ms.load(Ordering::Relaxed))
     }
 
@@ -84,27 +83,33 @@ pub(crate) fn dotnet_date(ms: i64) -> String {
 /// `isoformat()`, i.e. `2030-01-02T03:04:05+00:00`. Returns unix milliseconds (UTC).
 pub(crate) fn parse_not_before(s: &str) -> Result<i64, String> {
     let bad = || format!("NotBefore {s:?} is not a UTC ISO 8601 date-time like 2021-12-31T00:52:50.5387438");
-    let b = s.as_bytes();
-    if b.len() < 19 {
+    let bytes = s.as_bytes();
+    if bytes.len() < 19 {
         return Err(bad());
     }
     let num = |range: std::ops::Range<usize>| -> Result<i64, String> {
-        let part = &b[range];
+        let part = &bytes[range];
         if part.iter().all(u8::is_ascii_digit) {
             Ok(part.iter().fold(0i64, |acc, c| acc * 10 + i64::from(c - b'0')))
         } else {
             Err(bad())
         }
     };
-    if b[4] != b'-' || b[7] != b'-' || b[10] != b'T' || b[13] != b':' || b[16] != b':' {
+    if [(4, b'-'), (7, b'-'), (10, b'T'), (13, b':'), (16, b':')].iter().any(|&(i, sep)| bytes[i] != sep) {
         return Err(bad());
     }
-    let (y, mo, d) = (num(0..4)?, num(5..7)?, num(8..10)?);
-    let (h, mi, sec) = (num(11..13)?, num(14..16)?, num(17..19)?);
-    if !(1..=12).contains(&mo) || d < 1 || d > days_in_month(y, mo) || h > 23 || mi > 59 || sec > 59 {
+    let (year, month, day) = (num(0..4)?, num(5..7)?, num(8..10)?);
+    let (hour, minute, second) = (num(11..13)?, num(14..16)?, num(17..19)?);
+    if !(1..=12).contains(&month)
+        || day < 1
+        || day > days_in_month(year, month)
+        || hour > 23
+        || minute > 59
+        || second > 59
+    {
         return Err(bad());
     }
-    let mut rest = &b[19..];
+    let mut rest = &bytes[19..];
     let mut frac_ms = 0i64;
     if let Some((&b'.', digits_and_more)) = rest.split_first() {
         let n = digits_and_more.iter().take_while(|c| c.is_ascii_digit()).count();
@@ -112,8 +117,8 @@ pub(crate) fn parse_not_before(s: &str) -> Result<i64, String> {
             return Err(bad());
         }
         let digits = &digits_and_more[..n];
-        for (i, c) in digits.iter().take(3).enumerate() {
-            frac_ms += i64::from(c - b'0') * 10i64.pow(2 - i as u32);
+        for (c, scale) in digits.iter().zip([100, 10, 1]) {
+            frac_ms += i64::from(c - b'0') * scale;
         }
         rest = &digits_and_more[n..];
     }
@@ -140,7 +145,7 @@ pub(crate) fn parse_not_before(s: &str) -> Result<i64, String> {
         }
         _ => return Err(bad()),
     };
-    let secs = days_from_civil(y, mo, d) * 86_400 + h * 3600 + mi * 60 + sec - offset_secs;
+    let secs = days_from_civil(year, month, day) * 86_400 + hour * 3600 + minute * 60 + second - offset_secs;
     Ok(secs * 1000 + frac_ms)
 }
 

@@ -35,7 +35,7 @@ pub(crate) fn acceptor(config: &TlsConfig) -> Result<TlsAcceptor, Error> {
 
 fn load(cert_path: &Path, key_path: &Path) -> Result<(Vec<CertificateDer<'static>>, PrivateKeyDer<'static>), Error> {
     let chain = CertificateDer::pem_file_iter(cert_path)
-        .and_then(|it| it.collect::<Result<Vec<_>, _>>())
+        .and_then(Iterator::collect::<Result<Vec<_>, _>>)
         .map_err(|e| Error::Tls(format!("{}: {e}", cert_path.display())))?;
     if chain.is_empty() {
         return Err(Error::Tls(format!("{}: no CERTIFICATE block found", cert_path.display())));
@@ -44,7 +44,7 @@ fn load(cert_path: &Path, key_path: &Path) -> Result<(Vec<CertificateDer<'static
     Ok((chain, key))
 }
 
-/// Mints a CA and a server certificate for localhost, 127.0.0.1 and ::1, and writes the CA so
+/// Mints a CA and a server certificate for localhost, 127.0.0.1 and `::1`, and writes the CA so
 /// the client under test can trust exactly this run's server and nothing else.
 fn generate(ca_out_path: &Path) -> Result<(Vec<CertificateDer<'static>>, PrivateKeyDer<'static>), Error> {
     let tls = |e: rcgen::Error| Error::Tls(e.to_string());
@@ -89,7 +89,7 @@ mod tests {
         der.windows(oid.len()).any(|w| w == oid)
     }
 
-    /// Strict verifiers (OpenSSL's X509_V_FLAG_X509_STRICT, on by default in Python 3.13) need an
+    /// Strict verifiers (OpenSSL's `X509_V_FLAG_X509_STRICT`, on by default in Python 3.13) need an
     /// Authority Key Identifier in the leaf and a Subject Key Identifier in the CA.
     #[test]
     fn generated_chain_passes_strict_x509_checks() {

@@ -8,7 +8,7 @@
 //! `message` when it is not `null`, `status`, `sessionId`, `signId`, `encodedHashData`, tokens
 //! and the token answer's `expires`.
 //!
-//! serde_json's `Map` is sorted (the workspace does not enable `preserve_order`, and enabling it
+//! `serde_json`'s `Map` is sorted (the workspace does not enable `preserve_order`, and enabling it
 //! here would change the gate's maps too), so the text is written here, in the shuffled order.
 
 use serde_json::{Map, Value};
@@ -35,6 +35,12 @@ impl SplitMix64 {
     /// A number in `0..n` (`n > 0`).
     fn below(&mut self, n: u64) -> u64 {
         self.next() % n.max(1)
+    }
+
+    /// An index into something `len` long (`len > 0`).
+    fn index(&mut self, len: usize) -> usize {
+        let drawn = self.below(u64::try_from(len).unwrap_or(u64::MAX));
+        usize::try_from(drawn).unwrap_or(0)
     }
 
     fn chance(&mut self, one_in: u64) -> bool {
@@ -107,20 +113,16 @@ fn maybe_add(map: &mut Map<String, Value>, key: &str, values: &[Value], rng: &mu
 }
 
 fn vary_tpp(top: &mut Map<String, Value>, rng: &mut SplitMix64) {
-    match top.get("Success") {
-        Some(Value::Bool(true)) => {
-            if top.get("Result") == Some(&Value::from(1)) {
-                if rng.chance(2) {
-                    top.remove("Result");
-                }
-            } else if !top.contains_key("Result") && rng.chance(2) {
-                top.insert("Result".to_string(), Value::from(1));
+    // Only a success varies here: a refusal keeps Success, Result and Error as they are.
+    if top.get("Success") == Some(&Value::Bool(true)) {
+        if top.get("Result") == Some(&Value::from(1)) {
+            if rng.chance(2) {
+                top.remove("Result");
             }
-            maybe_add(top, "Error", &[Value::Null], rng);
+        } else if !top.contains_key("Result") && rng.chance(2) {
+            top.insert("Result".to_string(), Value::from(1));
         }
-        // A refusal keeps Success, Result and Error as they are.
-        Some(_) => {}
-        None => {}
+        maybe_add(top, "Error", &[Value::Null], rng);
     }
     if top.contains_key("access_token") {
         for key in ["refresh_token", "refresh_until", "identity", "scope", "token_type"] {
@@ -192,7 +194,7 @@ const EXTRA_NAMES: [&str; 8] =
 /// Adds zero to two unknown fields.
 fn add_extras(map: &mut Map<String, Value>, rng: &mut SplitMix64) {
     for _ in 0..rng.below(3) {
-        let name = EXTRA_NAMES[rng.below(EXTRA_NAMES.len() as u64) as usize];
+        let name = EXTRA_NAMES[rng.index(EXTRA_NAMES.len())];
         if map.contains_key(name) {
             continue;
         }
@@ -215,7 +217,7 @@ fn write_value(value: &Value, rng: &mut SplitMix64, out: &mut String) {
             let mut entries: Vec<(&String, &Value)> = map.iter().collect();
             // Fisher-Yates.
             for i in (1..entries.len()).rev() {
-                let j = rng.below(i as u64 + 1) as usize;
+                let j = rng.index(i + 1);
                 entries.swap(i, j);
             }
             out.push('{');

@@ -1,6 +1,7 @@
 //! AppViewX hash signing: submitting a DigestInfo, polling its status, downloading the result,
 //! and the deterministic fake signatures the simulator answers with.
 
+use std::fmt::Write as _;
 use std::net::IpAddr;
 
 use base64::engine::general_purpose::STANDARD;
@@ -103,11 +104,15 @@ fn new_sign_id(store: &mut Store, now_ms: i64) -> String {
     bytes.extend_from_slice(&secs.to_be_bytes());
     bytes.extend_from_slice(&random.as_bytes()[..5]);
     bytes.extend_from_slice(&store.sign_counter.to_be_bytes()[1..]);
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    bytes.iter().fold(String::with_capacity(24), |mut id, b| {
+        let _ = write!(id, "{b:02x}");
+        id
+    })
 }
 
 /// A fake RSA-2048-sized signature that depends only on the key and the DigestInfo, so tests can
 /// recompute it and a client cannot pass by echoing its input.
+#[must_use]
 pub fn fake_signature(signing_key: &str, file_hash_content: &str) -> String {
     let mut out = Vec::with_capacity(256);
     for block in 0u8..8 {
@@ -125,6 +130,7 @@ pub fn fake_signature(signing_key: &str, file_hash_content: &str) -> String {
 /// What `encodedHashData` is for a policy with `signed_script`: the script text, then a signature
 /// block around `fake_signature(signing_key, file_hash_content)` in Base64 lines of 64
 /// characters, shaped like the status document's example (`\r\n` line ends, `# ` prefixes).
+#[must_use]
 pub fn fake_signed_script(script: &str, signing_key: &str, file_hash_content: &str) -> String {
     let signature = fake_signature(signing_key, file_hash_content);
     let mut out = String::with_capacity(script.len() + signature.len() + 128);

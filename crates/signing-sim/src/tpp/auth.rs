@@ -112,8 +112,8 @@ pub(crate) struct GrantRequest<'a> {
 
 /// Issues an access token in a new grant, for the password and JWT grants and for
 /// `SimHandle::issue_token`; returns the token and the grant (its refresh token included).
-pub(crate) fn new_grant(store: &mut Store, config: &TppConfig, r: GrantRequest<'_>, now_ms: i64) -> (String, Grant) {
-    let GrantRequest { username, client_id, scope, lifetime_secs, via } = r;
+pub(crate) fn new_grant(store: &mut Store, config: &TppConfig, r: &GrantRequest<'_>, now_ms: i64) -> (String, Grant) {
+    let &GrantRequest { username, client_id, scope, lifetime_secs, via } = r;
     store.next_grant += 1;
     let grant = Grant {
         id: store.next_grant,
@@ -209,7 +209,7 @@ fn grant_reply(shared: &Shared, username: &str, client_id: &str, scope: &str, vi
     let (access, grant) = new_grant(
         &mut store,
         config,
-        GrantRequest { username, client_id, scope: scope.trim(), lifetime_secs: config.token_lifetime_secs, via },
+        &GrantRequest { username, client_id, scope: scope.trim(), lifetime_secs: config.token_lifetime_secs, via },
         now,
     );
     let refresh = grant.refresh_token.clone().unwrap_or_default();

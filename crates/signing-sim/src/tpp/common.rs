@@ -1,6 +1,8 @@
 //! What every TPP call shares: the error shapes, the body binding, and the bearer-token and
 //! scope checks.
 
+use std::fmt::Write as _;
+
 use hyper::header::WWW_AUTHENTICATE;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -76,7 +78,10 @@ pub(super) fn parse_body<T: DeserializeOwned>(req: &Req) -> Result<T, Reply> {
 /// A GUID that is stable for a given name, so identities look real and survive restarts.
 pub(super) fn stable_guid(seed: &str) -> String {
     let h = Sha256::digest(seed.as_bytes());
-    let hex: String = h.iter().take(16).map(|b| format!("{b:02x}")).collect();
+    let hex = h.iter().take(16).fold(String::with_capacity(32), |mut hex, b| {
+        let _ = write!(hex, "{b:02x}");
+        hex
+    });
     format!("{{{}-{}-{}-{}-{}}}", &hex[0..8], &hex[8..12], &hex[12..16], &hex[16..20], &hex[20..32])
 }
 
