@@ -232,7 +232,9 @@ mod tests {
         let awaits = Enabled { awaits: true, ..avx_only };
         let (ok2, one_bad) = (digested(&[("a", true), ("b", true)]), digested(&[("a", true), ("b", false)]));
         let none = digested(&[]);
-        let cases: Vec<(&str, Enabled, &[Digested], Option<TppResult>, bool, &str)> = vec![
+        /// (what, services, digests, what TPP returned, does TPP run, the signing plan)
+        type Case<'a> = (&'a str, Enabled, &'a [Digested], Option<TppResult>, bool, &'a str);
+        let cases: Vec<Case<'_>> = vec![
             ("all digested, TPP fine", both, &ok2, Some(tpp(true, &[true, true])), true, "submit a, submit b"),
             ("AppViewX alone", avx_only, &ok2, None, false, "submit a, submit b"),
             ("a digest failed: nothing sent", both, &one_bad, None, false, "all skipped: a digest failed"),
