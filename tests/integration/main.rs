@@ -8,5 +8,6 @@ mod happy;
 mod inputs;
 mod oidc;
 mod parsers;
+mod stderr;
 mod support;
 mod transport;
