@@ -14,7 +14,9 @@ fn action_yml_declares_and_passes_every_input() {
         );
         let pass = match input.name {
             // The token reaches the binary only when a check run is asked for.
-            "github-token" => "INPUT_GITHUB-TOKEN: ${{ inputs.check-run != '' && inputs.github-token || '' }}".to_string(),
+            "github-token" => {
+                "INPUT_GITHUB-TOKEN: ${{ inputs.check-run != '' && inputs.github-token || '' }}".to_string()
+            }
             name => format!("{}: ${{{{ inputs.{name} }}}}", env_name(name)),
         };
         assert!(yml.contains(&pass), "action.yml passes `{}` as `{pass}`", input.name);
