@@ -32,7 +32,7 @@ fn unmeant_commands(stream: &str) -> Vec<String> {
             let l = line.trim_start();
             // A line that parses as a `::` command is not tried as a legacy one.
             let meant = MEANT.iter().any(|m| l.starts_with(m));
-            (l.starts_with("::") && !meant) || (!meant && line.contains("##["))
+            (l.starts_with("::") || line.contains("##[")) && !meant
         })
         .map(str::to_string)
         .collect()
