@@ -73,7 +73,7 @@ pub async fn demo(artifacts: Option<PathBuf>) -> anyhow::Result<u8> {
         state.tpp_tokens.len()
     )?;
     for f in &failures {
-        eprintln!("codesign-gate: {f}");
+        crate::fail(f);
     }
     Ok(if outcome.success() && failures.is_empty() { 0 } else { 1 })
 }

@@ -61,7 +61,7 @@ fn main() -> ExitCode {
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
-            eprintln!("codesign-gate: cannot start: {e}");
+            fail(&format!("cannot start: {e}"));
             return ExitCode::from(EXIT_FAILED);
         }
     };
@@ -74,7 +74,7 @@ fn main() -> ExitCode {
     match result {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
-            eprintln!("codesign-gate: {e:#}");
+            fail(&format!("{e:#}"));
             ExitCode::from(EXIT_FAILED)
         }
     }
@@ -93,7 +93,7 @@ async fn run(matches: &ArgMatches) -> ExitCode {
         Ok(code) => ExitCode::from(code),
         Err(RunError::Input(e)) => input_error(&e.to_string(), github),
         Err(e) => {
-            eprintln!("codesign-gate: {e}");
+            fail(&e.to_string());
             ExitCode::from(EXIT_FAILED)
         }
     }
@@ -105,7 +105,7 @@ pub async fn run_gate(config: &Config, log: &Log) -> Result<u8, RunError> {
     let mut outcome = codesign_gate::run(config, log, &cancel).await?;
     let failures = report::finish(&mut outcome, config, log).await;
     for f in &failures {
-        eprintln!("codesign-gate: {f}");
+        fail(f);
     }
     Ok(match outcome.cancelled {
         Some("SIGINT") => EXIT_SIGINT,
@@ -145,6 +145,11 @@ fn input_error(message: &str, github: bool) -> ExitCode {
     if github {
         println!("::error title=codesign-gate: invalid input::{}", github::escape_data(message));
     }
-    eprintln!("codesign-gate: {message}");
+    fail(message);
     ExitCode::from(EXIT_INPUT)
+}
+
+/// One line on stderr, which the runner reads for workflow commands as it reads stdout.
+pub fn fail(message: &str) {
+    eprintln!("codesign-gate: {}", report::escape_line(message));
 }

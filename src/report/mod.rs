@@ -16,6 +16,31 @@ use crate::config::Config;
 use crate::outcome::Outcome;
 use crate::secret::Secret;
 
+/// Makes one line of free text safe for a stream the GitHub runner reads (stdout and stderr
+/// alike): a value from an input, a server or a file name must not be able to start a workflow
+/// command. The runner splits lines at CR and LF, reads `::command::` after leading whitespace,
+/// and the legacy `##[command]` anywhere in a line. So CR and LF become `\r` and `\n`, every
+/// other control character (tab aside) a `\u{..}` escape, a leading `::` gets a backslash in
+/// front, and `##[` becomes `##\[`.
+pub fn escape_line(line: &str) -> String {
+    let mut out = String::with_capacity(line.len());
+    for c in line.chars() {
+        match c {
+            '\r' => out.push_str("\\r"),
+            '\n' => out.push_str("\\n"),
+            '\t' => out.push(c),
+            c if c.is_control() => out.push_str(&format!("\\u{{{:x}}}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    let out = out.replace("##[", "##\\[");
+    if out.trim_start().starts_with("::") {
+        format!("\\{out}")
+    } else {
+        out
+    }
+}
+
 /// The progress stream (stdout). On GitHub it speaks workflow commands; elsewhere plain text.
 pub struct Log {
     out: Mutex<Box<dyn Write + Send>>,
@@ -40,11 +65,7 @@ impl Log {
     }
 
     pub fn info(&self, line: &str) {
-        // The runner reads a line that starts with `::` as a workflow command: a value from a
-        // server or a file name must not be able to start one.
-        let line = line.replace('\r', "\\r").replace('\n', "\\n");
-        let line = if self.github && line.starts_with("::") { format!(" {line}") } else { line };
-        self.write(&format!("{line}\n"));
+        self.write(&format!("{}\n", escape_line(line)));
     }
 
     /// Tells the runner to hide a value from every later log line. Outside GitHub there is no
@@ -169,4 +190,19 @@ fn write_signatures(outcome: &mut Outcome, report_path: &Path) -> Result<(), Str
         record.signature_path = Some(path.to_string_lossy().into_owned());
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::escape_line;
+
+    #[test]
+    fn escaped_lines_start_no_workflow_command() {
+        assert_eq!(escape_line("key-user `x\n::warning::hi`"), "key-user `x\\n::warning::hi`");
+        assert_eq!(escape_line("::error::x"), "\\::error::x");
+        assert_eq!(escape_line("  ::error::x"), "\\  ::error::x");
+        assert_eq!(escape_line("a ##[error]b"), "a ##\\[error]b");
+        assert_eq!(escape_line("bell\u{7}\u{1b}[31mred\tok\r"), "bell\\u{7}\\u{1b}[31mred\tok\\r");
+        assert_eq!(escape_line("plain: 50% done"), "plain: 50% done");
+    }
 }

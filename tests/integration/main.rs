@@ -9,5 +9,6 @@ mod happy;
 mod inputs;
 mod oidc;
 mod parsers;
+mod stderr;
 mod support;
 mod transport;
