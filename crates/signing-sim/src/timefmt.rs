@@ -100,13 +100,8 @@ pub(crate) fn parse_not_before(s: &str) -> Result<i64, String> {
     }
     let (year, month, day) = (num(0..4)?, num(5..7)?, num(8..10)?);
     let (hour, minute, second) = (num(11..13)?, num(14..16)?, num(17..19)?);
-    if !(1..=12).contains(&month)
-        || day < 1
-        || day > days_in_month(year, month)
-        || hour > 23
-        || minute > 59
-        || second > 59
-    {
+    let time_ok = hour <= 23 && minute <= 59 && second <= 59;
+    if !(1..=12).contains(&month) || !(1..=days_in_month(year, month)).contains(&day) || !time_ok {
         return Err(bad());
     }
     let mut rest = &bytes[19..];
