@@ -70,7 +70,6 @@ pub async fn run(
     client: &impl SigningService,
     plan: &[Planned<'_>],
 ) -> SignResult {
-    let (config, log, deadline, cancel) = (ctx.config, ctx.log, ctx.deadline, ctx.cancel);
     let mut result = SignResult::default();
     let wait_started = Instant::now();
     let session = match client.login().await {
@@ -91,157 +90,171 @@ pub async fn run(
             return result;
         }
     };
-    log.mask(&session);
-    let session = Session { client, log, current: Renewable::new(session) };
+    ctx.log.mask(&session);
+    let session = Session { client, log: ctx.log, current: Renewable::new(session) };
     result.artifacts = vec![None; plan.len()];
-
-    // (index into the plan, or None for an awaited id) → sign id still to poll.
-    let mut polling: Vec<(Option<usize>, String)> = Vec::new();
-    match &cfg.work {
+    let polling = match &cfg.work {
         AvxWork::Await { sign_ids } => {
-            for id in sign_ids {
-                result.awaited.push(SignRecord::pending(id));
-                polling.push((None, id.clone()));
-            }
+            result.awaited = sign_ids.iter().map(|id| SignRecord::pending(id)).collect();
+            sign_ids.iter().map(|id| (None, id.clone())).collect()
         }
         AvxWork::Submit { signing_policy, signing_key } => {
-            for (slot, p) in result.artifacts.iter_mut().zip(plan) {
-                if let Planned::Skip(why) = p {
-                    *slot = Some(SignRecord::not_submitted(why));
-                }
-            }
-            let jobs: Vec<(usize, &str, GenerateHashRequest)> = plan
-                .iter()
-                .enumerate()
-                .filter_map(|(i, p)| match p {
-                    Planned::Submit { name, digest } => Some((
-                        i,
-                        *name,
-                        GenerateHashRequest {
-                            signing_policy: signing_policy.clone(),
-                            signing_key: signing_key.clone(),
-                            version_number: "v1",
-                            description: format!(
-                                "{name} ({})",
-                                config.github.repository.as_deref().unwrap_or("codesign-gate")
-                            ),
-                            signed_type: "Hash Based Signing",
-                            file_hash_content: digest.digest_info_base64(),
-                        },
-                    )),
-                    Planned::Skip(_) => None,
-                })
-                .collect();
-            let session = &session;
-            let submitted: Vec<(usize, &str, Result<appviewx::Submitted, AvxError>)> = stream::iter(jobs)
-                .map(|(i, name, body)| async move {
-                    let r = session
-                        .call(|s| {
-                            let body = &body;
-                            async move { client.submit(&s, body, name).await }
-                        })
-                        .await;
-                    (i, name, r)
-                })
-                .buffered(config.max_concurrency)
-                .collect()
-                .await;
-            for (i, name, answer) in submitted {
-                match answer {
-                    Ok(sub) => {
-                        log.info(&format!("submitted {name}: sign id {}", sub.sign_id));
-                        let mut record = SignRecord::pending(&sub.sign_id);
-                        match sub.state {
-                            SignState::Pending => polling.push((Some(i), sub.sign_id)),
-                            SignState::Signed { encoded } => {
-                                record.status = SignStatus::Signed;
-                                record.encoded = Some(encoded);
-                                record.elapsed_ms = Some(millis(wait_started.elapsed()));
-                            }
-                            SignState::Failed(m) => {
-                                result.problems.error("sign", Some(name), m.clone());
-                                record.status = SignStatus::Failed;
-                                record.message = Some(m);
-                            }
-                        }
-                        result.artifacts[i] = Some(record);
-                    }
-                    Err(e) => {
-                        result.problems.error("sign", Some(name), e.to_string());
-                        result.artifacts[i] = Some(SignRecord {
-                            status: SignStatus::Failed,
-                            message: Some(e.to_string()),
-                            ..SignRecord::not_submitted("")
-                        });
-                    }
-                }
-            }
+            let submission = Submission { policy: signing_policy, key: signing_key, plan, started: wait_started };
+            submit_all(ctx, &session, &submission, &mut result).await
         }
-    }
-
+    };
     if !polling.is_empty() {
-        log.info(&format!("waiting up to {}s for {} sign request(s)", config.timeout.as_secs(), polling.len()));
-        let ids: Vec<String> = polling.iter().map(|(_, id)| id.clone()).collect();
-        let submitted: Vec<bool> = polling.iter().map(|(slot, _)| slot.is_some()).collect();
-        let session = &session;
-        let ids_ref = &ids;
-        let finals = poll::poll_all(
-            &submitted,
-            wait_started,
-            deadline,
-            config.poll_interval,
-            config.max_concurrency,
-            cancel,
-            |k| async move { session.call(|s| async move { client.status(&s, &ids_ref[k]).await }).await },
-        )
-        .await;
-        for ((slot, id), fin) in polling.into_iter().zip(finals) {
-            let name = slot.and_then(|i| match &plan[i] {
-                Planned::Submit { name, .. } => Some(*name),
-                Planned::Skip(_) => None,
-            });
-            let mut record = SignRecord::pending(&id);
-            match fin {
-                Final::Signed { encoded, elapsed } => {
-                    log.info(&format!("signed {} ({id})", name.unwrap_or("request")));
-                    record.status = SignStatus::Signed;
-                    record.encoded = Some(encoded);
-                    record.elapsed_ms = Some(millis(elapsed));
-                }
-                Final::Failed { message, elapsed } => {
-                    result.problems.error("sign", name, format!("sign id {id}: {message}"));
-                    record.status = SignStatus::Failed;
-                    record.message = Some(message);
-                    record.elapsed_ms = Some(millis(elapsed));
-                }
-                Final::Cancelled(reason) => {
-                    let message = format!("sign id {id}: stopped waiting ({reason})");
-                    result.problems.error("sign", name, message.clone());
-                    record.status = SignStatus::Pending;
-                    record.message = Some(message);
-                }
-                Final::TimedOut { last_error } => {
-                    let message = format!(
-                        "sign id {id} still not signed after {} (timeout {}){}",
-                        human_ms(millis(wait_started.elapsed())),
-                        human_ms(millis(config.timeout)),
-                        last_error.map(|e| format!("; last error: {e}")).unwrap_or_default()
-                    );
-                    result.problems.error("sign", name, message.clone());
-                    record.status = SignStatus::TimedOut;
-                    record.message = Some(message);
-                    record.elapsed_ms = Some(millis(wait_started.elapsed()));
-                }
-            }
-            match slot {
-                Some(i) => result.artifacts[i] = Some(record),
-                None => {
-                    if let Some(r) = result.awaited.iter_mut().find(|r| r.sign_id.as_deref() == Some(&id)) {
-                        *r = record;
-                    }
-                }
-            }
-        }
+        wait_all(ctx, &session, plan, polling, wait_started, &mut result).await;
     }
     result
+}
+
+/// What to submit, and with what.
+struct Submission<'a> {
+    policy: &'a str,
+    key: &'a str,
+    plan: &'a [Planned<'a>],
+    /// Where the wait for a signature starts.
+    started: Instant,
+}
+
+/// Submits every planned artifact side by side; the body is built here. Returns the sign ids
+/// still to wait for, each with its artifact's index.
+async fn submit_all<C: SigningService>(
+    ctx: &Context<'_>,
+    session: &Session<'_, C>,
+    s: &Submission<'_>,
+    result: &mut SignResult,
+) -> Vec<(Option<usize>, String)> {
+    let repository = ctx.config.github.repository.as_deref().unwrap_or("codesign-gate");
+    let mut jobs = Vec::new();
+    for (i, p) in s.plan.iter().enumerate() {
+        match p {
+            Planned::Skip(why) => result.artifacts[i] = Some(SignRecord::not_submitted(why)),
+            Planned::Submit { name, digest } => jobs.push((
+                i,
+                *name,
+                GenerateHashRequest {
+                    signing_policy: s.policy.to_string(),
+                    signing_key: s.key.to_string(),
+                    version_number: "v1",
+                    description: format!("{name} ({repository})"),
+                    signed_type: "Hash Based Signing",
+                    file_hash_content: digest.digest_info_base64(),
+                },
+            )),
+        }
+    }
+    let answers: Vec<(usize, &str, Result<appviewx::Submitted, AvxError>)> = stream::iter(jobs)
+        .map(|(i, name, body)| async move {
+            let body = &body;
+            let r = session.call(|t| async move { session.client.submit(&t, body, name).await }).await;
+            (i, name, r)
+        })
+        .buffered(ctx.config.max_concurrency)
+        .collect()
+        .await;
+    let mut polling = Vec::new();
+    for (i, name, answer) in answers {
+        let record = match answer {
+            Ok(sub) => {
+                ctx.log.info(&format!("submitted {name}: sign id {}", sub.sign_id));
+                let mut record = SignRecord::pending(&sub.sign_id);
+                match sub.state {
+                    SignState::Pending => polling.push((Some(i), sub.sign_id)),
+                    SignState::Signed { encoded } => {
+                        record.status = SignStatus::Signed;
+                        record.encoded = Some(encoded);
+                        record.elapsed_ms = Some(millis(s.started.elapsed()));
+                    }
+                    SignState::Failed(m) => {
+                        result.problems.error("sign", Some(name), m.clone());
+                        record.status = SignStatus::Failed;
+                        record.message = Some(m);
+                    }
+                }
+                record
+            }
+            Err(e) => {
+                result.problems.error("sign", Some(name), e.to_string());
+                SignRecord { status: SignStatus::Failed, message: Some(e.to_string()), ..SignRecord::not_submitted("") }
+            }
+        };
+        result.artifacts[i] = Some(record);
+    }
+    polling
+}
+
+/// Polls every sign id side by side until each is final, the deadline passes or the run is
+/// cancelled, and records how each ended.
+async fn wait_all<C: SigningService>(
+    ctx: &Context<'_>,
+    session: &Session<'_, C>,
+    plan: &[Planned<'_>],
+    polling: Vec<(Option<usize>, String)>,
+    started: Instant,
+    result: &mut SignResult,
+) {
+    let config = ctx.config;
+    ctx.log.info(&format!("waiting up to {}s for {} sign request(s)", config.timeout.as_secs(), polling.len()));
+    let ids: Vec<String> = polling.iter().map(|(_, id)| id.clone()).collect();
+    let submitted: Vec<bool> = polling.iter().map(|(slot, _)| slot.is_some()).collect();
+    let ids_ref = &ids;
+    let finals = poll::poll_all(
+        &submitted,
+        started,
+        ctx.deadline,
+        config.poll_interval,
+        config.max_concurrency,
+        ctx.cancel,
+        |k| async move { session.call(|s| async move { session.client.status(&s, &ids_ref[k]).await }).await },
+    )
+    .await;
+    for ((slot, id), fin) in polling.into_iter().zip(finals) {
+        let name = slot.and_then(|i| match &plan[i] {
+            Planned::Submit { name, .. } => Some(*name),
+            Planned::Skip(_) => None,
+        });
+        let mut record = SignRecord::pending(&id);
+        match fin {
+            Final::Signed { encoded, elapsed } => {
+                ctx.log.info(&format!("signed {} ({id})", name.unwrap_or("request")));
+                record.status = SignStatus::Signed;
+                record.encoded = Some(encoded);
+                record.elapsed_ms = Some(millis(elapsed));
+            }
+            Final::Failed { message, elapsed } => {
+                result.problems.error("sign", name, format!("sign id {id}: {message}"));
+                record.status = SignStatus::Failed;
+                record.message = Some(message);
+                record.elapsed_ms = Some(millis(elapsed));
+            }
+            Final::Cancelled(reason) => {
+                let message = format!("sign id {id}: stopped waiting ({reason})");
+                result.problems.error("sign", name, message.clone());
+                record.status = SignStatus::Pending;
+                record.message = Some(message);
+            }
+            Final::TimedOut { last_error } => {
+                let message = format!(
+                    "sign id {id} still not signed after {} (timeout {}){}",
+                    human_ms(millis(started.elapsed())),
+                    human_ms(millis(config.timeout)),
+                    last_error.map(|e| format!("; last error: {e}")).unwrap_or_default()
+                );
+                result.problems.error("sign", name, message.clone());
+                record.status = SignStatus::TimedOut;
+                record.message = Some(message);
+                record.elapsed_ms = Some(millis(started.elapsed()));
+            }
+        }
+        match slot {
+            Some(i) => result.artifacts[i] = Some(record),
+            None => {
+                if let Some(r) = result.awaited.iter_mut().find(|r| r.sign_id.as_deref() == Some(&id)) {
+                    *r = record;
+                }
+            }
+        }
+    }
 }
