@@ -48,7 +48,7 @@ fn write_file(path: &Path, size: usize) {
 
 fn main() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+    let cores = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
 
     // 1. Streaming vs in-memory, and memory growth.
     const BIG: usize = 256 << 20;
@@ -62,7 +62,7 @@ fn main() {
     let bytes = std::fs::read(&big).expect("read");
     let in_memory = best_of(3, || sha2::Sha256::digest(&bytes));
     drop(bytes);
-    let mib_s = |d: Duration| BIG as f64 / (1 << 20) as f64 / d.as_secs_f64();
+    let mib_s = |d: Duration| BIG as f64 / f64::from(1 << 20) / d.as_secs_f64();
     println!("sha256 streaming  {:>8.0} MiB/s", mib_s(streaming));
     println!("sha256 in memory  {:>8.0} MiB/s", mib_s(in_memory));
     println!(

@@ -306,7 +306,7 @@ mod tests {
                 p
             })
             .collect();
-        let refs: Vec<&Path> = paths.iter().map(|p| p.as_path()).collect();
+        let refs: Vec<&Path> = paths.iter().map(std::path::PathBuf::as_path).collect();
         let all = digest_all(&refs, HashAlgorithm::Sha256, false, 4, &|| false);
         for (p, r) in refs.iter().zip(all) {
             assert_eq!(r.unwrap(), hash_file(p, HashAlgorithm::Sha256).unwrap());

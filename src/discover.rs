@@ -181,7 +181,7 @@ impl Walk<'_> {
             match std::fs::metadata(&path) {
                 Ok(meta) if meta.is_dir() => self.dir(&path, &child, depth.saturating_sub(1))?,
                 Ok(meta) if self.include.matches_with(&name, OPTIONS) => {
-                    accept(path, &child, name, meta.len(), self.found)?
+                    accept(path, &child, name, meta.len(), self.found)?;
                 }
                 Ok(_) => {}
                 // A dangling symlink or a file loop: it cannot be signed, and skipping it would

@@ -224,7 +224,7 @@ impl Http {
             } else {
                 tokio::select! {
                     r = self.exchange(request) => r,
-                    _ = self.cancel.cancelled() => Err(ErrorKind::Cancelled(self.cancel.reason().unwrap_or("cancelled"))),
+                    () = self.cancel.cancelled() => Err(ErrorKind::Cancelled(self.cancel.reason().unwrap_or("cancelled"))),
                 }
             };
             self.record(call, attempt, start, &result);
@@ -240,8 +240,8 @@ impl Http {
                 self.note(call, format!("retried after {reason}: the server may have applied this request twice"));
             }
             tokio::select! {
-                _ = tokio::time::sleep(delay) => {}
-                _ = self.cancel.cancelled(), if !call.cleanup => {}
+                () = tokio::time::sleep(delay) => {}
+                () = self.cancel.cancelled(), if !call.cleanup => {}
             }
         }
     }
@@ -316,7 +316,7 @@ impl Http {
             at_ms: crate::units::millis(start.duration_since(self.started)),
             duration_ms: crate::units::millis(start.elapsed()),
             http_status: result.as_ref().ok().map(|(r, _)| r.status),
-            error: result.as_ref().err().map(|e| e.to_string()),
+            error: result.as_ref().err().map(std::string::ToString::to_string),
         };
         if let Ok(mut journal) = self.journal.lock() {
             journal.calls.push(record);

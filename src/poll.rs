@@ -83,7 +83,7 @@ where
                         last_error[i] = Some(e.to_string());
                     }
                     StatusError::NotVisibleYet | StatusError::Final => {
-                        results[i] = Some(Final::Failed { message: e.to_string(), elapsed })
+                        results[i] = Some(Final::Failed { message: e.to_string(), elapsed });
                     }
                 },
             }
@@ -93,8 +93,8 @@ where
             break;
         }
         tokio::select! {
-            _ = tokio::time::sleep(interval.min(deadline - now)) => {}
-            _ = cancel.cancelled() => {}
+            () = tokio::time::sleep(interval.min(deadline - now)) => {}
+            () = cancel.cancelled() => {}
         }
     }
     let unfinished = |e: Option<String>| match cancel.reason() {

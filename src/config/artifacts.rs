@@ -50,7 +50,7 @@ pub(super) fn working_directory(
 ) -> Result<PathBuf, InputError> {
     let dir = match inputs.trimmed("working-directory") {
         Some(d) => cwd.join(d),
-        None => env_var(env, "GITHUB_WORKSPACE").map(PathBuf::from).unwrap_or_else(|| cwd.to_path_buf()),
+        None => env_var(env, "GITHUB_WORKSPACE").map_or_else(|| cwd.to_path_buf(), PathBuf::from),
     };
     match std::fs::metadata(&dir) {
         Ok(m) if m.is_dir() => Ok(dir),
@@ -72,7 +72,7 @@ pub(super) fn artifacts_config(
     };
     let if_no_files_found = match inputs.trimmed("if-no-files-found").map(str::to_ascii_lowercase).as_deref() {
         None | Some("error") => IfNoFilesFound::Error,
-        Some("warn") | Some("warning") => IfNoFilesFound::Warn,
+        Some("warn" | "warning") => IfNoFilesFound::Warn,
         Some("ignore") => IfNoFilesFound::Ignore,
         Some(other) => return Err(bad("if-no-files-found", format!("must be error, warn or ignore, not `{other}`"))),
     };
@@ -102,9 +102,10 @@ fn parse_patterns(text: &str, working_directory: &Path) -> Result<Vec<Pattern>, 
         }
         let relative = inside(pat, working_directory)?;
         // Windows users write `dist\*.exe`; elsewhere a backslash escapes a glob character.
-        let text = match cfg!(windows) {
-            true => relative.to_string_lossy().replace('\\', "/"),
-            false => relative.to_string_lossy().into_owned(),
+        let text = if cfg!(windows) {
+            relative.to_string_lossy().replace('\\', "/")
+        } else {
+            relative.to_string_lossy().into_owned()
         };
         patterns.push(if exclude { Pattern::Exclude(text) } else { Pattern::Include(text) });
     }

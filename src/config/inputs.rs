@@ -74,7 +74,7 @@ impl Inputs {
 
     /// The value as given, untrimmed: passwords and tokens may carry meaningful spaces.
     pub fn get(&self, name: &str) -> Option<&str> {
-        self.0.get(name).map(|s| s.as_str())
+        self.0.get(name).map(std::string::String::as_str)
     }
 
     /// Sets a value, as the `demo` command does to point the gate at its simulator.

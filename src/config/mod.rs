@@ -72,7 +72,6 @@ impl Config {
         let report_path = values::report_path(inputs, env, cwd)?;
         let check_run = github::check_run_config(inputs, env, &github)?;
         Ok(Config {
-            check_run,
             artifacts,
             tpp,
             appviewx,
@@ -82,6 +81,7 @@ impl Config {
             max_concurrency,
             ca_certificates,
             report_path,
+            check_run,
             github,
         })
     }

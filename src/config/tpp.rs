@@ -253,7 +253,7 @@ fn key_user(inputs: &Inputs) -> Result<String, InputError> {
 
 /// What a TPP administrator reading the record later needs to trace it back, 1000 characters at most.
 fn comment(inputs: &Inputs, github: &GithubContext) -> Result<String, InputError> {
-    let comment = inputs.trimmed("comment").map(str::to_string).unwrap_or_else(|| github.default_comment());
+    let comment = inputs.trimmed("comment").map_or_else(|| github.default_comment(), str::to_string);
     if comment.chars().count() > 1000 {
         return Err(bad("comment", "is longer than 1000 characters"));
     }

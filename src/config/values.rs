@@ -173,10 +173,9 @@ pub(super) fn report_path(
 ) -> Result<PathBuf, InputError> {
     let report_path = match inputs.trimmed("report-path") {
         Some(p) => cwd.join(p),
-        None => env_var(env, "RUNNER_TEMP")
-            .map(PathBuf::from)
-            .unwrap_or_else(std::env::temp_dir)
-            .join("codesign-gate-report.json"),
+        None => {
+            env_var(env, "RUNNER_TEMP").map_or_else(std::env::temp_dir, PathBuf::from).join("codesign-gate-report.json")
+        }
     };
     if report_path.is_dir() {
         return Err(bad(

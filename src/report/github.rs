@@ -25,8 +25,7 @@ pub fn workspace_path(name: &str, working_directory: &Path, workspace: Option<&P
     let full = working_directory.join(name);
     workspace
         .and_then(|ws| full.strip_prefix(ws).ok())
-        .map(|r| r.to_string_lossy().replace('\\', "/"))
-        .unwrap_or_else(|| name.to_string())
+        .map_or_else(|| name.to_string(), |r| r.to_string_lossy().replace('\\', "/"))
 }
 
 /// One annotation per problem; those about an artifact point at its file. Past GitHub's limit
@@ -62,7 +61,7 @@ pub fn annotations(
 /// A delimiter for `name<<DELIM` blocks that a value cannot guess.
 pub fn delimiter() -> String {
     let mut h = RandomState::new().build_hasher();
-    h.write_u128(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0));
+    h.write_u128(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos()));
     let a = h.finish();
     let b = RandomState::new().build_hasher().finish();
     format!("ghadelimiter_{a:016x}{b:016x}")

@@ -31,9 +31,9 @@ fn sign_cells(s: Option<&SignRecord>) -> (String, String, String) {
     match s {
         None => ("–".into(), "–".into(), "–".into()),
         Some(s) => (
-            s.sign_id.as_deref().map(code).unwrap_or_else(|| "–".into()),
+            s.sign_id.as_deref().map_or_else(|| "–".into(), code),
             s.status.label().to_string(),
-            s.elapsed_ms.map(human_ms).unwrap_or_else(|| "–".into()),
+            s.elapsed_ms.map_or_else(|| "–".into(), human_ms),
         ),
     }
 }
@@ -108,7 +108,7 @@ pub fn markdown(outcome: &Outcome, w: &mut dyn Write) -> io::Result<()> {
             "**Pre-approval** {state}: {} on {} from {} for {} h{}{}{}\n",
             code(&p.user),
             code(&p.dn),
-            p.ip_address.as_deref().map(code).unwrap_or_else(|| "any address".into()),
+            p.ip_address.as_deref().map_or_else(|| "any address".into(), code),
             p.hours,
             if p.single_use { ", single use" } else { "" },
             p.not_before.as_deref().map(|n| format!(", not before {}", code(n))).unwrap_or_default(),

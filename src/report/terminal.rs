@@ -12,14 +12,14 @@ pub fn table(outcome: &Outcome, w: &mut impl Write) -> io::Result<()> {
         rows.push([
             a.name.clone(),
             human_size(a.size),
-            a.digest.as_ref().map(|d| format!("{}…", &d.hex[..16])).unwrap_or_else(|| "-".into()),
+            a.digest.as_ref().map_or_else(|| "-".into(), |d| format!("{}…", &d.hex[..16])),
             match a.prequalify {
                 StageStatus::NotRun => "-".into(),
                 StageStatus::Done => "yes".into(),
                 StageStatus::Failed { .. } => "FAILED".into(),
             },
             a.sign.as_ref().and_then(|s| s.sign_id.clone()).unwrap_or_else(|| "-".into()),
-            a.sign.as_ref().map(|s| s.status.label().to_string()).unwrap_or_else(|| "-".into()),
+            a.sign.as_ref().map_or_else(|| "-".into(), |s| s.status.label().to_string()),
         ]);
     }
     for s in &outcome.awaited {

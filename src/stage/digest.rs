@@ -25,7 +25,7 @@ pub async fn run(
     log.group(&format!("Digest {} artifact(s) ({})", found.len(), cfg.hash_algorithm.name()));
     let paths: Vec<std::path::PathBuf> = found.iter().map(|a| a.path.clone()).collect();
     let (algorithm, digest_files) = (cfg.hash_algorithm, cfg.digest_files);
-    let workers = std::thread::available_parallelism().map(std::num::NonZero::get).unwrap_or(2);
+    let workers = std::thread::available_parallelism().map_or(2, std::num::NonZero::get);
     let stop = cancel.clone();
     let results = tokio::task::spawn_blocking(move || {
         let refs: Vec<&std::path::Path> = paths.iter().map(std::path::PathBuf::as_path).collect();

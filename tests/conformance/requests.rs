@@ -63,7 +63,7 @@ fn problems(
                 match e.fields.get(k) {
                     None => out.push(format!("undocumented body field `{k}`")),
                     Some(f) if f.ty != json_type(v) => {
-                        out.push(format!("field `{k}` is a {}, documented {}", json_type(v), f.ty))
+                        out.push(format!("field `{k}` is a {}, documented {}", json_type(v), f.ty));
                     }
                     Some(_) => {}
                 }

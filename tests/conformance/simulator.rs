@@ -47,7 +47,7 @@ fn shape_problems(what: &str, answer: &Value, documented: &BTreeMap<String, Fiel
         match documented.get(k) {
             None => out.push(format!("{what}: undocumented field `{k}`")),
             Some(f) if !v.is_null() && f.ty != json_type(v) => {
-                out.push(format!("{what}: `{k}` is a {}, documented {}", json_type(v), f.ty))
+                out.push(format!("{what}: `{k}` is a {}, documented {}", json_type(v), f.ty));
             }
             Some(_) => {}
         }
@@ -252,7 +252,7 @@ async fn every_documented_request_example_is_accepted() {
             ("tpp", "authorize/oauth" | "authorize/jwt") => {}
             ("tpp", _) => headers.push(("authorization", bearer.clone())),
             ("appviewx", "login") => {
-                headers.extend([("username", "avx-user".to_string()), ("password", "avx-password".to_string())])
+                headers.extend([("username", "avx-user".to_string()), ("password", "avx-password".to_string())]);
             }
             ("appviewx", _) => {
                 headers.extend(avx.iter().map(|(k, v)| (*k, v.to_string())));

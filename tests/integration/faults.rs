@@ -94,7 +94,7 @@ fn run_case(kind: FaultKind, (pattern, name, get, base): Endpoint, keyless: bool
     let sim = sim();
     // The first matching request takes the fault, except for status polls: the second one, so
     // the fault lands mid-poll.
-    let after = if pattern.contains("fetch-status") { 1 } else { 0 };
+    let after = u32::from(pattern.contains("fetch-status"));
     sim.add_fault(Fault { endpoint: pattern.into(), kind: kind.clone(), times: 1, after });
     let mut gate = Gate::full(&sim);
     gate.input("request-timeout", "1s").input("timeout", "15s");

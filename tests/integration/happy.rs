@@ -23,7 +23,7 @@ fn full_run_prequalifies_preapproves_signs_and_revokes() {
     // What the server holds: one pre-qualification per digest, with TPP's field values.
     let state = sim.state();
     let mut data: Vec<&str> = state.prequalifications.iter().map(|p| p.data.as_str()).collect();
-    data.sort();
+    data.sort_unstable();
     let mut expected = vec![sha256_b64(b"the application"), sha256_b64(b"a helper library")];
     expected.sort();
     assert_eq!(data, expected);
@@ -112,7 +112,7 @@ fn full_run_prequalifies_preapproves_signs_and_revokes() {
         ran.masks()
     );
     assert!(ran.masks().len() >= 4, "token and session id masked too: {:?}", ran.masks());
-    let mut secrets: Vec<String> = ran.masks().iter().map(|s| s.to_string()).collect();
+    let mut secrets: Vec<String> = ran.masks().iter().map(std::string::ToString::to_string).collect();
     secrets.push(TPP_PASSWORD.into());
     secrets.push(AVX_PASSWORD.into());
     let refs: Vec<&str> = secrets.iter().map(String::as_str).collect();

@@ -108,9 +108,10 @@ fn bad_inputs_exit_2_with_one_line_and_touch_no_server() {
     for Case { inputs, names, setup } in &cases {
         let mut gate = Gate::full(&sim);
         for (input, value) in *inputs {
-            match value.is_empty() {
-                true => gate.unset(input),
-                false => gate.input(input, value),
+            if value.is_empty() {
+                gate.unset(input)
+            } else {
+                gate.input(input, value)
             };
         }
         if let Some(setup) = setup {

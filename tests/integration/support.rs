@@ -147,8 +147,7 @@ impl Gate {
         let report_path = self
             .env
             .get("INPUT_REPORT-PATH")
-            .map(PathBuf::from)
-            .unwrap_or_else(|| self.dir.path().join("runner-temp/codesign-gate-report.json"));
+            .map_or_else(|| self.dir.path().join("runner-temp/codesign-gate-report.json"), PathBuf::from);
         let report_raw = std::fs::read_to_string(&report_path).unwrap_or_default();
         let sig_dir = report_path.parent().expect("report dir").join("codesign-gate-signatures");
         let mut signatures = Vec::new();
@@ -192,10 +191,7 @@ pub fn parse_outputs(raw: &str) -> BTreeMap<String, String> {
 
 impl Ran {
     pub fn output(&self, name: &str) -> &str {
-        self.outputs
-            .get(name)
-            .map(String::as_str)
-            .unwrap_or_else(|| panic!("no output `{name}` in {:?}", self.outputs_raw))
+        self.outputs.get(name).map_or_else(|| panic!("no output `{name}` in {:?}", self.outputs_raw), String::as_str)
     }
 
     pub fn report(&self) -> &serde_json::Value {
@@ -256,12 +252,11 @@ fn run_with_watchdog(mut cmd: Command) -> std::process::Output {
     std::thread::spawn(move || {
         let _ = tx.send(child.wait_with_output());
     });
-    match rx.recv_timeout(std::time::Duration::from_secs(60)) {
-        Ok(out) => out.expect("the binary's output"),
-        Err(_) => {
-            let _ = Command::new("kill").arg("-KILL").arg(pid.to_string()).status();
-            panic!("the gate ran for more than 60 s: a hang");
-        }
+    if let Ok(out) = rx.recv_timeout(std::time::Duration::from_secs(60)) {
+        out.expect("the binary's output")
+    } else {
+        let _ = Command::new("kill").arg("-KILL").arg(pid.to_string()).status();
+        panic!("the gate ran for more than 60 s: a hang");
     }
 }
 
@@ -289,7 +284,7 @@ pub fn fake_github() -> (String, Arc<Mutex<Vec<Request>>>) {
             let mut length = 0;
             loop {
                 let mut h = String::new();
-                if reader.read_line(&mut h).map(|n| n == 0).unwrap_or(true) || h == "\r\n" {
+                if reader.read_line(&mut h).map_or(true, |n| n == 0) || h == "\r\n" {
                     break;
                 }
                 if let Some(v) = h.to_ascii_lowercase().strip_prefix("content-length:") {

@@ -60,7 +60,7 @@ fn connect_proxy() -> (String, Arc<Mutex<Vec<String>>>) {
                 let target = line.split_whitespace().nth(1).unwrap_or_default().to_string();
                 loop {
                     let mut header = String::new();
-                    if reader.read_line(&mut header).map(|n| n == 0).unwrap_or(true) || header == "\r\n" {
+                    if reader.read_line(&mut header).map_or(true, |n| n == 0) || header == "\r\n" {
                         break;
                     }
                 }
@@ -224,7 +224,7 @@ fn redirector(target: String) -> String {
         for stream in listener.incoming().flatten() {
             let mut reader = BufReader::new(stream.try_clone().expect("clone"));
             let mut line = String::new();
-            while reader.read_line(&mut line).map(|n| n > 0).unwrap_or(false) && line != "\r\n" {
+            while reader.read_line(&mut line).is_ok_and(|n| n > 0) && line != "\r\n" {
                 line.clear();
             }
             let mut stream = stream;
