@@ -11,6 +11,7 @@ pub struct Cancel(watch::Receiver<Option<&'static str>>);
 pub struct Canceller(watch::Sender<Option<&'static str>>);
 
 impl Cancel {
+    /// The canceller goes to whoever listens for signals, the token to the run.
     pub fn new() -> (Canceller, Cancel) {
         let (tx, rx) = watch::channel(None);
         (Canceller(tx), Cancel(rx))
@@ -37,6 +38,7 @@ impl Cancel {
 }
 
 impl Canceller {
+    /// Cancels every clone. Only the first reason counts: a second signal changes nothing.
     pub fn cancel(&self, reason: &'static str) {
         self.0.send_if_modified(|r| {
             if r.is_none() {

@@ -12,13 +12,16 @@ use crate::stage::tpp::TppResult;
 /// Which services the configuration enables, all the decisions need of it.
 #[derive(Debug, Clone, Copy)]
 pub struct Enabled {
+    /// TPP is configured; whether it runs also depends on the digests ([`tpp_runs`]).
     pub tpp: bool,
+    /// AppViewX is configured; what the signing stage does is [`signing`]'s decision.
     pub appviewx: bool,
     /// The run waits for given sign ids rather than submitting artifacts.
     pub awaits: bool,
 }
 
 impl Enabled {
+    /// Reads what the decisions need from the configuration, once.
     pub fn of(config: &Config) -> Self {
         Enabled {
             tpp: config.tpp.is_some(),
@@ -79,23 +82,33 @@ pub fn signing<'a>(enabled: Enabled, digested: &'a [Digested], tpp: Option<&TppR
 /// How the signing stage ended, for the outcome.
 #[derive(Debug, Clone)]
 pub enum Signed {
+    /// The stage did not run (AppViewX not configured, or nothing to do): no sign records.
     NotRun,
+    /// Nothing was sent to AppViewX; every artifact is recorded as not submitted, for this reason.
     Skipped(&'static str),
+    /// The stage ran (its own failures are in the result).
     Ran(SignResult),
 }
 
 /// Everything a run produced, in the order it happened.
 pub struct Results<'a> {
+    /// UTC, as [`crate::outcome::utc_timestamp`] writes it.
     pub started_at: String,
     /// The `if-no-files-found: warn` warning.
     pub discover_warning: Option<String>,
+    /// One per artifact, in discovery order; every per-artifact list below follows it.
     pub digested: &'a [Digested],
+    /// `None`: the TPP stage did not run.
     pub tpp: Option<TppResult>,
+    /// What became of the signing stage.
     pub signed: Signed,
     /// Calls the HTTP client flagged (e.g. a POST that may have been applied twice).
     pub notes: Vec<Note>,
+    /// The signal that cancelled the run, if one did.
     pub cancelled: Option<&'static str>,
+    /// Every HTTP attempt, in the order they started.
     pub calls: Vec<CallRecord>,
+    /// From the start of the run to the end of the last stage.
     pub duration_ms: u64,
 }
 

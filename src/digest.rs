@@ -8,15 +8,20 @@ use std::sync::Mutex;
 
 use base64::Engine as _;
 
+/// The SHA-2 digests both vendors take; the DigestInfo prefixes below exist only for these.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum HashAlgorithm {
+    /// SHA-256 (32 bytes), the default.
     Sha256,
+    /// SHA-384 (48 bytes).
     Sha384,
+    /// SHA-512 (64 bytes).
     Sha512,
 }
 
 impl HashAlgorithm {
+    /// Reads `hash-algorithm`: case and hyphens do not matter (`SHA-256`, `sha256`).
     pub fn parse(text: &str) -> Option<Self> {
         match text.trim().to_ascii_lowercase().replace('-', "").as_str() {
             "sha256" => Some(Self::Sha256),
@@ -26,6 +31,7 @@ impl HashAlgorithm {
         }
     }
 
+    /// Lower case and without a hyphen, as inputs, outputs and the report spell it.
     pub fn name(self) -> &'static str {
         match self {
             Self::Sha256 => "sha256",
@@ -34,6 +40,7 @@ impl HashAlgorithm {
         }
     }
 
+    /// In bytes; tells the algorithm of a precomputed digest by its length.
     pub fn digest_len(self) -> usize {
         match self {
             Self::Sha256 => 32,
@@ -66,17 +73,22 @@ impl HashAlgorithm {
     }
 }
 
+/// One artifact's digest; the encodings each vendor wants are derived from it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Digest {
+    /// The algorithm that made `bytes`; their length matches it.
     pub algorithm: HashAlgorithm,
+    /// Raw, not encoded.
     pub bytes: Vec<u8>,
 }
 
 impl Digest {
+    /// Lower-case hex, as logs, the summary and the `artifacts` output show it.
     pub fn hex(&self) -> String {
         self.bytes.iter().map(|b| format!("{b:02x}")).collect()
     }
 
+    /// Standard Base64 with padding: TPP's `Data` for pre-qualification.
     pub fn base64(&self) -> String {
         base64::engine::general_purpose::STANDARD.encode(&self.bytes)
     }
@@ -88,6 +100,7 @@ impl Digest {
         out
     }
 
+    /// Standard Base64 of [`Digest::digest_info`], AppViewX's `fileHashContent`.
     pub fn digest_info_base64(&self) -> String {
         base64::engine::general_purpose::STANDARD.encode(self.digest_info())
     }
@@ -96,12 +109,21 @@ impl Digest {
 /// Why one artifact could not be digested.
 #[derive(Debug, thiserror::Error)]
 pub enum DigestError {
+    /// The artifact (or its digest file) could not be opened or read.
     #[error("cannot read: {0}")]
     Io(#[from] io::Error),
+    /// A digest file that is neither hex nor Base64 of a SHA-2 digest, or is larger than 4 KiB.
     #[error("does not hold a digest: expected the Base64 or hex of a 32, 48 or 64-byte SHA-2 digest")]
     NotADigest,
+    /// A digest file of another SHA-2 algorithm than `hash-algorithm`.
     #[error("holds a {found}-byte digest, but hash-algorithm is {expected}")]
-    WrongLength { found: usize, expected: &'static str },
+    WrongLength {
+        /// The digest's length in bytes.
+        found: usize,
+        /// `hash-algorithm`, by name.
+        expected: &'static str,
+    },
+    /// Stopped before the end, or never started, because the run was cancelled.
     #[error("not digested: the run was cancelled")]
     Cancelled,
 }

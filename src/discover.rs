@@ -4,12 +4,14 @@ use std::path::{Path, PathBuf};
 
 use crate::config::{ArtifactsConfig, IfNoFilesFound, InputError, Pattern};
 
+/// One file the patterns matched. Every later stage keeps the artifacts in this order.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Artifact {
     /// Where to read it.
     pub path: PathBuf,
     /// Relative to the working directory with `/` separators: what reports and annotations show.
     pub name: String,
+    /// In bytes, when discovered.
     pub size: u64,
 }
 

@@ -13,6 +13,7 @@ struct IdTokenResponse {
     value: Option<String>,
 }
 
+/// Asks the runner for the job's OIDC token, minted for `oidc.audience`.
 pub async fn id_token(http: &Http, oidc: &OidcAuth) -> Result<Secret, String> {
     let mut url = oidc.request_url.clone();
     url.query_pairs_mut().append_pair("audience", &oidc.audience);

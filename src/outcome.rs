@@ -4,34 +4,46 @@ use serde::Serialize;
 
 use crate::config::GithubContext;
 
+/// How a TPP call ended, for one artifact (pre-qualification) or the run (pre-approval).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "status", rename_all = "kebab-case")]
 pub enum StageStatus {
     /// The stage is disabled or an earlier stage made it pointless.
     NotRun,
+    /// TPP accepted it.
     Done,
+    /// Refused, not attempted, or no answer.
     Failed {
+        /// Which, and why, on one line for the report and the annotations.
         message: String,
     },
 }
 
 impl StageStatus {
+    /// Only `Failed` counts: a stage that did not run has failed nothing.
     pub fn is_failed(&self) -> bool {
         matches!(self, StageStatus::Failed { .. })
     }
 }
 
+/// Where one sign request stands at the end of the run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum SignStatus {
+    /// Never sent to AppViewX; the record's message says why. Counts as a failure.
     NotSubmitted,
+    /// Submitted but not final: the run was cancelled while waiting. AppViewX may still sign it.
     Pending,
+    /// AppViewX returned the signed data.
     Signed,
+    /// The submission failed, or AppViewX refused or failed the request.
     Failed,
+    /// Still pending when the run's timeout passed.
     TimedOut,
 }
 
 impl SignStatus {
+    /// The words the summary, the table and the `artifacts` output use.
     pub fn label(self) -> &'static str {
         match self {
             SignStatus::NotSubmitted => "not submitted",
@@ -43,17 +55,25 @@ impl SignStatus {
     }
 }
 
+/// An artifact's digest in the encodings the report and the vendors use.
 #[derive(Debug, Clone, Serialize)]
 pub struct DigestRecord {
+    /// `sha256`, `sha384` or `sha512`.
     pub algorithm: &'static str,
+    /// Lower case.
     pub hex: String,
+    /// Standard Base64: what TPP was sent as `Data`.
     pub base64: String,
 }
 
+/// What became of one sign request, for an artifact or for an id given in `sign-ids`.
 #[derive(Debug, Clone, Serialize)]
 pub struct SignRecord {
+    /// `None` when the request was never accepted.
     pub sign_id: Option<String>,
+    /// Final by the end of the run, except a request left pending by a cancellation.
     pub status: SignStatus,
+    /// Why it was not submitted, failed or is not final; `None` for a signed request.
     pub message: Option<String>,
     /// Where `encodedHashData` was written.
     pub signature_path: Option<String>,
@@ -77,6 +97,7 @@ impl SignRecord {
         }
     }
 
+    /// An artifact that was not sent to AppViewX, and why (an empty `why` leaves no message).
     pub fn not_submitted(why: &str) -> Self {
         SignRecord {
             sign_id: None,
@@ -89,20 +110,30 @@ impl SignRecord {
     }
 }
 
+/// Everything the run did to one artifact, in the audit record and the summary.
 #[derive(Debug, Clone, Serialize)]
 pub struct ArtifactRecord {
+    /// Relative to the working directory, with `/` separators.
     pub name: String,
+    /// The path it was read from.
     pub path: String,
+    /// In bytes.
     pub size: u64,
+    /// `None` when the artifact could not be digested; `digest_error` says why.
     pub digest: Option<DigestRecord>,
+    /// Why there is no digest.
     pub digest_error: Option<String>,
+    /// `NotRun` when TPP or `pre-qualify` is off, or a failed digest kept TPP from running.
     pub prequalify: StageStatus,
     /// TPP's `Result` code for the pre-qualification, when its answer carried one.
     pub prequalify_result: Option<i64>,
+    /// `None` when AppViewX is not configured, or the run only waits for given sign ids.
     pub sign: Option<SignRecord>,
 }
 
 impl ArtifactRecord {
+    /// Counted as failed: no digest, a failed pre-qualification, or a sign request not signed
+    /// (a request still pending after a cancellation is left to the cancellation error).
     pub fn failed(&self) -> bool {
         self.digest_error.is_some()
             || self.prequalify.is_failed()
@@ -116,27 +147,40 @@ impl ArtifactRecord {
 /// so the audit record is the only place an administrator can find it.
 #[derive(Debug, Clone, Serialize)]
 pub struct PreApprovalRecord {
+    /// TPP's `Dn`: the project environment.
     pub dn: String,
+    /// TPP's `User`: the project key user who will sign (`local:name` or `local:{guid}`).
     pub user: String,
+    /// TPP's `Comment`: the reason for the pre-approval.
     pub comment: String,
+    /// TPP's `Hours`; always sent, so TPP's 24-hour default never applies.
     pub hours: u32,
+    /// TPP's `IPAddress`: TPP uses the pre-approval only for a signer at this address.
     pub ip_address: Option<String>,
+    /// TPP's `NotBefore` (UTC, ISO 8601): the pre-approval is not valid before it.
     pub not_before: Option<String>,
+    /// TPP's `SigningExecutable`, when given: it must match the signing client's path exactly.
     pub signing_executable: Option<String>,
+    /// TPP's `SingleUse`: `true` allows one signing, `false` any number until it expires.
     pub single_use: bool,
+    /// Whether TPP accepted it.
     pub outcome: StageStatus,
     /// TPP's `Result` code, when its answer carried one.
     pub result: Option<i64>,
 }
 
+/// How the gate authenticated to TPP.
 #[derive(Debug, Clone, Serialize)]
 pub struct AuthRecord {
+    /// `token`, `password` or `oidc`.
     pub method: &'static str,
+    /// The grant's `identity`, when the gate obtained the token and TPP named one.
     pub identity: Option<String>,
     /// The gate obtained the token itself and so owes its revocation.
     pub obtained: bool,
     /// One entry per token the gate obtained (a token renewed mid-run makes two), in order.
     pub revocations: Vec<Revocation>,
+    /// Why authentication or a revocation failed.
     pub error: Option<String>,
 }
 
@@ -155,52 +199,83 @@ pub enum Revocation {
 /// One HTTP exchange, as the audit record lists them.
 #[derive(Debug, Clone, Serialize)]
 pub struct CallRecord {
+    /// `tpp`, `appviewx`, or `github` (the job's OIDC token).
     pub service: &'static str,
+    /// The vendor's name for the call, without host or query (which may hold a tenant key).
     pub endpoint: &'static str,
+    /// The HTTP method.
     pub method: &'static str,
+    /// The artifact the call was about, if any.
     pub artifact: Option<String>,
+    /// 1 for the first try; retries of one call share its endpoint and count up.
     pub attempt: u32,
     /// Milliseconds since the run started.
     pub at_ms: u64,
+    /// Until the whole answer was read, or the attempt failed.
     pub duration_ms: u64,
+    /// `None` when no answer came.
     pub http_status: Option<u16>,
+    /// Why the attempt got no answer; an HTTP error status is not one.
     pub error: Option<String>,
 }
 
+/// Only errors fail the run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Severity {
+    /// Fails the run.
     Error,
+    /// Reported, but leaves the result alone.
     Warning,
 }
 
+/// One thing that went wrong, as the summary, annotations and audit record list it.
 #[derive(Debug, Clone, Serialize)]
 pub struct Problem {
+    /// Whether it fails the run.
     pub severity: Severity,
+    /// Where in the run it happened (`digest`, `tpp-auth`, `sign`, `http`, …).
     pub stage: &'static str,
+    /// The artifact it concerns, which annotations attach it to.
     pub artifact: Option<String>,
+    /// One line; it never holds a secret.
     pub message: String,
 }
 
+/// Everything one run did; the JSON report is this, serialised.
 #[derive(Debug, Clone, Serialize)]
 pub struct Outcome {
+    /// Always `codesign-gate`, so that a report identifies its producer.
     pub tool: &'static str,
+    /// The gate's version.
     pub version: &'static str,
+    /// UTC, `YYYY-MM-DDTHH:MM:SSZ`.
     pub started_at: String,
+    /// The whole run, reporting aside.
     pub duration_ms: u64,
+    /// Repository, commit, workflow run: which build the artifacts came from.
     pub github: GithubContext,
+    /// As [`crate::digest::HashAlgorithm::name`] spells it.
     pub hash_algorithm: &'static str,
+    /// `None` when TPP is not configured.
     pub tpp_url: Option<String>,
+    /// `None` when AppViewX is not configured.
     pub appviewx_url: Option<String>,
+    /// The address the pre-approval was asked for (`runner-ip`).
     pub runner_ip: Option<String>,
+    /// In discovery order.
     pub artifacts: Vec<ArtifactRecord>,
     /// Sign ids given through `sign-ids`, which belong to no artifact of this run.
     pub awaited: Vec<SignRecord>,
+    /// `None` when TPP did not run.
     pub tpp_auth: Option<AuthRecord>,
+    /// `None` when pre-approval is off or was never reached.
     pub preapproval: Option<PreApprovalRecord>,
     /// The signal that stopped the run early.
     pub cancelled: Option<&'static str>,
+    /// In the order the run met them.
     pub problems: Vec<Problem>,
+    /// Every HTTP attempt, in the order they started.
     pub calls: Vec<CallRecord>,
 }
 
@@ -227,10 +302,12 @@ impl Outcome {
         }
     }
 
+    /// No error among the problems; warnings do not count.
     pub fn success(&self) -> bool {
         !self.problems.iter().any(|p| p.severity == Severity::Error)
     }
 
+    /// Artifacts TPP pre-qualified.
     pub fn prequalified(&self) -> usize {
         self.artifacts.iter().filter(|a| a.prequalify == StageStatus::Done).count()
     }
@@ -239,15 +316,18 @@ impl Outcome {
         self.artifacts.iter().filter_map(|a| a.sign.as_ref()).chain(&self.awaited)
     }
 
+    /// Sign requests that ended signed, given sign ids included.
     pub fn signed(&self) -> usize {
         self.sign_records().filter(|s| s.status == SignStatus::Signed).count()
     }
 
+    /// Failed artifacts ([`ArtifactRecord::failed`]) plus given sign ids that did not end signed.
     pub fn failed(&self) -> usize {
         self.artifacts.iter().filter(|a| a.failed()).count()
             + self.awaited.iter().filter(|s| s.status != SignStatus::Signed).count()
     }
 
+    /// Records a problem that fails the run.
     pub fn error(&mut self, stage: &'static str, artifact: Option<&str>, message: impl Into<String>) {
         self.problems.push(Problem {
             severity: Severity::Error,
@@ -257,6 +337,7 @@ impl Outcome {
         });
     }
 
+    /// Records a problem that leaves the result alone.
     pub fn warning(&mut self, stage: &'static str, artifact: Option<&str>, message: impl Into<String>) {
         self.problems.push(Problem {
             severity: Severity::Warning,

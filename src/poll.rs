@@ -14,17 +14,26 @@ use crate::cancel::Cancel;
 /// answer counts: a fresh request may not be visible to the status call at once.
 pub const NOT_VISIBLE_GRACE: u32 = 3;
 
+/// How waiting for one sign id ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Final {
+    /// AppViewX reports it signed.
     Signed {
+        /// `encodedHashData`, as AppViewX sent it.
         encoded: String,
+        /// Measured from `started`, the same instant for every id.
         elapsed: Duration,
     },
+    /// AppViewX failed or refused the request, or the status call's error is final.
     Failed {
+        /// What AppViewX said, or the error of the status call.
         message: String,
+        /// Measured from `started`, the same instant for every id.
         elapsed: Duration,
     },
+    /// Still pending when the deadline passed.
     TimedOut {
+        /// The last transient error met while waiting, if any.
         last_error: Option<String>,
     },
     /// The run was cancelled while this id was still pending.

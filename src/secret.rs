@@ -9,10 +9,12 @@ use std::fmt;
 pub struct Secret(String);
 
 impl Secret {
+    /// Wraps a value; from here on it formats as `***`.
     pub fn new(value: impl Into<String>) -> Self {
         Secret(value.into())
     }
 
+    /// The value itself, for sending it; never for formatting it.
     pub fn expose(&self) -> &str {
         &self.0
     }

@@ -75,6 +75,8 @@ pub fn output(w: &mut dyn Write, name: &str, value: &str, delimiter: &str) -> io
     write!(w, "{name}<<{delimiter}\n{value}\n{delimiter}\n")
 }
 
+/// Appends the step outputs: `result`, `artifacts` (JSON), the counts, `runner-ip` and
+/// `report-path`.
 pub fn outputs(outcome: &Outcome, report_path: &Path, delimiter: &str, w: &mut dyn Write) -> io::Result<()> {
     let artifacts: Vec<serde_json::Value> = outcome
         .artifacts

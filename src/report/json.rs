@@ -5,6 +5,7 @@ use std::io::{self, Write};
 
 use crate::outcome::Outcome;
 
+/// Writes the report: `result` (`success` or `failure`) first, then the outcome's fields.
 pub fn write(outcome: &Outcome, w: &mut dyn Write) -> io::Result<()> {
     #[derive(serde::Serialize)]
     struct Report<'a> {

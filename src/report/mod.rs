@@ -48,10 +48,12 @@ pub struct Log {
 }
 
 impl Log {
+    /// `github`: speak workflow commands rather than plain text.
     pub fn new(out: Box<dyn Write + Send>, github: bool) -> Self {
         Log { out: Mutex::new(out), github }
     }
 
+    /// Whether the log speaks workflow commands (the run is on GitHub Actions).
     pub fn github(&self) -> bool {
         self.github
     }
@@ -64,6 +66,7 @@ impl Log {
         }
     }
 
+    /// One progress line, escaped so that it cannot start a workflow command.
     pub fn info(&self, line: &str) {
         self.write(&format!("{}\n", escape_line(line)));
     }
@@ -78,6 +81,7 @@ impl Log {
         }
     }
 
+    /// A warning annotation on GitHub; a `warning:` line elsewhere.
     pub fn warning(&self, message: &str) {
         if self.github {
             self.write(&format!("::warning title=codesign-gate::{}\n", github::escape_data(message)));
@@ -86,6 +90,7 @@ impl Log {
         }
     }
 
+    /// Opens a collapsible group in GitHub's log; elsewhere, a heading line.
     pub fn group(&self, name: &str) {
         if self.github {
             self.write(&format!("::group::{}\n", github::escape_data(name)));
@@ -94,12 +99,14 @@ impl Log {
         }
     }
 
+    /// Closes the group; nothing to close elsewhere.
     pub fn endgroup(&self) {
         if self.github {
             self.write("::endgroup::\n");
         }
     }
 
+    /// Writes text as is, unescaped: for the annotations and tables the report renders itself.
     pub fn raw(&self, text: &str) {
         self.write(text);
     }

@@ -56,6 +56,7 @@ fn revocation_line(revocations: &[Revocation]) -> Option<String> {
     (!parts.is_empty()).then(|| format!("**TPP token** {}", parts.join(", ")))
 }
 
+/// Renders the whole summary, as it is appended to `GITHUB_STEP_SUMMARY`.
 pub fn markdown(outcome: &Outcome, w: &mut dyn Write) -> io::Result<()> {
     let (icon, verdict) = if outcome.success() { ("✅", "passed") } else { ("❌", "failed") };
     writeln!(w, "### {icon} codesign-gate {verdict}\n")?;

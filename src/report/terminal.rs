@@ -5,6 +5,7 @@ use std::io::{self, Write};
 use crate::outcome::{Outcome, Severity, StageStatus};
 use crate::units::{human_ms, human_size};
 
+/// The per-artifact table, then the problems, for a log that is not GitHub's.
 pub fn table(outcome: &Outcome, w: &mut impl Write) -> io::Result<()> {
     let mut rows: Vec<[String; 6]> =
         vec![["ARTIFACT", "SIZE", "DIGEST", "PRE-QUALIFIED", "SIGN ID", "STATUS"].map(String::from)];

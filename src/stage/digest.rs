@@ -10,7 +10,9 @@ use crate::report::Log;
 /// One artifact and its digest, or why it has none.
 #[derive(Debug, Clone)]
 pub struct Digested {
+    /// As discovered.
     pub artifact: Artifact,
+    /// `Err` holds why there is none, worded for the report.
     pub digest: Result<Digest, String>,
 }
 

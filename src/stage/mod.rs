@@ -16,10 +16,13 @@ use crate::report::Log;
 
 /// What every network stage needs besides its own client and inputs.
 pub struct Context<'a> {
+    /// For the settings every stage shares (concurrency, poll interval, timeout, GitHub context).
     pub config: &'a Config,
+    /// Progress, and masking every secret a stage obtains before anything else prints.
     pub log: &'a Log,
     /// The end of waiting for the whole run.
     pub deadline: Instant,
+    /// Waiting stops when it fires; clean-up calls still go out.
     pub cancel: &'a Cancel,
 }
 
@@ -28,10 +31,12 @@ pub struct Context<'a> {
 pub struct Problems(pub Vec<Problem>);
 
 impl Problems {
+    /// An error fails the run.
     pub fn error(&mut self, stage: &'static str, artifact: Option<&str>, message: impl Into<String>) {
         self.push(Severity::Error, stage, artifact, message.into());
     }
 
+    /// A warning is reported but leaves the result alone.
     pub fn warning(&mut self, stage: &'static str, artifact: Option<&str>, message: impl Into<String>) {
         self.push(Severity::Warning, stage, artifact, message.into());
     }

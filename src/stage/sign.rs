@@ -19,8 +19,11 @@ use crate::units::{human_ms, millis};
 /// What the signing stage is to do with one artifact, as [`crate::decide`] planned it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Planned<'a> {
+    /// Sent to AppViewX as the DigestInfo of `digest`.
     Submit {
+        /// The artifact's name, for the request's description and the log.
         name: &'a str,
+        /// As the digest stage computed it (or read it from a digest file).
         digest: &'a Digest,
     },
     /// Not submitted, and why.
@@ -34,6 +37,7 @@ pub struct SignResult {
     pub artifacts: Vec<Option<SignRecord>>,
     /// One per id given in `sign-ids`.
     pub awaited: Vec<SignRecord>,
+    /// Submission and status errors, per artifact or sign id.
     pub problems: Problems,
 }
 

@@ -88,13 +88,16 @@ impl<C: Tpp> Tokens<'_, C> {
 /// What the TPP stage did.
 #[derive(Debug, Clone)]
 pub struct TppResult {
+    /// How the gate authenticated, and the revocation of every token it obtained.
     pub auth: AuthRecord,
     /// Per artifact, in order: its pre-qualification, and TPP's `Result` code when the answer
     /// carried one.
     pub prequalify: Vec<(StageStatus, Option<i64>)>,
+    /// Exactly as asked for; `None` when pre-approval is off or was never reached.
     pub preapproval: Option<PreApprovalRecord>,
     /// The address the pre-approval was asked for.
     pub runner_ip: Option<String>,
+    /// Authentication, pre-flight, pre-qualification, pre-approval and revocation problems.
     pub problems: Problems,
     /// Whether signing can still succeed.
     pub may_sign: bool,
