@@ -173,8 +173,18 @@ pub async fn run(ctx: &Context<'_>, cfg: &TppConfig, client: &impl Tpp, digested
     }
 
     let owed = tokens.obtained.lock().map(|o| o.clone()).unwrap_or_default();
+    revoke_all(client, &owed, log, &mut result).await;
+    result.may_sign = ok;
+    result
+}
+
+/// An environment that does not exist is one clear error instead of one per artifact. Any
+/// other trouble with the pre-flight (an older TPP, a narrower scope) is only a warning: the
+/// calls that matter will say what is wrong.
+/// Gives back every token the gate obtained, whatever failed before, and records how each ended.
+async fn revoke_all(client: &impl Tpp, owed: &[Secret], log: &Log, result: &mut TppResult) {
     let mut failures = Vec::new();
-    for token in &owed {
+    for token in owed {
         result.auth.revocations.push(match client.revoke(token).await {
             Ok(Revoked::Revoked) => Revocation::Revoked,
             Ok(Revoked::AlreadyInvalid) => {
@@ -195,13 +205,8 @@ pub async fn run(ctx: &Context<'_>, cfg: &TppConfig, client: &impl Tpp, digested
         result.problems.error("tpp-revoke", None, message.clone());
         result.auth.error = Some(message);
     }
-    result.may_sign = ok;
-    result
 }
 
-/// An environment that does not exist is one clear error instead of one per artifact. Any
-/// other trouble with the pre-flight (an older TPP, a narrower scope) is only a warning: the
-/// calls that matter will say what is wrong.
 /// Returns why nothing more is attempted, when the run cannot go on.
 async fn preflight<C: Tpp>(
     cfg: &TppConfig,
