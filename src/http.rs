@@ -35,64 +35,85 @@ pub enum Repeat {
 
 /// A request described as data, so it can be sent again and logged without its secrets.
 pub struct Call {
+    /// `tpp`, `appviewx` or `github`, for the audit record.
     pub service: &'static str,
+    /// The vendor's name for the call: errors and the audit record show this, never the URL.
     pub endpoint: &'static str,
+    /// The audit record names GET, POST, PUT and DELETE; any other method as `OTHER`.
     pub method: Method,
+    /// May hold a tenant key (`gwkey`), so it never goes into a log or an error.
     pub url: Url,
+    /// Sent as given; [`Header::Secret`] values are marked sensitive.
     pub headers: Vec<(&'static str, Header)>,
+    /// The serialised body, sent as `application/json`.
     pub json: Option<Vec<u8>>,
+    /// The artifact the call is about, for the audit record and notes.
     pub artifact: Option<String>,
+    /// Defaults from the method; a POST that only reads may be marked `Safe`.
     pub repeat: Repeat,
     /// Clean-up calls (revoking a token) still go out after the run was cancelled.
     pub cleanup: bool,
 }
 
+/// A header value, kept apart by whether it is a credential.
 pub enum Header {
+    /// Not a credential.
     Plain(String),
+    /// A password, token or session id: marked sensitive on the request.
     Secret(Secret),
 }
 
 impl Call {
+    /// A call without headers or body; GET is safe to repeat, anything else only once.
     pub fn new(service: &'static str, endpoint: &'static str, method: Method, url: Url) -> Self {
         let repeat = if method == Method::GET { Repeat::Safe } else { Repeat::Once };
         Call { service, endpoint, method, url, headers: Vec::new(), json: None, artifact: None, repeat, cleanup: false }
     }
 
+    /// Adds a header that holds no credential.
     pub fn header(mut self, name: &'static str, value: impl Into<String>) -> Self {
         self.headers.push((name, Header::Plain(value.into())));
         self
     }
 
+    /// Adds a header that holds a credential.
     pub fn secret_header(mut self, name: &'static str, value: &Secret) -> Self {
         self.headers.push((name, Header::Secret(value.clone())));
         self
     }
 
+    /// `Authorization: Bearer <token>`, as a secret header.
     pub fn bearer(self, token: &Secret) -> Self {
         let value = Secret::new(format!("Bearer {}", token.expose()));
         self.secret_header("authorization", &value)
     }
 
+    /// Sets the body; the content type is added when it is sent.
     pub fn json(mut self, body: &impl serde::Serialize) -> Self {
         // Serialising our own plain structs cannot fail; an empty body would be refused loudly.
         self.json = Some(serde_json::to_vec(body).unwrap_or_default());
         self
     }
 
+    /// Ties the call to an artifact in the audit record and in notes.
     pub fn artifact(mut self, name: &str) -> Self {
         self.artifact = Some(name.to_string());
         self
     }
 
+    /// Marks a clean-up call: it still goes out after a cancellation, with a short timeout.
     pub fn cleanup(mut self) -> Self {
         self.cleanup = true;
         self
     }
 }
 
+/// A whole answer, whatever its status: what the status means is the vendor client's business.
 #[derive(Debug)]
 pub struct Reply {
+    /// Any status, 4xx and 5xx included.
     pub status: u16,
+    /// Read whole; at most 16 MiB.
     pub body: Vec<u8>,
 }
 
@@ -100,25 +121,36 @@ pub struct Reply {
 #[derive(Debug, Clone, thiserror::Error)]
 #[error("{endpoint}: {kind}{}", if *attempts > 1 { format!(" (after {attempts} attempts)") } else { String::new() })]
 pub struct HttpError {
+    /// As [`Call::endpoint`] names it; never the URL.
     pub endpoint: &'static str,
+    /// Why the last attempt failed.
     pub kind: ErrorKind,
+    /// Attempts made, the first included; 0 when the request could not even be built.
     pub attempts: u32,
 }
 
+/// Why an attempt got no usable answer.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ErrorKind {
+    /// No answer within `request-timeout`; retried only when the call is safe to repeat.
     #[error("no answer within {0:?} (request-timeout)")]
     Timeout(Duration),
+    /// The server was not reached: always retried, since the request cannot have been applied.
     #[error("could not connect: {0}")]
     Connect(String),
+    /// A certificate or handshake failure: never retried, asking again would not make it trusted.
     #[error("TLS failed: {0}; if the server uses a private CA, give it in ca-certificates")]
     Tls(String),
+    /// Any other transport failure; retried only when the call is safe to repeat.
     #[error("{0}")]
     Transport(String),
+    /// An answer over 16 MiB, which no vendor sends.
     #[error("answer larger than {MAX_BODY} bytes")]
     TooLarge,
+    /// A header value HTTP cannot carry; names the header, never its value.
     #[error("a header value has characters HTTP cannot carry (`{0}`)")]
     BadHeader(&'static str),
+    /// The run was cancelled before or during the attempt; holds the signal.
     #[error("cancelled ({0})")]
     Cancelled(&'static str),
 }
@@ -130,19 +162,26 @@ impl HttpError {
     }
 }
 
+/// What [`Http::new`] needs from the configuration and the run.
 pub struct HttpOptions {
+    /// Per attempt; the connect timeout is the same, at most 15 s.
     pub request_timeout: Duration,
+    /// `ca-certificates`: PEM roots to trust, for servers behind a private CA.
     pub ca_pem: Option<Vec<u8>>,
     /// No retry is started that would wait past this instant.
     pub deadline: Instant,
+    /// Stops waiting and drops requests under way; clean-up calls still go out.
     pub cancel: Cancel,
 }
 
 /// Something the audit record should say about a call that succeeded in the end.
 #[derive(Debug, Clone)]
 pub struct Note {
+    /// As the call named it.
     pub endpoint: &'static str,
+    /// The artifact the call was about, if any.
     pub artifact: Option<String>,
+    /// What happened, e.g. a retry that may have applied a request twice.
     pub message: String,
 }
 
@@ -152,6 +191,7 @@ struct Journal {
     notes: Vec<Note>,
 }
 
+/// Cheap to clone: every clone shares one journal, so all stages' calls land in one record.
 #[derive(Clone)]
 pub struct Http {
     client: reqwest::Client,
@@ -169,6 +209,8 @@ enum Next {
 }
 
 impl Http {
+    /// TLS by rustls, and no redirects: credentials ride in headers and must not follow one.
+    /// Fails on an unusable `ca-certificates` bundle.
     pub fn new(options: HttpOptions) -> Result<Http, String> {
         let mut builder = reqwest::Client::builder()
             .use_rustls_tls()
@@ -329,12 +371,14 @@ impl Http {
         }
     }
 
+    /// Every attempt so far, in the order they started.
     pub fn calls(&self) -> Vec<CallRecord> {
         let mut calls = self.journal.lock().map(|j| j.calls.clone()).unwrap_or_default();
         calls.sort_by_key(|c| c.at_ms);
         calls
     }
 
+    /// What the audit record should say about calls that succeeded in the end.
     pub fn notes(&self) -> Vec<Note> {
         self.journal.lock().map(|j| j.notes.clone()).unwrap_or_default()
     }
@@ -421,6 +465,7 @@ pub fn field_names(body: &[u8]) -> String {
     }
 }
 
+/// The kind of a JSON value, for errors that must not show the value itself.
 pub fn json_kind(v: &serde_json::Value) -> &'static str {
     match v {
         serde_json::Value::Null => "null",
