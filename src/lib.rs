@@ -6,6 +6,8 @@
 //! [`decide`] says which stage runs next and builds the outcome from the results, so the token
 //! is revoked and the report written whatever failed.
 
+#![warn(missing_docs)]
+
 pub mod appviewx;
 pub mod cancel;
 pub mod civil;

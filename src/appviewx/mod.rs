@@ -11,16 +11,45 @@ use crate::http::{field_names, json_kind, Call, Http, HttpError};
 use crate::secret::Secret;
 use model::{documented_message, Envelope, GenerateHashRequest, LoginResponse, SignStatusResponse};
 
+/// Why an AppViewX call failed.
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum AvxError {
+    /// The login was refused (400, 401, 403, or no session id); never retried.
     #[error("AppViewX refused the login for `{user}` (HTTP {status}{}){}; not retried, to protect the account from lockout", detail.as_deref().map(|d| format!(", {d}")).unwrap_or_default(), attempts.map(|n| format!(", {n} attempts left")).unwrap_or_default())]
-    LoginRefused { user: String, status: u16, detail: Option<String>, attempts: Option<i64> },
+    LoginRefused {
+        /// The account, so that the log says which one risks lockout.
+        user: String,
+        /// The HTTP status.
+        status: u16,
+        /// `appStatusCode: message`, or why the answer did not count as a login.
+        detail: Option<String>,
+        /// `availableLoginAttemptCount`, when AppViewX gave it.
+        attempts: Option<i64>,
+    },
+    /// 401: the session id is no longer valid; the gate logs in again once.
     #[error("the AppViewX session is no longer valid")]
     SessionExpired,
+    /// A non-null `appStatusCode`, or a status outside 2xx.
     #[error("{endpoint} failed: HTTP {status}, {}", app_text(code.as_deref(), message.as_deref()))]
-    App { endpoint: &'static str, status: u16, code: Option<String>, message: Option<String> },
+    App {
+        /// The call, as the error's first words name it.
+        endpoint: &'static str,
+        /// The HTTP status.
+        status: u16,
+        /// `appStatusCode`, e.g. `CODE_SIGNING_0056`.
+        code: Option<String>,
+        /// `message`, or the documented message for the code when the answer carried none.
+        message: Option<String>,
+    },
+    /// An answer that is not the envelope, or of unknown shape.
     #[error("{endpoint}: unexpected answer, {detail}")]
-    Unexpected { endpoint: &'static str, detail: String },
+    Unexpected {
+        /// The call, as the error's first words name it.
+        endpoint: &'static str,
+        /// What was seen instead, by field name; never a value.
+        detail: String,
+    },
+    /// No usable answer at all.
     #[error("{0}")]
     Http(#[from] HttpError),
 }
@@ -50,6 +79,7 @@ pub enum StatusError {
 }
 
 impl AvxError {
+    /// What this error means for waiting on a sign id.
     pub fn status_error(&self) -> StatusError {
         match self {
             AvxError::Http(e) if e.is_transient() => StatusError::Transient,
@@ -66,30 +96,42 @@ impl AvxError {
 /// Where one sign request stands.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SignState {
+    /// Not final yet: ask again.
     Pending,
-    Signed { encoded: String },
+    /// Final: the signed data is here.
+    Signed {
+        /// `encodedHashData`, byte for byte: a Base64 signature or a whole signed script.
+        encoded: String,
+    },
+    /// Final: AppViewX reports a failure (a status such as `Failed`, or `failedDueToTimeoutError`).
     Failed(String),
 }
 
 /// What a submission gave back: usually an id to poll; some servers sign at once.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Submitted {
+    /// Letters, digits, `-` and `_` only: it goes into URLs, file names and logs.
     pub sign_id: String,
+    /// Usually `Pending`; some servers sign at once.
     pub state: SignState,
 }
 
 /// What the pipeline needs from AppViewX.
 pub trait SigningService: Sync {
+    /// A new session id; a refusal is never retried, as every failed login counts toward lockout.
     fn login(&self) -> impl Future<Output = Result<Secret, AvxError>> + Send;
+    /// Submits one DigestInfo; `artifact` ties the call to it in the audit record.
     fn submit(
         &self,
         session: &Secret,
         body: &GenerateHashRequest,
         artifact: &str,
     ) -> impl Future<Output = Result<Submitted, AvxError>> + Send;
+    /// Where the request behind `sign_id` stands.
     fn status(&self, session: &Secret, sign_id: &str) -> impl Future<Output = Result<SignState, AvxError>> + Send;
 }
 
+/// Speaks AppViewX's `/avxapi` with the service account's credentials on every call.
 pub struct AvxClient {
     http: Http,
     base: Url,
@@ -105,6 +147,7 @@ const GENERATE: &str = "code-signing-generate-hash";
 const STATUS: &str = "code-signing-fetch-status-sync-requests";
 
 impl AvxClient {
+    /// Takes the base URL, the credentials and the tenant key from the configuration.
     pub fn new(http: Http, cfg: &AppViewXConfig) -> Self {
         AvxClient {
             http,

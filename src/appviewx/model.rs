@@ -4,12 +4,16 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+/// The envelope around every answer; its `tags` and `headers` are not read.
 #[derive(Deserialize)]
 pub struct Envelope {
+    /// `response`: the call's own answer.
     #[serde(default)]
     pub response: Value,
+    /// `message`: read only when it is text ([`Envelope::message`]).
     #[serde(default)]
     pub message: Option<Value>,
+    /// `appStatusCode`: read through [`Envelope::code`].
     #[serde(rename = "appStatusCode", default)]
     pub app_status_code: Option<Value>,
 }
@@ -52,8 +56,10 @@ pub fn documented_message(code: &str) -> Option<&'static str> {
 /// The login answer inside the envelope. `availableLoginAttemptCount` may be `null`.
 #[derive(Deserialize)]
 pub struct LoginResponse {
+    /// `sessionId`: sent as a header with every later call.
     #[serde(rename = "sessionId", default)]
     pub session_id: Option<String>,
+    /// `availableLoginAttemptCount`: logins left before lockout; a number, text or `null`.
     #[serde(rename = "availableLoginAttemptCount", default)]
     pub available_login_attempt_count: Option<Value>,
 }
@@ -61,13 +67,18 @@ pub struct LoginResponse {
 /// `code-signing-generate-hash` body: hash-based signing of one DigestInfo.
 #[derive(Debug, Clone, Serialize)]
 pub struct GenerateHashRequest {
+    /// `signingPolicy` (`appviewx-signing-policy`).
     #[serde(rename = "signingPolicy")]
     pub signing_policy: String,
+    /// `signingKey` (`appviewx-signing-key`): must be mapped to the policy.
     #[serde(rename = "signingKey")]
     pub signing_key: String,
+    /// `versionNumber`: always `v1`.
     #[serde(rename = "versionNumber")]
     pub version_number: &'static str,
+    /// `description`: the artifact's name and the repository, to find the request in AppViewX.
     pub description: String,
+    /// `signedType`: always `Hash Based Signing`.
     #[serde(rename = "signedType")]
     pub signed_type: &'static str,
     /// Base64 of the DER DigestInfo.
@@ -78,12 +89,16 @@ pub struct GenerateHashRequest {
 /// The status answer, and (as far as the public docs let one tell) the submit answer.
 #[derive(Deserialize, Default)]
 pub struct SignStatusResponse {
+    /// `signId`: only the submit answer carries it; text, though a number is taken too.
     #[serde(rename = "signId", default)]
     pub sign_id: Option<Value>,
+    /// `status` (`Inprogress`, `Signed`, …), compared regardless of case.
     #[serde(default)]
     pub status: Option<String>,
+    /// `encodedHashData`: the signed data, once `status` is `Signed`.
     #[serde(rename = "encodedHashData", default)]
     pub encoded_hash_data: Option<String>,
+    /// `failedDueToTimeoutError`: `true` is a final failure, whatever `status` says.
     #[serde(rename = "failedDueToTimeoutError", default)]
     pub failed_due_to_timeout_error: Option<bool>,
 }

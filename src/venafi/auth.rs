@@ -8,8 +8,11 @@ use crate::secret::Secret;
 /// A token the gate obtained. The refresh token is kept only so that it can be masked: refresh
 /// tokens rotate, so sharing or persisting one would break a parallel job.
 pub struct Grant {
+    /// The bearer token; the gate owes its revocation.
     pub access_token: Secret,
+    /// Kept only to be masked (see above).
     pub refresh_token: Option<Secret>,
+    /// Whom TPP says the token belongs to, when it says.
     pub identity: Option<String>,
     /// The OIDC token exchanged for this grant, if any: short-lived, but a credential all the same.
     pub presented: Option<Secret>,

@@ -16,22 +16,53 @@ use model::{
     AddPreApprovalRequest, AuthError, GetEnvironmentRequest, JwtRequest, OAuthRequest, PreQualifyRequest, SignResult,
 };
 
+/// Why a TPP call failed, worded so that the user knows what to fix.
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum TppError {
+    /// The password grant or the JWT exchange was refused (400 or 401).
     #[error("TPP refused the token request ({0}); check tpp-username, tpp-password, tpp-client-id and tpp-scope")]
     GrantRefused(String),
+    /// The runner would not hand out the job's OIDC token.
     #[error("the job's OIDC token could not be had: {0}")]
     Oidc(String),
+    /// 401 `invalid_token`: a token the gate obtained is replaced once, a given one is final.
     #[error("TPP rejected the access token ({0}): it is expired or revoked")]
     InvalidToken(String),
+    /// 403: the token lacks a scope the call needs.
     #[error("{endpoint} forbidden ({detail}): the token lacks the scope; tpp-scope needs codesign:approve")]
-    Forbidden { endpoint: &'static str, detail: String },
+    Forbidden {
+        /// The call, as the error's first words name it.
+        endpoint: &'static str,
+        /// VEDAuth's `error: error_description`, or the field names of an answer of another shape.
+        detail: String,
+    },
+    /// HTTP 200 with `Success: false`.
     #[error("{endpoint} refused: {}{}", result_text(*code), error.as_deref().map(|e| format!(": {e}")).unwrap_or_default())]
-    Refused { endpoint: &'static str, code: Option<i64>, error: Option<String> },
+    Refused {
+        /// The call, as the error's first words name it.
+        endpoint: &'static str,
+        /// TPP's `Result`, when the answer carried one.
+        code: Option<i64>,
+        /// TPP's `Error`, when the answer carried one.
+        error: Option<String>,
+    },
+    /// 400: TPP took the request as malformed.
     #[error("{endpoint} rejected the request as malformed: {detail}")]
-    BadRequest { endpoint: &'static str, detail: String },
+    BadRequest {
+        /// The call, as the error's first words name it.
+        endpoint: &'static str,
+        /// VEDAuth's `error: error_description`, or the field names of an answer of another shape.
+        detail: String,
+    },
+    /// An answer of unexpected status or shape.
     #[error("{endpoint}: unexpected answer, {detail}")]
-    Unexpected { endpoint: &'static str, detail: String },
+    Unexpected {
+        /// The call, as the error's first words name it.
+        endpoint: &'static str,
+        /// The status, and VEDAuth's error or the answer's field names; never a token.
+        detail: String,
+    },
+    /// No usable answer at all.
     #[error("{0}")]
     Http(#[from] HttpError),
 }
@@ -39,6 +70,7 @@ pub enum TppError {
 /// What the pipeline needs from TPP. The concrete client speaks REST; the seam keeps the
 /// orchestration readable and lets it be driven by anything that answers like TPP.
 pub trait Tpp: Sync {
+    /// The password grant; a refusal is not retried, as TPP counts failed logons.
     fn authorize(
         &self,
         client_id: &str,
@@ -46,12 +78,14 @@ pub trait Tpp: Sync {
         password: &Secret,
         scope: &str,
     ) -> impl Future<Output = Result<Grant, TppError>> + Send;
+    /// Pre-qualifies one digest; `artifact` ties the call to it in the audit record.
     fn prequalify(
         &self,
         token: &Secret,
         body: &PreQualifyRequest,
         artifact: &str,
     ) -> impl Future<Output = Result<Accepted, TppError>> + Send;
+    /// Pre-approves the key user; no call can list or revoke it afterwards.
     fn add_preapproval(
         &self,
         token: &Secret,
@@ -62,6 +96,7 @@ pub trait Tpp: Sync {
     /// Whether the environment exists (`Codesign/GetEnvironment`): a cheap pre-flight that
     /// turns the commonest misconfiguration into one clear error before anything is created.
     fn get_environment(&self, token: &Secret, dn: &str) -> impl Future<Output = Result<(), TppError>> + Send;
+    /// Revokes the grant behind `token`, refresh token included; goes out even after a cancellation.
     fn revoke(&self, token: &Secret) -> impl Future<Output = Result<Revoked, TppError>> + Send;
 }
 
@@ -69,6 +104,7 @@ pub trait Tpp: Sync {
 /// code when the answer carried one, for the audit record.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Accepted {
+    /// TPP's `Result`; `None` in the documented success, `{"Success": true}`.
     pub result: Option<i64>,
 }
 
@@ -78,7 +114,9 @@ pub struct Accepted {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Revoked {
+    /// TPP revoked the grant (200).
     Revoked,
+    /// 401 `invalid_token`: the token was already dead.
     AlreadyInvalid,
 }
 
@@ -90,12 +128,15 @@ fn result_text(code: Option<i64>) -> String {
     }
 }
 
+/// Speaks TPP's REST API. Every path is set from the root of `base`, so a pasted `/vedsdk`
+/// suffix does no harm.
 pub struct TppClient {
     http: Http,
     base: Url,
 }
 
 impl TppClient {
+    /// Only the scheme, host and port of `base` count.
     pub fn new(http: Http, base: Url) -> Self {
         TppClient { http, base }
     }
