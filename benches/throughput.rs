@@ -146,4 +146,38 @@ fn main() {
         parallel.as_secs_f64(),
         serial.as_secs_f64() / parallel.as_secs_f64()
     );
+
+    // 4. Waiting for a signature, on the simulated clock of the poll schedule: when a signing
+    //    that takes T is noticed, and how many status requests that costs, `auto` vs a fixed 5 s.
+    let asks_until = |schedule: &mut dyn Iterator<Item = Duration>, t: Duration| {
+        let mut count = 0u32;
+        for at in schedule {
+            count += 1;
+            if at >= t {
+                return (at, count);
+            }
+        }
+        (Duration::MAX, count)
+    };
+    let fixed = || (0u32..).map(|k| Duration::from_secs(5) * k);
+    println!("poll lag and status requests per sign id (auto vs fixed 5s):");
+    for t in [2, 12, 120, 1200].map(Duration::from_secs) {
+        let (auto_at, auto_asks) = asks_until(&mut codesign_gate::poll::auto_schedule(), t);
+        let (fixed_at, fixed_asks) = asks_until(&mut fixed(), t);
+        println!(
+            "  signed after {:>6}: auto noticed at {:>7.1} s ({:>2} requests, lag ratio {:.3}), fixed 5s at {:>7.1} s ({:>3} requests)",
+            format!("{} s", t.as_secs()),
+            auto_at.as_secs_f64(),
+            auto_asks,
+            auto_at.as_secs_f64() / t.as_secs_f64(),
+            fixed_at.as_secs_f64(),
+            fixed_asks
+        );
+    }
+    let half_hour = Duration::from_secs(30 * 60);
+    println!(
+        "  a 30-minute wait: auto {} requests (target <= 60), fixed 5s {} requests",
+        codesign_gate::poll::auto_schedule().take_while(|t| *t <= half_hour).count(),
+        fixed().take_while(|t| *t <= half_hour).count()
+    );
 }

@@ -10,6 +10,43 @@ use tokio::time::Instant;
 use crate::appviewx::{AvxError, SignState, StatusError};
 use crate::cancel::Cancel;
 
+/// When to ask about a sign request again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PollInterval {
+    /// Soon after submitting, then less and less often: a request that finishes at time T is
+    /// noticed by 1.1·T + 1 s, and a 30-minute wait costs at most 60 asks per sign id.
+    Auto,
+    /// A fixed interval, as the user asked.
+    Fixed(Duration),
+}
+
+/// The longest wait between two asks in `auto`: a long timeout must not leave a finished
+/// signature unnoticed for long. The schedule reaches it only after about 20 minutes.
+const AUTO_MAX_GAP: Duration = Duration::from_secs(120);
+
+impl PollInterval {
+    /// How long to wait, `elapsed` after the wait started, before the next round of asks.
+    pub fn next_delay(self, elapsed: Duration) -> Duration {
+        match self {
+            PollInterval::Fixed(interval) => interval,
+            PollInterval::Auto => {
+                let next = auto_schedule().find(|t| *t > elapsed).unwrap_or(elapsed + AUTO_MAX_GAP);
+                next - elapsed
+            }
+        }
+    }
+}
+
+/// The moments `auto` asks, from the start of the wait: at once (some servers sign at once),
+/// then at 1 s, and after each ask at 1.1 times its time plus 1 s, at most `AUTO_MAX_GAP` later.
+/// That ratio is the whole promise: whenever a request finishes, the next ask comes by 1.1·T + 1 s.
+pub fn auto_schedule() -> impl Iterator<Item = Duration> {
+    std::iter::successors(Some(Duration::ZERO), |t| {
+        let gap = (t.mul_f64(0.1) + Duration::from_secs(1)).min(AUTO_MAX_GAP);
+        t.checked_add(gap)
+    })
+}
+
 /// How many `CODE_SIGNING_0102` answers a request the gate just submitted is allowed before the
 /// answer counts: a fresh request may not be visible to the status call at once.
 pub const NOT_VISIBLE_GRACE: u32 = 3;
@@ -50,7 +87,7 @@ pub async fn poll_all<F, Fut>(
     submitted: &[bool],
     started: Instant,
     deadline: Instant,
-    interval: Duration,
+    interval: PollInterval,
     concurrency: usize,
     cancel: &Cancel,
     check: F,
@@ -102,7 +139,7 @@ where
             break;
         }
         tokio::select! {
-            () = tokio::time::sleep(interval.min(deadline - now)) => {}
+            () = tokio::time::sleep(interval.next_delay(now - started).min(deadline - now)) => {}
             () = cancel.cancelled() => {}
         }
     }
@@ -124,17 +161,25 @@ mod tests {
         let calls = AtomicU32::new(0);
         let start = Instant::now();
         let deadline = start + Duration::from_secs(60);
-        let results = poll_all(&[true; 3], start, deadline, Duration::from_secs(5), 4, &Cancel::never(), |i| {
-            calls.fetch_add(1, Ordering::Relaxed);
-            let t = start.elapsed();
-            async move {
-                match i {
-                    0 if t >= Duration::from_secs(10) => Ok(SignState::Signed { encoded: "sig".into() }),
-                    1 => Ok(SignState::Failed("no".into())),
-                    _ => Ok(SignState::Pending),
+        let results = poll_all(
+            &[true; 3],
+            start,
+            deadline,
+            PollInterval::Fixed(Duration::from_secs(5)),
+            4,
+            &Cancel::never(),
+            |i| {
+                calls.fetch_add(1, Ordering::Relaxed);
+                let t = start.elapsed();
+                async move {
+                    match i {
+                        0 if t >= Duration::from_secs(10) => Ok(SignState::Signed { encoded: "sig".into() }),
+                        1 => Ok(SignState::Failed("no".into())),
+                        _ => Ok(SignState::Pending),
+                    }
                 }
-            }
-        })
+            },
+        )
         .await;
         assert_eq!(results[0], Final::Signed { encoded: "sig".into(), elapsed: Duration::from_secs(10) });
         assert!(matches!(results[1], Final::Failed { .. }));
@@ -151,7 +196,7 @@ mod tests {
             &[true],
             start,
             start + Duration::from_secs(12),
-            Duration::from_secs(5),
+            PollInterval::Fixed(Duration::from_secs(5)),
             1,
             &Cancel::never(),
             |_| async {
@@ -178,7 +223,7 @@ mod tests {
             &[true, true],
             start,
             start + Duration::from_secs(600),
-            Duration::from_secs(5),
+            PollInterval::Fixed(Duration::from_secs(5)),
             2,
             &cancel,
             |_| async { Ok(SignState::Pending) },
@@ -219,7 +264,7 @@ mod tests {
                 &[submitted],
                 start,
                 start + Duration::from_secs(60),
-                Duration::from_secs(1),
+                PollInterval::Fixed(Duration::from_secs(1)),
                 1,
                 &Cancel::never(),
                 |_| {
@@ -245,5 +290,64 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// The asks `auto` makes for a request that finishes at `t`: when it is noticed, and how
+    /// many status requests that took.
+    fn noticed(t: Duration) -> (Duration, usize) {
+        let mut count = 0;
+        for ask in auto_schedule() {
+            count += 1;
+            if ask >= t {
+                return (ask, count);
+            }
+        }
+        unreachable!("the schedule never ends")
+    }
+
+    #[test]
+    fn auto_notices_by_1_1_t_plus_1_s_and_asks_at_most_60_times_in_30_minutes() {
+        for ms in (0..=30 * 60 * 1000).step_by(137) {
+            let t = Duration::from_millis(ms);
+            let (at, _) = noticed(t);
+            assert!(at <= t.mul_f64(1.1) + Duration::from_secs(1), "finished at {t:?}, noticed at {at:?}");
+        }
+        let asks = auto_schedule().take_while(|t| *t <= Duration::from_secs(30 * 60)).count();
+        assert!(asks <= 60, "{asks} asks in 30 minutes");
+        let gaps: Vec<Duration> =
+            auto_schedule().take(200).collect::<Vec<_>>().windows(2).map(|w| w[1] - w[0]).collect();
+        assert!(gaps.iter().all(|g| *g <= AUTO_MAX_GAP), "no gap longer than the cap");
+        let (at, asks) = noticed(Duration::from_secs(12));
+        assert!(at > Duration::from_millis(13_500) && at < Duration::from_millis(13_600), "12 s noticed at {at:?}");
+        assert_eq!(asks, 10, "12 s costs 10 asks (a fixed 5 s: 4, noticed only at 15 s)");
+    }
+
+    #[test]
+    fn the_next_delay_follows_the_schedule_from_where_the_wait_is() {
+        let auto = PollInterval::Auto;
+        assert_eq!(auto.next_delay(Duration::ZERO), Duration::from_secs(1));
+        assert_eq!(auto.next_delay(Duration::from_millis(400)), Duration::from_millis(600));
+        assert_eq!(auto.next_delay(Duration::from_secs(1)), Duration::from_millis(1100));
+        let fixed = PollInterval::Fixed(Duration::from_secs(5));
+        assert_eq!(fixed.next_delay(Duration::from_secs(123)), Duration::from_secs(5));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn auto_waits_by_the_schedule() {
+        let calls = AtomicU32::new(0);
+        let start = Instant::now();
+        let results =
+            poll_all(&[true], start, start + Duration::from_secs(60), PollInterval::Auto, 1, &Cancel::never(), |_| {
+                calls.fetch_add(1, Ordering::Relaxed);
+                let done = start.elapsed() >= Duration::from_secs(12);
+                async move { Ok(if done { SignState::Signed { encoded: "sig".into() } } else { SignState::Pending }) }
+            })
+            .await;
+        assert!(matches!(results[0], Final::Signed { .. }));
+        let (at, asks) = noticed(Duration::from_secs(12));
+        // tokio's timer counts in whole milliseconds.
+        let waited = start.elapsed();
+        assert!(waited >= at && waited - at < Duration::from_millis(10), "noticed at {waited:?}, schedule {at:?}");
+        assert_eq!(calls.load(Ordering::Relaxed), u32::try_from(asks).unwrap_or(u32::MAX));
     }
 }

@@ -43,7 +43,7 @@ pub const INPUTS: &[InputSpec] = &[
     InputSpec { name: "appviewx-signing-key", help: "Signing key mapped to the policy" },
     InputSpec { name: "sign-ids", help: "Newline-separated ids of existing AppViewX sign requests to wait for, instead of submitting new ones" },
     InputSpec { name: "timeout", help: "Longest wait for the signing requests: 90, 90s, 15m, 1h [default: 30m]" },
-    InputSpec { name: "poll-interval", help: "Time between status polls [default: 5s]" },
+    InputSpec { name: "poll-interval", help: "Time between status polls: auto (soon, then less often) or e.g. 5s [default: auto]" },
     InputSpec { name: "request-timeout", help: "Limit for one HTTP request [default: 30s]" },
     InputSpec { name: "max-concurrency", help: "Parallel requests per stage, 1-64 [default: 16]" },
     InputSpec { name: "ca-certificates", help: "PEM file of CA certificates to trust besides the system roots" },

@@ -24,6 +24,8 @@ pub use inputs::{env_name, InputError, InputSpec, Inputs, INPUTS};
 pub use tpp::{OidcAuth, TppAuth, TppConfig};
 pub use values::{parse_duration, RunnerIp};
 
+use crate::poll::PollInterval;
+
 /// Everything a run needs, validated before the first network call.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -35,8 +37,8 @@ pub struct Config {
     pub appviewx: Option<AppViewXConfig>,
     /// Counted from the start of the run; at most 72h, as GitHub cancels jobs long before that.
     pub timeout: Duration,
-    /// Between status polls: 100ms to 10m, to notice a signature soon without hammering the server.
-    pub poll_interval: Duration,
+    /// When to ask about a sign request again: `auto` follows the service, or a fixed 100ms to 10m.
+    pub poll_interval: PollInterval,
     /// Limit for one HTTP request, so a hung call cannot use up the whole timeout.
     pub request_timeout: Duration,
     /// Parallel requests per stage, 1 to 64, to bound the load on TPP and AppViewX.
@@ -138,7 +140,7 @@ mod tests {
         assert_eq!(tpp.runner_ip, RunnerIp::Auto);
         assert!(matches!(tpp.auth, TppAuth::Password { ref scope, .. } if scope == "codesign:approve"));
         assert_eq!(c.timeout, Duration::from_secs(1800));
-        assert_eq!(c.poll_interval, Duration::from_secs(5));
+        assert_eq!(c.poll_interval, PollInterval::Auto);
         assert_eq!(c.max_concurrency, 16);
         assert!(matches!(c.appviewx.unwrap().work, AvxWork::Submit { .. }));
     }
@@ -229,7 +231,7 @@ mod tests {
         assert_eq!(tpp.runner_ip, RunnerIp::Omit);
         assert_eq!(tpp.not_before.as_deref(), Some("2021-12-31T00:52:50.5387438"));
         assert_eq!(c.timeout, Duration::from_secs(5400));
-        assert_eq!(c.poll_interval, Duration::from_millis(250));
+        assert_eq!(c.poll_interval, PollInterval::Fixed(Duration::from_millis(250)));
         assert_eq!(c.artifacts.hash_algorithm, HashAlgorithm::Sha384);
         assert_eq!(c.appviewx.unwrap().base_url.as_str(), "http://localhost:9000/");
     }

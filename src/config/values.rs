@@ -9,6 +9,7 @@ use std::time::Duration;
 use reqwest::Url;
 
 use super::inputs::{bad, env_var, truncate, InputError, Inputs};
+use crate::poll::PollInterval;
 
 /// The pre-approval's `IPAddress`: the address the signing request is expected to come from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -85,19 +86,24 @@ pub fn parse_duration(text: &str) -> Option<Duration> {
 
 /// `timeout`, `poll-interval` and `request-timeout`: all three are parsed before any is
 /// range-checked, so the first unreadable one is reported before an out-of-range one.
-pub(super) fn timings(inputs: &Inputs) -> Result<(Duration, Duration, Duration), InputError> {
+pub(super) fn timings(inputs: &Inputs) -> Result<(Duration, PollInterval, Duration), InputError> {
     let timeout = duration_input(inputs, "timeout", Duration::from_secs(30 * 60))?;
-    let poll_interval = duration_input(inputs, "poll-interval", Duration::from_secs(5))?;
+    // `auto` (the default) follows the service; a duration is a fixed interval.
+    let poll_interval = match inputs.trimmed("poll-interval") {
+        None => None,
+        Some(v) if v.eq_ignore_ascii_case("auto") => None,
+        Some(_) => Some(duration_input(inputs, "poll-interval", Duration::ZERO)?),
+    };
     let request_timeout = duration_input(inputs, "request-timeout", Duration::from_secs(30))?;
     if timeout > Duration::from_secs(72 * 3600) {
         return Err(bad("timeout", "must be at most 72h (GitHub cancels jobs long before that)"));
     }
-    for (name, value) in [("poll-interval", poll_interval), ("request-timeout", request_timeout)] {
-        if value < Duration::from_millis(100) || value > Duration::from_secs(600) {
+    for (name, value) in [("poll-interval", poll_interval), ("request-timeout", Some(request_timeout))] {
+        if value.is_some_and(|v| v < Duration::from_millis(100) || v > Duration::from_secs(600)) {
             return Err(bad(name, "must be between 100ms and 10m"));
         }
     }
-    Ok((timeout, poll_interval, request_timeout))
+    Ok((timeout, poll_interval.map_or(PollInterval::Auto, PollInterval::Fixed), request_timeout))
 }
 
 /// 1 to 64 parallel requests per stage.
