@@ -27,10 +27,14 @@ const BACKOFF_CAP: Duration = Duration::from_secs(8);
 pub enum Repeat {
     /// Reads and revocations: any transient failure is retried.
     Safe,
-    /// Calls that create something (a pre-qualification, a pre-approval, a sign request) or
-    /// count against an account (a login): retried only when the request provably did not
+    /// Calls that create something that must not exist twice (a pre-approval, a sign request)
+    /// or count against an account (a login): retried only when the request provably did not
     /// reach the server (connect failure) or the server said 429/503.
     Once,
+    /// Calls whose repetition allows nothing new (pre-qualifying a digest that may already be
+    /// pre-qualified): retried like a read, each retry after an answer that may have reached the
+    /// server flagged in the report as a possible duplicate. A user would re-run the job anyway.
+    Idempotent,
 }
 
 /// A request described as data, so it can be sent again and logged without its secrets.
@@ -389,16 +393,18 @@ fn decide(repeat: Repeat, result: &Result<(Reply, Option<String>), ErrorKind>) -
     let retry = |delay, reason: String, maybe_applied| Next::Retry { delay, reason, maybe_applied };
     match result {
         Err(ErrorKind::Connect(e)) => retry(None, format!("a connect failure ({e})"), false),
-        Err(e @ (ErrorKind::Timeout(_) | ErrorKind::Transport(_))) if repeat == Repeat::Safe => {
-            retry(None, e.to_string(), false)
+        Err(e @ (ErrorKind::Timeout(_) | ErrorKind::Transport(_))) if repeat != Repeat::Once => {
+            retry(None, e.to_string(), repeat == Repeat::Idempotent)
         }
         Err(_) => Next::Done,
         Ok((reply, retry_after)) => {
             let delay = retry_after.as_deref().and_then(parse_retry_after);
             match (reply.status, repeat) {
                 (429, _) => retry(delay, "HTTP 429".into(), false),
-                (503, _) => retry(delay, "HTTP 503".into(), repeat == Repeat::Once),
-                (502 | 504, Repeat::Safe) => retry(delay, format!("HTTP {}", reply.status), false),
+                (503, _) => retry(delay, "HTTP 503".into(), repeat != Repeat::Safe),
+                (502 | 504, Repeat::Safe | Repeat::Idempotent) => {
+                    retry(delay, format!("HTTP {}", reply.status), repeat == Repeat::Idempotent)
+                }
                 _ => Next::Done,
             }
         }
@@ -521,7 +527,12 @@ mod tests {
 
     #[test]
     fn policy_retries_what_is_safe_to_retry() {
-        use Repeat::{Once, Safe};
+        use Repeat::{Idempotent, Once, Safe};
+        assert_eq!(retries(decide(Idempotent, &Err(ErrorKind::Transport("reset".into())))), Some((None, true)));
+        assert_eq!(retries(decide(Idempotent, &Err(ErrorKind::Timeout(Duration::from_secs(1))))), Some((None, true)));
+        assert_eq!(retries(decide(Idempotent, &reply(502, None))), Some((None, true)));
+        assert_eq!(retries(decide(Idempotent, &reply(503, None))), Some((None, true)));
+        assert_eq!(retries(decide(Idempotent, &reply(500, None))), None);
         assert_eq!(retries(decide(Safe, &reply(503, Some("2")))), Some((Some(Duration::from_secs(2)), false)));
         assert_eq!(
             retries(decide(Once, &reply(503, None))),

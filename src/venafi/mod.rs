@@ -160,10 +160,14 @@ impl TppClient {
         if let Some(a) = artifact {
             call = call.artifact(a);
         }
-        if endpoint == "Codesign/GetEnvironment" {
+        call.repeat = match endpoint {
             // A read, though TPP takes it as a POST: safe to send again.
-            call.repeat = Repeat::Safe;
-        }
+            "Codesign/GetEnvironment" => Repeat::Safe,
+            // The same digest pre-qualified twice allows nothing new.
+            "Flow/Actions/CodeSign/PreQualify/Create" => Repeat::Idempotent,
+            // A second pre-approval would be a second standing permission to sign.
+            _ => Repeat::Once,
+        };
         let reply = self.http.send(&call).await?;
         parse_sign_result(endpoint, reply.status, &reply.body)
     }

@@ -42,15 +42,17 @@ fn expect(kind: &FaultKind, endpoint: &str, safe: bool) -> Expect {
     // missing environment the run goes on with a warning.
     let preflight = endpoint == "Codesign/GetEnvironment";
     let session = ["code-signing-generate-hash", "code-signing-fetch-status-sync-requests"].contains(&endpoint);
+    // Pre-qualifying a digest twice allows nothing new: retried like a read, flagged in the report.
+    let idempotent = endpoint == "PreQualify/Create";
     match kind {
         FaultKind::Latency { .. } => Success { retries: 0 },
         FaultKind::Status { code: 500, .. } | FaultKind::MalformedJson if preflight => Success { retries: 0 },
         FaultKind::Status { code: 503 | 429, .. } => Success { retries: 1 },
-        FaultKind::Status { code: 502, .. } if safe => Success { retries: 1 },
+        FaultKind::Status { code: 502, .. } if safe || idempotent => Success { retries: 1 },
         FaultKind::Status { code: 502, .. } => Failure("HTTP 502"),
         FaultKind::Status { code, .. } if *code == 500 && endpoint == "revoke/token" => Failure("HTTP 500"),
         FaultKind::Status { .. } => Failure("HTTP 500"),
-        FaultKind::Reset | FaultKind::Truncated | FaultKind::Hang if safe => Success { retries: 1 },
+        FaultKind::Reset | FaultKind::Truncated | FaultKind::Hang if safe || idempotent => Success { retries: 1 },
         FaultKind::Reset | FaultKind::Truncated => Failure(""),
         FaultKind::Hang => Failure("no answer within"),
         FaultKind::MalformedJson if endpoint == "revoke/token" => Success { retries: 0 },
@@ -188,4 +190,25 @@ fn every_fault_on_every_endpoint() {
     let ran: Vec<String> = results.into_iter().flatten().collect();
     eprintln!("fault matrix: {} cases\n{}", ran.len(), ran.join("\n"));
     assert!(ran.len() >= 90, "the matrix covers every kind on every endpoint it applies to: {}", ran.len());
+}
+
+/// A truncated answer to PreQualify/Create: TPP did create it, the gate cannot know, asks again
+/// (a second pre-qualification of the same digest allows nothing new) and says so in the report.
+#[test]
+fn a_prequalification_whose_answer_was_lost_is_sent_again_and_flagged() {
+    let sim = sim();
+    sim.add_fault(Fault::new("PreQualify/Create", FaultKind::Truncated));
+    let ran = Gate::full(&sim).run();
+    assert_eq!(ran.code, 0, "{}", ran.debug());
+    assert_eq!(sim.state().prequalifications.len(), 3, "two digests, one of them created twice");
+    let problems = ran.report()["problems"].as_array().expect("problems").clone();
+    let flagged: Vec<_> = problems
+        .iter()
+        .filter(|p| {
+            p["severity"] == "warning"
+                && p["message"].as_str().is_some_and(|m| m.contains("applied this request twice"))
+        })
+        .collect();
+    assert_eq!(flagged.len(), 1, "{problems:?}");
+    assert!(flagged[0]["artifact"].is_string(), "names the artifact: {:?}", flagged[0]);
 }
