@@ -203,12 +203,13 @@ fn cli_flags_override_env() {
 
 #[test]
 fn auto_polling_asks_soon_then_less_often() {
-    let sim = sim_with(|c| c.appviewx.sign_delay_ms = 1500);
+    // Signed 1.8 s after submission: asked at 0, 1 s (pending) and 2.1 s (signed), with room for
+    // a slow login and submission before the first ask.
+    let sim = sim_with(|c| c.appviewx.sign_delay_ms = 1800);
     let mut gate = Gate::full(&sim);
     gate.input("poll-interval", "auto");
     let ran = gate.run();
     assert_eq!(ran.code, 0, "{}", ran.debug());
-    // Asked at 0, 1 s and 2.1 s: signed after 1.5 s, noticed at 2.1 s.
     let polls =
         sim.state().requests.iter().filter(|r| r.path.ends_with("code-signing-fetch-status-sync-requests")).count();
     assert_eq!(polls, 2 * 3, "{}", ran.debug());
