@@ -7,6 +7,7 @@ use clap::{Arg, ArgMatches, Command};
 
 use codesign_gate::cancel::Cancel;
 use codesign_gate::config::{self, Config, Inputs, INPUTS};
+use codesign_gate::report::outputs::Outputs;
 use codesign_gate::report::{self, github, Log};
 use codesign_gate::RunError;
 
@@ -88,10 +89,18 @@ async fn run(matches: &ArgMatches) -> ExitCode {
         Ok(c) => c,
         Err(e) => return input_error(&e.to_string(), github),
     };
+    let places = match Outputs::claim(&config.report, std::time::SystemTime::now()) {
+        Ok(p) => p,
+        Err(e) => return input_error(&e.to_string(), github),
+    };
     let log = Log::new(Box::new(std::io::stdout()), github);
-    match run_gate(&config, &log).await {
+    log.info(&format!("report and signatures: {}", places.folder().display()));
+    match run_gate(&config, &places, &log).await {
         Ok(code) => ExitCode::from(code),
-        Err(RunError::Input(e)) => input_error(&e.to_string(), github),
+        Err(RunError::Input(e)) => {
+            places.release_if_empty();
+            input_error(&e.to_string(), github)
+        }
         Err(e) => {
             fail(&e.to_string());
             ExitCode::from(EXIT_FAILED)
@@ -100,10 +109,10 @@ async fn run(matches: &ArgMatches) -> ExitCode {
 }
 
 /// Runs the pipeline and writes every report; the exit code follows the outcome.
-pub async fn run_gate(config: &Config, log: &Log) -> Result<u8, RunError> {
+pub async fn run_gate(config: &Config, places: &Outputs, log: &Log) -> Result<u8, RunError> {
     let cancel = listen_for_signals();
     let mut outcome = codesign_gate::run(config, log, &cancel).await?;
-    let failures = report::finish(&mut outcome, config, log).await;
+    let failures = report::finish(&mut outcome, config, places, log).await;
     for f in &failures {
         fail(f);
     }

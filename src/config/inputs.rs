@@ -49,7 +49,7 @@ pub const INPUTS: &[InputSpec] = &[
     InputSpec { name: "ca-certificates", help: "PEM file of CA certificates to trust besides the system roots" },
     InputSpec { name: "check-run", help: "Also publish the result as a check run of this name on the commit (needs github-token with checks: write)" },
     InputSpec { name: "github-token", help: "Token for the GitHub API, used only for check-run (e.g. secrets.GITHUB_TOKEN)" },
-    InputSpec { name: "report-path", help: "Where to write the JSON audit report [default: $RUNNER_TEMP/codesign-gate-report.json]" },
+    InputSpec { name: "report-path", help: "A file for the JSON audit report, which must not exist yet; signatures go beside it [default: a new folder per run: $RUNNER_TEMP/codesign-gate/<run>/ on GitHub, codesign-gate-runs/<run>/ in the working directory elsewhere]" },
 ];
 
 /// The raw input values, after the flag-over-env merge; an empty value means unset.

@@ -14,7 +14,7 @@ mod inputs;
 mod tpp;
 mod values;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
 
 pub use appviewx::{AppViewXConfig, AvxWork};
@@ -22,7 +22,7 @@ pub use artifacts::{ArtifactsConfig, IfNoFilesFound, Pattern};
 pub use github::{CheckRunConfig, GithubContext};
 pub use inputs::{env_name, InputError, InputSpec, Inputs, INPUTS};
 pub use tpp::{OidcAuth, TppAuth, TppConfig};
-pub use values::{parse_duration, RunnerIp};
+pub use values::{parse_duration, ReportTarget, RunnerIp};
 
 use crate::poll::PollInterval;
 
@@ -45,8 +45,9 @@ pub struct Config {
     pub max_concurrency: usize,
     /// The PEM bytes of `ca-certificates`, read and checked here so a bad path is an input error.
     pub ca_certificates: Option<Vec<u8>>,
-    /// Where the JSON audit report goes; checked here, as it is written whatever else fails.
-    pub report_path: PathBuf,
+    /// Where the JSON audit report and the signatures go; checked here, as the report is written
+    /// whatever else fails.
+    pub report: ReportTarget,
     /// None unless `check-run` is set: publishing needs a token with `checks: write`.
     pub check_run: Option<CheckRunConfig>,
     /// Read once, so the comment, the report and the check run tell the same story.
@@ -71,7 +72,7 @@ impl Config {
         let (timeout, poll_interval, request_timeout) = values::timings(inputs)?;
         let max_concurrency = values::max_concurrency(inputs)?;
         let ca_certificates = values::ca_certificates(inputs, cwd)?;
-        let report_path = values::report_path(inputs, env, cwd)?;
+        let report = values::report_target(inputs, env, cwd, &artifacts.working_directory)?;
         let check_run = github::check_run_config(inputs, env, &github)?;
         Ok(Config {
             artifacts,
@@ -82,7 +83,7 @@ impl Config {
             request_timeout,
             max_concurrency,
             ca_certificates,
-            report_path,
+            report,
             check_run,
             github,
         })

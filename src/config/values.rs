@@ -171,25 +171,39 @@ pub(super) fn ca_certificates(inputs: &Inputs, cwd: &Path) -> Result<Option<Vec<
     Ok(Some(bytes))
 }
 
-/// Defaults to `$RUNNER_TEMP`, which the runner empties after the job.
-pub(super) fn report_path(
+/// Where the JSON report and the signature files go. Many gates may run at once on one
+/// machine (a job matrix, two executors of one agent, two gate steps in one job), so unless
+/// `report-path` names a file, each run gets a folder of its own, claimed when it starts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ReportTarget {
+    /// `report-path` names the report; the signatures go in `codesign-gate-signatures` beside it.
+    File(PathBuf),
+    /// A new folder for this run inside this one: `$RUNNER_TEMP/codesign-gate` on GitHub
+    /// (the runner empties it after the job), `codesign-gate-runs` in the working directory
+    /// elsewhere, where CI systems collect artifacts.
+    RunFolder(PathBuf),
+}
+
+pub(super) fn report_target(
     inputs: &Inputs,
     env: &dyn Fn(&str) -> Option<String>,
     cwd: &Path,
-) -> Result<PathBuf, InputError> {
-    let report_path = match inputs.trimmed("report-path") {
-        Some(p) => cwd.join(p),
-        None => {
-            env_var(env, "RUNNER_TEMP").map_or_else(std::env::temp_dir, PathBuf::from).join("codesign-gate-report.json")
-        }
+    working_directory: &Path,
+) -> Result<ReportTarget, InputError> {
+    let Some(p) = inputs.trimmed("report-path") else {
+        return Ok(ReportTarget::RunFolder(match env_var(env, "RUNNER_TEMP") {
+            Some(temp) => PathBuf::from(temp).join("codesign-gate"),
+            None => working_directory.join(crate::report::outputs::RUNS_FOLDER),
+        }));
     };
+    let report_path = cwd.join(p);
     if report_path.is_dir() {
         return Err(bad(
             "report-path",
             format!("`{}` is a directory: give a file name such as report.json", report_path.display()),
         ));
     }
-    Ok(report_path)
+    Ok(ReportTarget::File(report_path))
 }
 
 /// Parses a service URL and reduces it to scheme, host and port. Plain http is refused except

@@ -5,6 +5,7 @@
 pub mod check_run;
 pub mod github;
 pub mod json;
+pub mod outputs;
 pub mod summary;
 pub mod terminal;
 
@@ -15,6 +16,7 @@ use std::sync::Mutex;
 use crate::config::Config;
 use crate::outcome::Outcome;
 use crate::secret::Secret;
+use outputs::Outputs;
 
 /// Makes one line of free text safe for a stream the GitHub runner reads (stdout and stderr
 /// alike): a value from an input, a server or a file name must not be able to start a workflow
@@ -115,13 +117,14 @@ impl Log {
 /// Writes the signature files and the JSON report, then the workflow's views of the outcome,
 /// and publishes the check run when one is asked for. Returns the problems met on the way (the
 /// run's result is already decided by then; a check run that cannot be created is a warning).
-pub async fn finish(outcome: &mut Outcome, config: &Config, log: &Log) -> Vec<String> {
+pub async fn finish(outcome: &mut Outcome, config: &Config, places: &Outputs, log: &Log) -> Vec<String> {
     let mut failures = Vec::new();
-    if let Err(e) = write_signatures(outcome, &config.report_path) {
+    if let Err(e) = write_signatures(outcome, &places.signatures) {
         failures.push(e);
     }
-    if let Err(e) = write_file(&config.report_path, false, |w| json::write(outcome, w)) {
-        failures.push(format!("report-path: cannot write `{}`: {e}", config.report_path.display()));
+    let mut report = Vec::new();
+    if let Err(e) = json::write(outcome, &mut report).and_then(|()| outputs::write_new(&places.report, &report)) {
+        failures.push(format!("report-path: cannot write `{}`: {e}", places.report.display()));
     }
     let workspace = std::env::var_os("GITHUB_WORKSPACE").map(PathBuf::from);
     if log.github() {
@@ -134,17 +137,17 @@ pub async fn finish(outcome: &mut Outcome, config: &Config, log: &Log) -> Vec<St
         log.raw(&String::from_utf8_lossy(&buf));
     }
     if let Some(path) = &config.github.summary_file {
-        if let Err(e) = write_file(path, true, |w| summary::markdown(outcome, w)) {
+        if let Err(e) = append_file(path, |w| summary::markdown(outcome, w)) {
             failures.push(format!("cannot append to GITHUB_STEP_SUMMARY `{}`: {e}", path.display()));
         }
     }
     if let Some(path) = &config.github.output_file {
         let delimiter = github::delimiter();
-        if let Err(e) = write_file(path, true, |w| github::outputs(outcome, &config.report_path, &delimiter, w)) {
+        if let Err(e) = append_file(path, |w| github::outputs(outcome, &places.report, &delimiter, w)) {
             failures.push(format!("cannot append to GITHUB_OUTPUT `{}`: {e}", path.display()));
         }
     }
-    log.info(&format!("report: {}", config.report_path.display()));
+    log.info(&format!("report: {}", places.report.display()));
     if let Some(check) = &config.check_run {
         match check_run::publish(check, outcome, &config.artifacts.working_directory, workspace.as_deref()).await {
             Ok(url) => log.info(&format!("check run `{}`: {}", check.name, url.as_deref().unwrap_or("created"))),
@@ -155,27 +158,24 @@ pub async fn finish(outcome: &mut Outcome, config: &Config, log: &Log) -> Vec<St
     failures
 }
 
-fn write_file(
-    path: &Path,
-    append: bool,
-    render: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
-) -> std::io::Result<()> {
+/// Appends to a file the runner reads (`GITHUB_OUTPUT`, `GITHUB_STEP_SUMMARY`).
+fn append_file(path: &Path, render: impl FnOnce(&mut dyn Write) -> std::io::Result<()>) -> std::io::Result<()> {
     if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
         std::fs::create_dir_all(parent)?;
     }
-    let file = std::fs::OpenOptions::new().create(true).write(true).append(append).truncate(!append).open(path)?;
+    let file = std::fs::OpenOptions::new().create(true).append(true).open(path)?;
     let mut w = std::io::BufWriter::new(file);
     render(&mut w)?;
     w.flush()
 }
 
 /// Each `encodedHashData` goes, byte for byte as AppViewX sent it, to
-/// `<report dir>/codesign-gate-signatures/<artifact>.signed`, the artifact's relative path
+/// `<signatures folder>/<artifact>.signed`, the artifact's relative path
 /// percent-encoded into one name (`dist%2Fapp.exe.signed`) so that two `setup.exe` in different
 /// folders, or `a/b` and `a__b`, cannot collide. The name claims no encoding: the value may be
-/// Base64 of a signature or a whole signed script (the status document shows both).
-fn write_signatures(outcome: &mut Outcome, report_path: &Path) -> Result<(), String> {
-    let dir = report_path.parent().unwrap_or(Path::new(".")).join("codesign-gate-signatures");
+/// Base64 of a signature or a whole signed script (the status document shows both). Each file
+/// is written whole or not at all, and never over another run's.
+fn write_signatures(outcome: &mut Outcome, dir: &Path) -> Result<(), String> {
     let mut targets: Vec<(String, &mut crate::outcome::SignRecord)> = Vec::new();
     for a in &mut outcome.artifacts {
         let stem = a.name.replace('%', "%25").replace('/', "%2F").replace('\\', "%5C").replace(':', "%3A");
@@ -191,9 +191,8 @@ fn write_signatures(outcome: &mut Outcome, report_path: &Path) -> Result<(), Str
         let Some(encoded) = &record.encoded else {
             continue;
         };
-        std::fs::create_dir_all(&dir).map_err(|e| format!("cannot create `{}`: {e}", dir.display()))?;
         let path = dir.join(format!("{stem}.signed"));
-        std::fs::write(&path, encoded).map_err(|e| format!("cannot write `{}`: {e}", path.display()))?;
+        outputs::write_new(&path, encoded.as_bytes()).map_err(|e| format!("cannot write `{}`: {e}", path.display()))?;
         record.signature_path = Some(path.to_string_lossy().into_owned());
     }
     Ok(())

@@ -8,6 +8,7 @@ mod faults;
 mod happy;
 mod inputs;
 mod oidc;
+mod outputs;
 mod parsers;
 mod stderr;
 mod support;

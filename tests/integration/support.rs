@@ -47,6 +47,8 @@ pub struct Ran {
     pub outputs: BTreeMap<String, String>,
     pub report: Option<serde_json::Value>,
     pub report_raw: String,
+    /// Where the report was read from.
+    pub report_path: PathBuf,
     pub signatures: Vec<(PathBuf, String)>,
 }
 
@@ -86,6 +88,12 @@ impl Gate {
         env.insert("INPUT_POLL-INTERVAL".into(), "100ms".into());
         env.insert("INPUT_TIMEOUT".into(), "20s".into());
         Gate { dir, env, args: vec!["run".into()] }
+    }
+
+    /// A plain CI job (GitLab, Jenkins, a shell): no GitHub variables at all.
+    pub fn outside_github(&mut self) -> &mut Self {
+        self.env.retain(|k, _| !k.starts_with("GITHUB_") && !k.starts_with("RUNNER_"));
+        self
     }
 
     pub fn workspace(&self) -> PathBuf {
@@ -136,6 +144,27 @@ impl Gate {
         cmd
     }
 
+    /// The folder that holds one folder per run: `$RUNNER_TEMP/codesign-gate` on GitHub,
+    /// `codesign-gate-runs` in the workspace elsewhere.
+    pub fn runs_folder(&self) -> PathBuf {
+        match self.env.get("RUNNER_TEMP") {
+            Some(temp) => PathBuf::from(temp).join("codesign-gate"),
+            None => self.workspace().join("codesign-gate-runs"),
+        }
+    }
+
+    /// The report of the latest run: the given `report-path`, or the report in the run folder
+    /// that sorts last (run folders are named by the time they started).
+    pub fn report_path(&self) -> PathBuf {
+        if let Some(path) = self.env.get("INPUT_REPORT-PATH") {
+            return PathBuf::from(path);
+        }
+        let mut runs: Vec<PathBuf> =
+            std::fs::read_dir(self.runs_folder()).map(|d| d.flatten().map(|e| e.path()).collect()).unwrap_or_default();
+        runs.sort();
+        runs.pop().unwrap_or_else(|| self.runs_folder().join("none")).join("codesign-gate-report.json")
+    }
+
     pub fn run(&self) -> Ran {
         self.collect(run_with_watchdog(self.command()))
     }
@@ -144,10 +173,10 @@ impl Gate {
     pub fn collect(&self, out: std::process::Output) -> Ran {
         let read = |name: &str| std::fs::read_to_string(self.dir.path().join(name)).unwrap_or_default();
         let outputs_raw = read("output.txt");
-        let report_path = self
-            .env
-            .get("INPUT_REPORT-PATH")
-            .map_or_else(|| self.dir.path().join("runner-temp/codesign-gate-report.json"), PathBuf::from);
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        // The path the run printed last, as a user would read it; else where it would be.
+        let printed = stdout.lines().rev().find_map(|l| l.strip_prefix("report: ")).map(PathBuf::from);
+        let report_path = printed.unwrap_or_else(|| self.report_path());
         let report_raw = std::fs::read_to_string(&report_path).unwrap_or_default();
         let sig_dir = report_path.parent().expect("report dir").join("codesign-gate-signatures");
         let mut signatures = Vec::new();
@@ -159,13 +188,14 @@ impl Gate {
         signatures.sort();
         Ran {
             code: out.status.code().unwrap_or(-1),
-            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stdout: stdout.into_owned(),
             stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
             summary: read("summary.md"),
             outputs: parse_outputs(&outputs_raw),
             outputs_raw,
             report: serde_json::from_str(&report_raw).ok(),
             report_raw,
+            report_path,
             signatures,
         }
     }

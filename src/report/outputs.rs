@@ -1,0 +1,203 @@
+//! Where one run's report and signatures go, and how they are written.
+//!
+//! Several gates often run at once on one machine: a job matrix, two executors of one agent,
+//! two gate steps in one job. A shared default path would let one run's report or signature
+//! silently replace another's, so every run claims a folder of its own when it starts, and no
+//! file is ever overwritten: a name already taken is an error that names the path.
+
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+use std::time::SystemTime;
+
+use crate::config::{InputError, ReportTarget};
+
+/// The folder, in the working directory, that holds one folder per run outside GitHub.
+/// Discovery never looks inside it, so a later `**/*` does not sign an earlier run's report.
+pub const RUNS_FOLDER: &str = "codesign-gate-runs";
+const REPORT_NAME: &str = "codesign-gate-report.json";
+const SIGNATURES_FOLDER: &str = "codesign-gate-signatures";
+
+/// The places this run writes to, claimed before anything is sent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Outputs {
+    /// The JSON report.
+    pub report: PathBuf,
+    /// The folder for the `.signed` files.
+    pub signatures: PathBuf,
+    /// The folder made for this run, if the run made one.
+    pub run_folder: Option<PathBuf>,
+}
+
+impl Outputs {
+    /// Claims this run's places. A run folder is made with `create_dir`, which fails rather
+    /// than shares when another run made the same name first; the name starts with the UTC
+    /// time to the millisecond, so `ls` lists runs in the order they started.
+    pub fn claim(target: &ReportTarget, now: SystemTime) -> Result<Outputs, InputError> {
+        match target {
+            ReportTarget::File(report) => {
+                let signatures = report.parent().unwrap_or(Path::new(".")).join(SIGNATURES_FOLDER);
+                if report.exists() {
+                    return Err(clash(format!(
+                        "`{}` exists (another run's report?) and is never overwritten: remove it, give a \
+                         new file name, or leave report-path unset so each run gets a folder of its own",
+                        report.display()
+                    )));
+                }
+                if std::fs::read_dir(&signatures).is_ok_and(|mut entries| entries.next().is_some()) {
+                    return Err(clash(format!(
+                        "`{}` holds another run's signatures, which are never overwritten: give report-path \
+                         in a folder of its own, or leave it unset so each run gets a folder of its own",
+                        signatures.display()
+                    )));
+                }
+                Ok(Outputs { report: report.clone(), signatures, run_folder: None })
+            }
+            ReportTarget::RunFolder(base) => {
+                let cannot = |e: io::Error| {
+                    clash(format!(
+                        "cannot create a folder for this run in `{}` ({e}): set report-path to a writable place",
+                        base.display()
+                    ))
+                };
+                std::fs::create_dir_all(base).map_err(cannot)?;
+                let stem = format!("{}-{}", run_stamp(now), std::process::id());
+                for n in 1..=100 {
+                    let name = if n == 1 { stem.clone() } else { format!("{stem}-{n}") };
+                    let dir = base.join(name);
+                    match std::fs::create_dir(&dir) {
+                        Ok(()) => {
+                            return Ok(Outputs {
+                                report: dir.join(REPORT_NAME),
+                                signatures: dir.join(SIGNATURES_FOLDER),
+                                run_folder: Some(dir),
+                            })
+                        }
+                        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
+                        Err(e) => return Err(cannot(e)),
+                    }
+                }
+                Err(cannot(io::Error::new(io::ErrorKind::AlreadyExists, "100 runs started in the same millisecond")))
+            }
+        }
+    }
+
+    /// The folder to name when telling the user where to look.
+    pub fn folder(&self) -> &Path {
+        self.run_folder.as_deref().unwrap_or_else(|| self.report.parent().unwrap_or(Path::new(".")))
+    }
+
+    /// Removes the run's folder if the run wrote nothing in it (it stopped at an input error):
+    /// an empty folder per typo would litter the workspace.
+    pub fn release_if_empty(&self) {
+        if let Some(dir) = &self.run_folder {
+            // Fails, as it should, when the folder is not empty.
+            let _ = std::fs::remove_dir(dir);
+        }
+    }
+}
+
+fn clash(message: String) -> InputError {
+    InputError { input: "report-path", message }
+}
+
+/// `20261129T234512.345Z`: sorts as the time does, and is a valid file name on every OS.
+fn run_stamp(now: SystemTime) -> String {
+    let since = now.duration_since(SystemTime::UNIX_EPOCH).unwrap_or_default();
+    let secs = i64::try_from(since.as_secs()).unwrap_or(i64::MAX);
+    let civil = crate::civil::format_utc(secs).replace(['-', ':'], "");
+    format!("{civil}.{:03}Z", since.subsec_millis())
+}
+
+/// Writes a file that must not exist yet, whole or not at all. The bytes go to a temporary
+/// file in the same folder, which is then hard-linked to the name: a link fails when the name
+/// is taken, where a rename would replace the file on every OS. Where the file system has no
+/// hard links, the file is created with `create_new`, which still never replaces one.
+pub fn write_new(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir)?;
+    let name = path.file_name().map_or_else(|| "file".into(), |n| n.to_string_lossy().into_owned());
+    let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
+    let written = write_synced(&tmp, bytes, false).and_then(|()| match std::fs::hard_link(&tmp, path) {
+        Err(e) if e.kind() != io::ErrorKind::AlreadyExists => write_synced(path, bytes, true),
+        linked => linked,
+    });
+    let _ = std::fs::remove_file(&tmp);
+    written.map_err(|e| match e.kind() {
+        io::ErrorKind::AlreadyExists => {
+            io::Error::new(e.kind(), "it exists already (written by another run?) and was left as it was")
+        }
+        _ => e,
+    })
+}
+
+fn write_synced(path: &Path, bytes: &[u8], create_new: bool) -> io::Result<()> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true);
+    if create_new {
+        options.create_new(true);
+    } else {
+        options.create(true).truncate(true);
+    }
+    let mut file = options.open(path)?;
+    file.write_all(bytes)?;
+    file.sync_all()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn run_folders_are_unique_and_sort_by_time() {
+        let base = tempfile::tempdir().unwrap();
+        let target = ReportTarget::RunFolder(base.path().join("codesign-gate"));
+        let t = SystemTime::UNIX_EPOCH + Duration::from_millis(1_795_996_800_123);
+        let first = Outputs::claim(&target, t).unwrap();
+        let second = Outputs::claim(&target, t).unwrap();
+        let later = Outputs::claim(&target, t + Duration::from_millis(1)).unwrap();
+        let name = |o: &Outputs| o.folder().file_name().unwrap().to_string_lossy().into_owned();
+        let pid = std::process::id();
+        assert_eq!(name(&first), format!("20261130T000000.123Z-{pid}"));
+        assert_eq!(name(&second), format!("20261130T000000.123Z-{pid}-2"));
+        assert!(name(&later) > name(&second), "{} sorts after {}", name(&later), name(&second));
+        assert_eq!(first.report, first.folder().join("codesign-gate-report.json"));
+        assert_eq!(first.signatures, first.folder().join("codesign-gate-signatures"));
+        first.release_if_empty();
+        assert!(!first.folder().exists());
+        std::fs::write(second.folder().join("x"), "kept").unwrap();
+        second.release_if_empty();
+        assert!(second.folder().exists(), "a folder with something in it stays");
+    }
+
+    #[test]
+    fn a_given_report_path_that_exists_is_a_clash() {
+        let dir = tempfile::tempdir().unwrap();
+        let report = dir.path().join("r.json");
+        let fresh = Outputs::claim(&ReportTarget::File(report.clone()), SystemTime::now()).unwrap();
+        assert_eq!(fresh.signatures, dir.path().join("codesign-gate-signatures"));
+        std::fs::write(&report, "{}").unwrap();
+        let e = Outputs::claim(&ReportTarget::File(report.clone()), SystemTime::now()).unwrap_err();
+        assert_eq!(e.input, "report-path");
+        assert!(e.message.contains(&report.display().to_string()), "{e}");
+        std::fs::remove_file(&report).unwrap();
+        std::fs::create_dir(dir.path().join("codesign-gate-signatures")).unwrap();
+        assert!(Outputs::claim(&ReportTarget::File(report.clone()), SystemTime::now()).is_ok(), "empty is free");
+        std::fs::write(dir.path().join("codesign-gate-signatures/a.signed"), "sig").unwrap();
+        let e = Outputs::claim(&ReportTarget::File(report), SystemTime::now()).unwrap_err();
+        assert!(e.message.contains("codesign-gate-signatures"), "{e}");
+    }
+
+    #[test]
+    fn write_new_never_replaces_a_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("sub/a.signed");
+        write_new(&path, b"first").unwrap();
+        let e = write_new(&path, b"second").unwrap_err();
+        assert_eq!(e.kind(), io::ErrorKind::AlreadyExists);
+        assert_eq!(std::fs::read(&path).unwrap(), b"first");
+        let left: Vec<_> =
+            std::fs::read_dir(dir.path().join("sub")).unwrap().flatten().map(|e| e.file_name()).collect();
+        assert_eq!(left, vec![std::ffi::OsString::from("a.signed")], "no temporary file is left behind");
+    }
+}
