@@ -10,6 +10,7 @@ mod inputs;
 mod oidc;
 mod outputs;
 mod parsers;
+mod soak;
 mod stderr;
 mod support;
 mod transport;
