@@ -169,3 +169,27 @@ fn inside<'a>(pat: &'a str, working_directory: &Path) -> Result<&'a Path, InputE
     }
     Ok(relative)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::DigestFiles;
+    use crate::config::tests::with;
+
+    #[test]
+    fn digest_files_is_false_true_or_list() {
+        for (value, expected) in [
+            ("", DigestFiles::Off),
+            ("false", DigestFiles::Off),
+            ("True", DigestFiles::PerFile),
+            (" list\n", DigestFiles::List),
+            ("LIST", DigestFiles::List),
+        ] {
+            assert_eq!(with(&[("digest-files", value)]).unwrap().artifacts.digest_files, expected, "{value:?}");
+        }
+        for value in ["yes", "lists", "sha256sum"] {
+            let err = with(&[("digest-files", value)]).unwrap_err();
+            assert_eq!(err.input, "digest-files");
+            assert_eq!(err.message, format!("must be true, false or list, not `{value}`"));
+        }
+    }
+}
