@@ -263,7 +263,7 @@ pub enum LineProblem {
     /// A `\` escape that `sha256sum` never writes, so the name cannot be recovered.
     #[error("has an escape `\\{0}` that sha256sum does not write: only `\\\\` is accepted in an escaped name")]
     UnknownEscape(char),
-    /// A tab-free control character would let a name rewrite the log it is shown in.
+    /// A control character other than tab would let a name rewrite the log it is shown in.
     #[error("names a file with a control character: rename the file")]
     ControlInName,
 }
