@@ -192,7 +192,7 @@ mod tests {
         names
             .iter()
             .map(|(name, ok)| Digested {
-                artifact: Artifact { path: format!("/ws/{name}").into(), name: name.to_string(), size: 1 },
+                artifact: Artifact { path: format!("/ws/{name}").into(), name: name.to_string(), size: Some(1) },
                 digest: if *ok {
                     Ok(Digest { algorithm: HashAlgorithm::Sha256, bytes: vec![7; 32] })
                 } else {

@@ -7,12 +7,13 @@ use crate::config::{ArtifactsConfig, IfNoFilesFound, InputError, Pattern};
 /// One file the patterns matched. Every later stage keeps the artifacts in this order.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Artifact {
-    /// Where to read it.
+    /// Where to read it (for an artifact hashed elsewhere: the checksum list that names it).
     pub path: PathBuf,
-    /// Relative to the working directory with `/` separators: what reports and annotations show.
+    /// Relative to the working directory with `/` separators, or as a checksum list writes it:
+    /// what reports and annotations show.
     pub name: String,
-    /// In bytes, when discovered.
-    pub size: u64,
+    /// In bytes, when discovered; `None` for an artifact hashed elsewhere, which is not here.
+    pub size: Option<u64>,
 }
 
 /// When the patterns matched nothing: an input error (`if-no-files-found: error`, the default),
@@ -146,7 +147,7 @@ fn accept(path: PathBuf, rel: &Path, name: String, size: u64, found: &mut Vec<Ar
             "`{name}` is empty (0 bytes): a failed build step? exclude it with `!{name}` if intended"
         )));
     }
-    found.push(Artifact { path, name, size });
+    found.push(Artifact { path, name, size: Some(size) });
     Ok(())
 }
 

@@ -61,7 +61,7 @@ pub async fn run(config: &Config, log: &Log, cancel: &Cancel) -> Result<Outcome,
 
     let found = discover::discover(&config.artifacts.working_directory, &config.artifacts.patterns)?;
     let discover_warning = discover::nothing_found(&config.artifacts, &found)?;
-    let digested = stage::digest::run(found, &config.artifacts, log, cancel).await.map_err(RunError::Setup)?;
+    let digested = stage::digest::run(found, &config.artifacts, log, cancel).await?;
 
     let http = Http::new(HttpOptions {
         request_timeout: config.request_timeout,

@@ -115,10 +115,10 @@ impl SignRecord {
 pub struct ArtifactRecord {
     /// Relative to the working directory, with `/` separators.
     pub name: String,
-    /// The path it was read from.
+    /// The path it was read from; for an artifact hashed elsewhere, the checksum list naming it.
     pub path: String,
-    /// In bytes.
-    pub size: u64,
+    /// In bytes; `None` when the artifact was hashed elsewhere (`digest-files: list`).
+    pub size: Option<u64>,
     /// `None` when the artifact could not be digested; `digest_error` says why.
     pub digest: Option<DigestRecord>,
     /// Why there is no digest.

@@ -2,8 +2,7 @@
 
 use std::path::{Component, Path, PathBuf};
 
-use super::inputs::{bad, env_var, InputError, Inputs};
-use super::values::parse_bool;
+use super::inputs::{bad, env_var, truncate, InputError, Inputs};
 use crate::digest::HashAlgorithm;
 
 /// What an empty match means: usually a broken build, sometimes a legitimately empty release.
@@ -16,6 +15,19 @@ pub enum IfNoFilesFound {
     Warn,
     /// Carry on silently, for workflows where nothing to sign is normal.
     Ignore,
+}
+
+/// What the matched files are: the artifacts themselves, or digests of artifacts made elsewhere.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DigestFiles {
+    /// `false` (the default): the files are the artifacts, hashed here.
+    Off,
+    /// `true`: each file holds one precomputed digest (e.g. a `.dig` from `signtool sign /dg`)
+    /// and names the artifact itself.
+    PerFile,
+    /// `list`: each file is a `sha256sum`-style checksum list, one artifact per line, for
+    /// pipelines that hash on another machine.
+    List,
 }
 
 /// One line of `artifacts`, relative to the working directory and with `/` separators.
@@ -38,8 +50,8 @@ pub struct ArtifactsConfig {
     pub if_no_files_found: IfNoFilesFound,
     /// The same digest is pre-qualified and signed, so one algorithm serves both stages.
     pub hash_algorithm: HashAlgorithm,
-    /// The files are precomputed digests (e.g. from `signtool sign /dg`), read instead of hashed.
-    pub digest_files: bool,
+    /// Whether the files are hashed, or hold digests made elsewhere (one each, or a list).
+    pub digest_files: DigestFiles,
 }
 
 /// `working-directory`, else `$GITHUB_WORKSPACE`, else `cwd`; it must exist before anything is sent.
@@ -81,7 +93,14 @@ pub(super) fn artifacts_config(
         Some(v) => HashAlgorithm::parse(v)
             .ok_or_else(|| bad("hash-algorithm", format!("must be sha256, sha384 or sha512, not `{v}`")))?,
     };
-    let digest_files = parse_bool(inputs, "digest-files", false)?;
+    let digest_files = match inputs.trimmed("digest-files").map(str::to_ascii_lowercase).as_deref() {
+        None | Some("false") => DigestFiles::Off,
+        Some("true") => DigestFiles::PerFile,
+        Some("list") => DigestFiles::List,
+        Some(v) => {
+            return Err(bad("digest-files", format!("must be true, false or list, not `{}`", truncate(v, 40))));
+        }
+    };
     Ok(ArtifactsConfig { patterns, working_directory, if_no_files_found, hash_algorithm, digest_files })
 }
 
@@ -149,4 +168,28 @@ fn inside<'a>(pat: &'a str, working_directory: &Path) -> Result<&'a Path, InputE
         }
     }
     Ok(relative)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::DigestFiles;
+    use crate::config::tests::with;
+
+    #[test]
+    fn digest_files_is_false_true_or_list() {
+        for (value, expected) in [
+            ("", DigestFiles::Off),
+            ("false", DigestFiles::Off),
+            ("True", DigestFiles::PerFile),
+            (" list\n", DigestFiles::List),
+            ("LIST", DigestFiles::List),
+        ] {
+            assert_eq!(with(&[("digest-files", value)]).unwrap().artifacts.digest_files, expected, "{value:?}");
+        }
+        for value in ["yes", "lists", "sha256sum"] {
+            let err = with(&[("digest-files", value)]).unwrap_err();
+            assert_eq!(err.input, "digest-files");
+            assert_eq!(err.message, format!("must be true, false or list, not `{value}`"));
+        }
+    }
 }

@@ -17,7 +17,7 @@ pub const INPUTS: &[InputSpec] = &[
     InputSpec { name: "working-directory", help: "Directory the patterns are relative to [default: $GITHUB_WORKSPACE, else the current directory]" },
     InputSpec { name: "if-no-files-found", help: "What to do when no file matches: error | warn | ignore [default: error]" },
     InputSpec { name: "hash-algorithm", help: "Digest to pre-qualify and sign: sha256 | sha384 | sha512 [default: sha256]" },
-    InputSpec { name: "digest-files", help: "true: each matched file holds a precomputed digest (Base64 or hex, e.g. the .dig files of `signtool sign /dg`) instead of being hashed [default: false]" },
+    InputSpec { name: "digest-files", help: "Digests made elsewhere: false (hash each matched file) | true (each matched file holds one precomputed digest, Base64 or hex, e.g. the .dig files of `signtool sign /dg`) | list (each matched file is a checksum list as sha256sum, shasum or `sha256sum --tag` write it; each line is one artifact, named by its path as written) [default: false]" },
     InputSpec { name: "tpp-url", help: "Venafi TPP base URL, e.g. https://tpp.example.com (a trailing /vedsdk is accepted). Enables the TPP stages." },
     InputSpec { name: "tpp-access-token", help: "A TPP bearer token with the codesign:approve scope (instead of username/password)" },
     InputSpec { name: "tpp-username", help: "TPP user (a Key Use Approver) for the OAuth password grant" },

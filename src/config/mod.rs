@@ -18,7 +18,7 @@ use std::path::Path;
 use std::time::Duration;
 
 pub use appviewx::{AppViewXConfig, AvxWork};
-pub use artifacts::{ArtifactsConfig, IfNoFilesFound, Pattern};
+pub use artifacts::{ArtifactsConfig, DigestFiles, IfNoFilesFound, Pattern};
 pub use github::{CheckRunConfig, GithubContext};
 pub use inputs::{env_name, InputError, InputSpec, Inputs, INPUTS};
 pub use tpp::{OidcAuth, TppAuth, TppConfig};

@@ -84,7 +84,7 @@ pub fn markdown(outcome: &Outcome, w: &mut dyn Write) -> io::Result<()> {
                 w,
                 "| {} | {} | {} | {} | {} | {} | {} |",
                 code(&a.name),
-                human_size(a.size),
+                a.size.map_or_else(|| "–".into(), human_size),
                 digest,
                 prequalified(&a.prequalify),
                 id,
@@ -148,7 +148,7 @@ mod tests {
         let artifact = |name: &str, prequalify, sign| ArtifactRecord {
             name: name.into(),
             path: format!("/ws/{name}"),
-            size: 1536,
+            size: Some(1536),
             digest: Some(DigestRecord { algorithm: "sha256", hex: "ab".repeat(32), base64: String::new() }),
             digest_error: None,
             prequalify,

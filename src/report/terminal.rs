@@ -12,7 +12,7 @@ pub fn table(outcome: &Outcome, w: &mut impl Write) -> io::Result<()> {
     for a in &outcome.artifacts {
         rows.push([
             a.name.clone(),
-            human_size(a.size),
+            a.size.map_or_else(|| "-".into(), human_size),
             a.digest.as_ref().map_or_else(|| "-".into(), |d| format!("{}…", &d.hex[..16])),
             match a.prequalify {
                 StageStatus::NotRun => "-".into(),

@@ -1,32 +1,38 @@
 //! The digest stage: every discovered artifact hashed (or its precomputed digest read) on
 //! worker threads, off the async runtime, so a cancellation still reaches the rest of the run.
+//! With `digest-files: list` the discovered files are checksum lists and each line becomes one
+//! artifact; a bad list is an input error, found before anything is sent.
 
 use crate::cancel::Cancel;
-use crate::config::ArtifactsConfig;
-use crate::digest::{self, Digest};
+use crate::config::{ArtifactsConfig, DigestFiles, InputError};
+use crate::digest::{self, Digest, HashAlgorithm, ListError, Listed};
 use crate::discover::Artifact;
 use crate::report::Log;
+use crate::RunError;
 
 /// One artifact and its digest, or why it has none.
 #[derive(Debug, Clone)]
 pub struct Digested {
-    /// As discovered.
+    /// As discovered, or as a checksum list names it.
     pub artifact: Artifact,
     /// `Err` holds why there is none, worded for the report.
     pub digest: Result<Digest, String>,
 }
 
-/// Digests every artifact; results keep the artifacts' order. Fails only when the worker pool
-/// itself cannot run.
+/// Digests every artifact; results keep the artifacts' order (for lists: the lists' order, then
+/// their lines'). Fails when a checksum list is unusable, or when the worker pool itself cannot run.
 pub async fn run(
     found: Vec<Artifact>,
     cfg: &ArtifactsConfig,
     log: &Log,
     cancel: &Cancel,
-) -> Result<Vec<Digested>, String> {
+) -> Result<Vec<Digested>, RunError> {
+    if cfg.digest_files == DigestFiles::List {
+        return run_lists(found, cfg.hash_algorithm, log).await;
+    }
     log.group(&format!("Digest {} artifact(s) ({})", found.len(), cfg.hash_algorithm.name()));
     let paths: Vec<std::path::PathBuf> = found.iter().map(|a| a.path.clone()).collect();
-    let (algorithm, digest_files) = (cfg.hash_algorithm, cfg.digest_files);
+    let (algorithm, digest_files) = (cfg.hash_algorithm, cfg.digest_files == DigestFiles::PerFile);
     let workers = std::thread::available_parallelism().map_or(2, std::num::NonZero::get);
     let stop = cancel.clone();
     let results = tokio::task::spawn_blocking(move || {
@@ -34,7 +40,7 @@ pub async fn run(
         digest::digest_all(&refs, algorithm, digest_files, workers, &|| stop.reason().is_some())
     })
     .await
-    .map_err(|e| format!("hashing failed: {e}"))?;
+    .map_err(|e| RunError::Setup(format!("hashing failed: {e}")))?;
     let digested: Vec<Digested> = found
         .into_iter()
         .zip(results)
@@ -45,6 +51,34 @@ pub async fn run(
             Digested { artifact, digest: result.map_err(|e| e.to_string()) }
         })
         .collect();
+    log.endgroup();
+    Ok(digested)
+}
+
+/// Reads every list, then checks names across them, before any artifact is returned: a run
+/// signs all the listed artifacts or, when one line is wrong, none.
+async fn run_lists(lists: Vec<Artifact>, algorithm: HashAlgorithm, log: &Log) -> Result<Vec<Digested>, RunError> {
+    let read = tokio::task::spawn_blocking(move || -> Result<Vec<(Artifact, Vec<Listed>)>, ListError> {
+        let read: Vec<(Artifact, Vec<Listed>)> = lists
+            .into_iter()
+            .map(|list| digest::read_list(&list.path, &list.name, algorithm).map(|listed| (list, listed)))
+            .collect::<Result<_, _>>()?;
+        digest::check_duplicates(read.iter().map(|(list, listed)| (list.name.as_str(), listed.as_slice())))?;
+        Ok(read)
+    })
+    .await
+    .map_err(|e| RunError::Setup(format!("reading the checksum lists failed: {e}")))?
+    .map_err(|e| InputError { input: "digest-files", message: e.to_string() })?;
+    let count: usize = read.iter().map(|(_, listed)| listed.len()).sum();
+    log.group(&format!("Digests of {count} artifact(s) from {} checksum list(s) ({})", read.len(), algorithm.name()));
+    let mut digested = Vec::with_capacity(count);
+    for (list, listed) in read {
+        for l in listed {
+            log.info(&format!("{}  {}  ({} line {})", l.digest.hex(), l.name, list.name, l.line));
+            let artifact = Artifact { path: list.path.clone(), name: l.name, size: None };
+            digested.push(Digested { artifact, digest: Ok(l.digest) });
+        }
+    }
     log.endgroup();
     Ok(digested)
 }

@@ -2,6 +2,7 @@
 
 mod action;
 mod check_run;
+mod digest_lists;
 mod documented;
 mod failures;
 mod faults;
