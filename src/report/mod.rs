@@ -178,7 +178,7 @@ fn append_file(path: &Path, render: impl FnOnce(&mut dyn Write) -> std::io::Resu
 fn write_signatures(outcome: &mut Outcome, dir: &Path) -> Result<(), String> {
     let mut targets: Vec<(String, &mut crate::outcome::SignRecord)> = Vec::new();
     for a in &mut outcome.artifacts {
-        let stem = a.name.replace('%', "%25").replace('/', "%2F").replace('\\', "%5C").replace(':', "%3A");
+        let stem = signature_stem(&a.name);
         if let Some(s) = a.sign.as_mut() {
             targets.push((stem, s));
         }
@@ -198,9 +198,33 @@ fn write_signatures(outcome: &mut Outcome, dir: &Path) -> Result<(), String> {
     Ok(())
 }
 
+/// The artifact's relative path as one file name, the same on every OS: `%`, the separators
+/// and every character Windows refuses in a name (`:*?"<>|`, control characters) become `%XX`,
+/// so a name from a checksum list made on Linux still gets its file on a Windows runner.
+fn signature_stem(name: &str) -> String {
+    let mut out = String::with_capacity(name.len());
+    for c in name.chars() {
+        match c {
+            '%' | '/' | '\\' | ':' | '*' | '?' | '"' | '<' | '>' | '|' => out.push_str(&format!("%{:02X}", c as u32)),
+            c if c.is_control() => out.push_str(&format!("%{:02X}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
-    use super::escape_line;
+    use super::{escape_line, signature_stem};
+
+    #[test]
+    fn signature_names_are_one_portable_file_name() {
+        assert_eq!(signature_stem("dist/app.exe"), "dist%2Fapp.exe");
+        assert_eq!(signature_stem("a\\b:c%d"), "a%5Cb%3Ac%25d");
+        assert_eq!(signature_stem("what?*\"<>|.exe"), "what%3F%2A%22%3C%3E%7C.exe");
+        assert_eq!(signature_stem("tab\there"), "tab%09here");
+        assert_eq!(signature_stem("dist/ünïcode.exe"), "dist%2Fünïcode.exe");
+    }
 
     #[test]
     fn escaped_lines_start_no_workflow_command() {
