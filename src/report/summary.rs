@@ -23,6 +23,7 @@ fn prequalified(s: &StageStatus) -> &'static str {
     match s {
         StageStatus::NotRun => "–",
         StageStatus::Done => "✅",
+        StageStatus::Planned => "planned",
         StageStatus::Failed { .. } => "❌",
     }
 }
@@ -44,6 +45,9 @@ fn revocation_line(revocations: &[Revocation]) -> Option<String> {
     let (revoked, dead, failed) =
         (count(Revocation::Revoked), count(Revocation::AlreadyInvalid), count(Revocation::Failed));
     let mut parts = Vec::new();
+    if count(Revocation::Planned) > 0 {
+        parts.push("planned: obtained, then revoked at the end".to_string());
+    }
     if revoked > 0 {
         parts.push(if revoked == 1 { "revoked".to_string() } else { format!("{revoked} revoked") });
     }
@@ -56,9 +60,34 @@ fn revocation_line(revocations: &[Revocation]) -> Option<String> {
     (!parts.is_empty()).then(|| format!("**TPP token** {}", parts.join(", ")))
 }
 
+/// A plan's requests, in order: method and URL in the list, headers and body folded away.
+fn planned_requests(outcome: &Outcome, w: &mut dyn Write) -> io::Result<()> {
+    let Some(plan) = &outcome.plan else { return Ok(()) };
+    writeln!(w, "**Planned requests** ({}, in order; nothing was sent, secrets read `***`)\n", plan.requests.len())?;
+    for (i, r) in plan.requests.iter().enumerate() {
+        let about = r.artifact.as_deref().map(|a| format!(" for {}", code(a))).unwrap_or_default();
+        writeln!(w, "{}. {}{about}", i + 1, code(&format!("{} {}", r.method, r.url)))?;
+    }
+    writeln!(w, "\n<details><summary>Headers and bodies</summary>\n\n```")?;
+    for (i, r) in plan.requests.iter().enumerate() {
+        writeln!(w, "{}. {} {}", i + 1, r.method, r.url.replace("```", "`\u{200b}``"))?;
+        for h in &r.headers {
+            writeln!(w, "   {}", h.replace("```", "`\u{200b}``"))?;
+        }
+        if let Some(body) = &r.body {
+            writeln!(w, "   {}", body.text().replace("```", "`\u{200b}``"))?;
+        }
+    }
+    writeln!(w, "```\n\n</details>\n")
+}
+
 /// Renders the whole summary, as it is appended to `GITHUB_STEP_SUMMARY`.
 pub fn markdown(outcome: &Outcome, w: &mut dyn Write) -> io::Result<()> {
-    let (icon, verdict) = if outcome.success() { ("✅", "passed") } else { ("❌", "failed") };
+    let (icon, verdict) = match outcome.result() {
+        "planned" => ("📝", "planned: nothing was sent"),
+        "success" => ("✅", "passed"),
+        _ => ("❌", "failed"),
+    };
     writeln!(w, "### {icon} codesign-gate {verdict}\n")?;
     writeln!(
         w,
@@ -101,6 +130,7 @@ pub fn markdown(outcome: &Outcome, w: &mut dyn Write) -> io::Result<()> {
     if let Some(p) = &outcome.preapproval {
         let state = match &p.outcome {
             StageStatus::Done => "created",
+            StageStatus::Planned => "planned",
             StageStatus::Failed { .. } => "**failed**",
             StageStatus::NotRun => "not requested",
         };
@@ -119,6 +149,7 @@ pub fn markdown(outcome: &Outcome, w: &mut dyn Write) -> io::Result<()> {
     if let Some(line) = outcome.tpp_auth.as_ref().and_then(|a| revocation_line(&a.revocations)) {
         writeln!(w, "{line}\n")?;
     }
+    planned_requests(outcome, w)?;
     let problems: Vec<_> = outcome.problems.iter().collect();
     if !problems.is_empty() {
         writeln!(w, "**Problems**\n")?;
