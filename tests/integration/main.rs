@@ -9,6 +9,7 @@ mod happy;
 mod inputs;
 mod oidc;
 mod parsers;
+mod plan;
 mod stderr;
 mod support;
 mod transport;
