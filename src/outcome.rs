@@ -256,6 +256,28 @@ pub struct CallRecord {
     pub error: Option<String>,
 }
 
+/// What a run comes to, as the `result` output and the report name it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RunResult {
+    /// No error.
+    Success,
+    /// At least one error; a plan that met one fails too, as the real run would.
+    Failure,
+    /// A plan that met no error: nothing was sent, so nothing succeeded either.
+    Planned,
+}
+
+impl RunResult {
+    /// `success`, `failure` or `planned`.
+    pub fn name(self) -> &'static str {
+        match self {
+            RunResult::Success => "success",
+            RunResult::Failure => "failure",
+            RunResult::Planned => "planned",
+        }
+    }
+}
+
 /// Only errors fail the run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -343,13 +365,12 @@ impl Outcome {
         }
     }
 
-    /// `success`, `failure`, or `planned` for a plan that met no error: the one word the report,
-    /// the outputs and the summary give the run.
-    pub fn result(&self) -> &'static str {
+    /// The one word the report, the outputs and the summary give the run.
+    pub fn result(&self) -> RunResult {
         match (self.success(), self.plan.is_some()) {
-            (false, _) => "failure",
-            (true, true) => "planned",
-            (true, false) => "success",
+            (false, _) => RunResult::Failure,
+            (true, true) => RunResult::Planned,
+            (true, false) => RunResult::Success,
         }
     }
 

@@ -230,6 +230,7 @@ mod tests {
             (&[("timeout", "15x")], "timeout"),
             (&[("poll-interval", "1ms")], "poll-interval"),
             (&[("max-concurrency", "0")], "max-concurrency"),
+            (&[("dry-run", "maybe")], "dry-run"),
             (&[("hash-algorithm", "md5")], "hash-algorithm"),
             (&[("if-no-files-found", "explode")], "if-no-files-found"),
             (&[("ca-certificates", "/nonexistent/ca.pem")], "ca-certificates"),

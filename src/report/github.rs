@@ -94,7 +94,7 @@ pub fn outputs(outcome: &Outcome, report_path: &Path, delimiter: &str, w: &mut d
         })
         .collect();
     let artifacts = serde_json::to_string(&artifacts).map_err(io::Error::other)?;
-    output(w, "result", outcome.result(), delimiter)?;
+    output(w, "result", outcome.result().name(), delimiter)?;
     output(w, "artifacts", &artifacts, delimiter)?;
     output(w, "count", &outcome.artifacts.len().to_string(), delimiter)?;
     output(w, "prequalified", &outcome.prequalified().to_string(), delimiter)?;

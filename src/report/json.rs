@@ -13,7 +13,7 @@ pub fn write(outcome: &Outcome, w: &mut dyn Write) -> io::Result<()> {
         #[serde(flatten)]
         outcome: &'a Outcome,
     }
-    let report = Report { result: outcome.result(), outcome };
+    let report = Report { result: outcome.result().name(), outcome };
     serde_json::to_writer_pretty(&mut *w, &report).map_err(io::Error::other)?;
     writeln!(w)
 }

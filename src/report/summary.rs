@@ -2,7 +2,7 @@
 
 use std::io::{self, Write};
 
-use crate::outcome::{Outcome, Revocation, Severity, SignRecord, StageStatus};
+use crate::outcome::{Outcome, Revocation, RunResult, Severity, SignRecord, StageStatus};
 use crate::units::{human_ms, human_size};
 
 /// Markdown table cells: a `|` would split the cell (even inside a code span), a newline would
@@ -84,9 +84,9 @@ fn planned_requests(outcome: &Outcome, w: &mut dyn Write) -> io::Result<()> {
 /// Renders the whole summary, as it is appended to `GITHUB_STEP_SUMMARY`.
 pub fn markdown(outcome: &Outcome, w: &mut dyn Write) -> io::Result<()> {
     let (icon, verdict) = match outcome.result() {
-        "planned" => ("📝", "planned: nothing was sent"),
-        "success" => ("✅", "passed"),
-        _ => ("❌", "failed"),
+        RunResult::Planned => ("📝", "planned: nothing was sent"),
+        RunResult::Success => ("✅", "passed"),
+        RunResult::Failure => ("❌", "failed"),
     };
     writeln!(w, "### {icon} codesign-gate {verdict}\n")?;
     writeln!(

@@ -2,7 +2,7 @@
 
 use std::io::{self, Write};
 
-use crate::outcome::{Outcome, Severity, StageStatus};
+use crate::outcome::{Outcome, RunResult, Severity, StageStatus};
 use crate::report::escape_line;
 use crate::units::{human_ms, human_size};
 
@@ -70,9 +70,9 @@ pub fn table(outcome: &Outcome, w: &mut impl Write) -> io::Result<()> {
         w,
         "{}: {} artifact(s), {} pre-qualified, {} signed, {} failed in {}",
         match outcome.result() {
-            "planned" => "PLANNED (nothing was sent)",
-            "success" => "PASSED",
-            _ => "FAILED",
+            RunResult::Planned => "PLANNED (nothing was sent)",
+            RunResult::Success => "PASSED",
+            RunResult::Failure => "FAILED",
         },
         outcome.artifacts.len(),
         outcome.prequalified(),
