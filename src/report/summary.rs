@@ -227,6 +227,38 @@ mod tests {
     }
 
     #[test]
+    fn a_plan_says_planned_and_lists_its_requests_in_order() {
+        use crate::outcome::{PlanRecord, PlannedRequest};
+        let request = |method: &str, url: &str| PlannedRequest {
+            service: "tpp",
+            endpoint: "x",
+            artifact: None,
+            method: method.into(),
+            url: url.into(),
+            headers: vec!["authorization: ***".into()],
+            body: None,
+        };
+        let plan = PlanRecord {
+            reason: "dry-run",
+            withheld: Vec::new(),
+            requests: vec![
+                request("POST", "https://tpp.example.com/vedauth/authorize/oauth"),
+                request("GET", "https://tpp.example.com/vedauth/revoke/token"),
+            ],
+        };
+        let o = empty_outcome().into_plan(plan);
+        let mut out = Vec::new();
+        markdown(&o, &mut out).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        assert!(text.starts_with("### 📝 codesign-gate planned: nothing was sent\n"), "{text}");
+        assert!(
+            text.contains("1. `POST https://tpp.example.com/vedauth/authorize/oauth`\n2. `GET https://tpp.example.com/vedauth/revoke/token`\n"),
+            "{text}"
+        );
+        assert!(text.contains("   authorization: ***\n"), "{text}");
+    }
+
+    #[test]
     fn revocations_say_what_became_of_each_token() {
         use Revocation::*;
         assert_eq!(revocation_line(&[]), None);
