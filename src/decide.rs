@@ -4,7 +4,7 @@
 
 use crate::config::{AvxWork, Config};
 use crate::http::Note;
-use crate::outcome::{ArtifactRecord, CallRecord, DigestRecord, Outcome, SignRecord, StageStatus};
+use crate::outcome::{ArtifactRecord, CallRecord, DigestRecord, Outcome, PlanRecord, SignRecord, StageStatus};
 use crate::stage::digest::Digested;
 use crate::stage::sign::{Planned, SignResult};
 use crate::stage::tpp::TppResult;
@@ -108,6 +108,8 @@ pub struct Results<'a> {
     pub cancelled: Option<&'static str>,
     /// Every HTTP attempt, in the order they started.
     pub calls: Vec<CallRecord>,
+    /// A plan's record: then every stage ran on placeholder answers.
+    pub plan: Option<PlanRecord>,
     /// From the start of the run to the end of the last stage.
     pub duration_ms: u64,
 }
@@ -115,6 +117,16 @@ pub struct Results<'a> {
 /// Builds the outcome. Problems are listed in the order the run met them.
 pub fn outcome(config: &Config, enabled: Enabled, r: Results<'_>) -> Outcome {
     let mut outcome = Outcome::new(r.started_at, config.github.clone(), config.artifacts.hash_algorithm.name());
+    if let Some(plan) = r.plan.as_ref().filter(|p| !p.withheld.is_empty()) {
+        outcome.warning(
+            "plan",
+            None,
+            format!(
+                "a pull request from a fork gets no secrets ({} not set), so this run is a plan: nothing was sent to TPP or AppViewX, the job summary lists what would be",
+                plan.withheld.join(", ")
+            ),
+        );
+    }
     outcome.tpp_url = config.tpp.as_ref().map(|t| t.base_url.to_string());
     outcome.appviewx_url = config.appviewx.as_ref().map(|a| a.base_url.to_string());
     if let Some(w) = r.discover_warning {
@@ -177,7 +189,10 @@ pub fn outcome(config: &Config, enabled: Enabled, r: Results<'_>) -> Outcome {
     }
     outcome.calls = r.calls;
     outcome.duration_ms = r.duration_ms;
-    outcome
+    match r.plan {
+        Some(plan) => outcome.into_plan(plan),
+        None => outcome,
+    }
 }
 
 #[cfg(test)]
@@ -306,6 +321,7 @@ mod tests {
                 notes: Vec::new(),
                 cancelled: Some("SIGTERM"),
                 calls: Vec::new(),
+                plan: None,
                 duration_ms: 5,
             },
         );

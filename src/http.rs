@@ -12,7 +12,7 @@ use reqwest::{Method, Url};
 use tokio::time::Instant;
 
 use crate::cancel::Cancel;
-use crate::outcome::CallRecord;
+use crate::outcome::{CallRecord, PlannedRequest};
 use crate::secret::Secret;
 
 /// Bodies larger than this are not a vendor answer; refuse rather than buffer them.
@@ -51,6 +51,11 @@ pub struct Call {
     pub headers: Vec<(&'static str, Header)>,
     /// The serialised body, sent as `application/json`.
     pub json: Option<Vec<u8>>,
+    /// Top-level body fields that hold a credential, named where the body is built: a plan
+    /// shows them as `***`.
+    pub secret_fields: Vec<&'static str>,
+    /// Query parameters that hold a credential (`gwkey`): a plan shows them as `***`.
+    pub secret_query: Vec<&'static str>,
     /// The artifact the call is about, for the audit record and notes.
     pub artifact: Option<String>,
     /// Defaults from the method; a POST that only reads may be marked `Safe`.
@@ -71,7 +76,19 @@ impl Call {
     /// A call without headers or body; GET is safe to repeat, anything else only once.
     pub fn new(service: &'static str, endpoint: &'static str, method: Method, url: Url) -> Self {
         let repeat = if method == Method::GET { Repeat::Safe } else { Repeat::Once };
-        Call { service, endpoint, method, url, headers: Vec::new(), json: None, artifact: None, repeat, cleanup: false }
+        Call {
+            service,
+            endpoint,
+            method,
+            url,
+            headers: Vec::new(),
+            json: None,
+            secret_fields: Vec::new(),
+            secret_query: Vec::new(),
+            artifact: None,
+            repeat,
+            cleanup: false,
+        }
     }
 
     /// Adds a header that holds no credential.
@@ -96,6 +113,18 @@ impl Call {
     pub fn json(mut self, body: &impl serde::Serialize) -> Self {
         // Serialising our own plain structs cannot fail; an empty body would be refused loudly.
         self.json = Some(serde_json::to_vec(body).unwrap_or_default());
+        self
+    }
+
+    /// Names a body field that holds a credential, so a plan never shows its value.
+    pub fn secret_field(mut self, name: &'static str) -> Self {
+        self.secret_fields.push(name);
+        self
+    }
+
+    /// Names a query parameter that holds a credential, so a plan never shows its value.
+    pub fn secret_query(mut self, name: &'static str) -> Self {
+        self.secret_query.push(name);
         self
     }
 
@@ -176,6 +205,8 @@ pub struct HttpOptions {
     pub deadline: Instant,
     /// Stops waiting and drops requests under way; clean-up calls still go out.
     pub cancel: Cancel,
+    /// Send nothing: record each call and answer it as the service documents its success.
+    pub plan: bool,
 }
 
 /// Something the audit record should say about a call that succeeded in the end.
@@ -193,6 +224,7 @@ pub struct Note {
 struct Journal {
     calls: Vec<CallRecord>,
     notes: Vec<Note>,
+    planned: Vec<PlannedRequest>,
 }
 
 /// Cheap to clone: every clone shares one journal, so all stages' calls land in one record.
@@ -204,6 +236,7 @@ pub struct Http {
     cancel: Cancel,
     journal: Arc<Mutex<Journal>>,
     started: Instant,
+    plan: bool,
 }
 
 /// What to do after one attempt.
@@ -241,6 +274,7 @@ impl Http {
             cancel: options.cancel,
             journal: Arc::default(),
             started: Instant::now(),
+            plan: options.plan,
         })
     }
 
@@ -249,6 +283,9 @@ impl Http {
     /// the vendor client's business.
     pub async fn send(&self, call: &Call) -> Result<Reply, HttpError> {
         let headers = self.headers(call)?;
+        if self.plan {
+            return self.planned_answer(call);
+        }
         let mut attempt = 0;
         loop {
             attempt += 1;
@@ -290,6 +327,21 @@ impl Http {
                 () = self.cancel.cancelled(), if !call.cleanup => {}
             }
         }
+    }
+
+    /// The plan transport: the call is recorded, not sent, and answered as the service
+    /// documents its success. Nothing enters the journal of calls: none was made.
+    fn planned_answer(&self, call: &Call) -> Result<Reply, HttpError> {
+        let fail = |kind| HttpError { endpoint: call.endpoint, kind, attempts: 0 };
+        if let (Some(reason), false) = (self.cancel.reason(), call.cleanup) {
+            return Err(fail(ErrorKind::Cancelled(reason)));
+        }
+        let mut journal = self.journal.lock().map_err(|_| fail(ErrorKind::Transport("the plan is unusable".into())))?;
+        let nth = journal.planned.iter().filter(|p| p.endpoint == call.endpoint).count();
+        journal.planned.push(crate::plan::describe(call));
+        let (status, body) = crate::plan::answer(call.endpoint, nth)
+            .ok_or_else(|| fail(ErrorKind::Transport("a plan has no answer for this call".into())))?;
+        Ok(Reply { status, body })
     }
 
     fn headers(&self, call: &Call) -> Result<HeaderMap, HttpError> {
@@ -380,6 +432,11 @@ impl Http {
         let mut calls = self.journal.lock().map(|j| j.calls.clone()).unwrap_or_default();
         calls.sort_by_key(|c| c.at_ms);
         calls
+    }
+
+    /// Every call a plan recorded instead of sending, in the order they were made.
+    pub fn planned(&self) -> Vec<PlannedRequest> {
+        self.journal.lock().map(|j| j.planned.clone()).unwrap_or_default()
     }
 
     /// What the audit record should say about calls that succeeded in the end.

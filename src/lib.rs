@@ -4,7 +4,8 @@
 //! The pipeline is [`run`]: config → [`discover`] → [`stage::digest`] → [`stage::tpp`] →
 //! [`stage::sign`] → [`outcome::Outcome`] → [`report`]. Each stage returns a typed result;
 //! [`decide`] says which stage runs next and builds the outcome from the results, so the token
-//! is revoked and the report written whatever failed.
+//! is revoked and the report written whatever failed. A plan ([`plan`]) runs the same pipeline
+//! over a transport that sends nothing.
 
 #![warn(missing_docs)]
 
@@ -18,6 +19,7 @@ pub mod discover;
 pub mod http;
 pub mod oidc;
 pub mod outcome;
+pub mod plan;
 pub mod poll;
 pub mod report;
 pub mod secret;
@@ -68,6 +70,7 @@ pub async fn run(config: &Config, log: &Log, cancel: &Cancel) -> Result<Outcome,
         ca_pem: config.ca_certificates.clone(),
         deadline,
         cancel: cancel.clone(),
+        plan: config.plan.is_some(),
     })
     .map_err(|message| match config.ca_certificates {
         Some(_) => RunError::Input(InputError { input: "ca-certificates", message }),
@@ -107,6 +110,11 @@ pub async fn run(config: &Config, log: &Log, cancel: &Cancel) -> Result<Outcome,
             notes: http.notes(),
             cancelled: cancel.reason(),
             calls: http.calls(),
+            plan: config.plan.as_ref().map(|p| outcome::PlanRecord {
+                reason: p.reason.name(),
+                withheld: p.withheld.clone(),
+                requests: http.planned(),
+            }),
             duration_ms: crate::units::millis(started.elapsed()),
         },
     ))

@@ -44,6 +44,11 @@ fn cli() -> Command {
         .args_conflicts_with_subcommands(true)
         .subcommand(Command::new("run").about("Run the gate (the default)").args(input_args()))
         .subcommand(
+            Command::new("plan")
+                .about("Validate, hash and print every request the gate would send, sending none (the dry-run input)")
+                .args(input_args()),
+        )
+        .subcommand(
             Command::new("demo")
                 .about("Run the whole gate against an embedded simulator, with sample artifacts")
                 .arg(Arg::new("artifacts").long("artifacts").value_name("DIR").help("Sign the files in DIR instead of generated samples")),
@@ -69,8 +74,9 @@ fn main() -> ExitCode {
     let result = match matches.subcommand() {
         Some(("demo", m)) => runtime.block_on(demo::demo(m.get_one::<String>("artifacts").map(PathBuf::from))),
         Some(("simulator", m)) => runtime.block_on(demo::simulator(m)),
-        Some(("run", m)) => return runtime.block_on(run(m)),
-        _ => return runtime.block_on(run(&matches)),
+        Some(("run", m)) => return runtime.block_on(run(m, false)),
+        Some(("plan", m)) => return runtime.block_on(run(m, true)),
+        _ => return runtime.block_on(run(&matches, false)),
     };
     match result {
         Ok(code) => ExitCode::from(code),
@@ -81,9 +87,13 @@ fn main() -> ExitCode {
     }
 }
 
-async fn run(matches: &ArgMatches) -> ExitCode {
+/// `plan`: the `plan` command, which is the main command with `dry-run` set.
+async fn run(matches: &ArgMatches, plan: bool) -> ExitCode {
     let github = std::env::var("GITHUB_ACTIONS").is_ok_and(|v| v == "true");
-    let inputs = Inputs::gather(|name| matches.get_one::<String>(name).cloned(), |var| std::env::var(var).ok());
+    let mut inputs = Inputs::gather(|name| matches.get_one::<String>(name).cloned(), |var| std::env::var(var).ok());
+    if plan {
+        inputs.set("dry-run", "true");
+    }
     let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
     let config = match Config::from_inputs(&inputs, &|k| std::env::var(k).ok(), &cwd) {
         Ok(c) => c,
@@ -94,6 +104,7 @@ async fn run(matches: &ArgMatches) -> ExitCode {
         Err(e) => return input_error(&e.to_string(), github),
     };
     let log = Log::new(Box::new(std::io::stdout()), github);
+    let log = if config.plan.is_some() { log.planning() } else { log };
     log.info(&format!("report and signatures: {}", places.folder().display()));
     match run_gate(&config, &places, &log).await {
         Ok(code) => ExitCode::from(code),

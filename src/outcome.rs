@@ -12,6 +12,8 @@ pub enum StageStatus {
     NotRun,
     /// TPP accepted it.
     Done,
+    /// A plan: it would be sent; nothing was.
+    Planned,
     /// Refused, not attempted, or no answer.
     Failed {
         /// Which, and why, on one line for the report and the annotations.
@@ -40,6 +42,8 @@ pub enum SignStatus {
     Failed,
     /// Still pending when the run's timeout passed.
     TimedOut,
+    /// A plan: it would be submitted (or waited for); nothing was sent.
+    Planned,
 }
 
 impl SignStatus {
@@ -51,6 +55,7 @@ impl SignStatus {
             SignStatus::Signed => "signed",
             SignStatus::Failed => "failed",
             SignStatus::TimedOut => "timed out",
+            SignStatus::Planned => "planned",
         }
     }
 }
@@ -194,6 +199,38 @@ pub enum Revocation {
     AlreadyInvalid,
     /// Any other answer, or none: the token may still be valid.
     Failed,
+    /// A plan: the token would be obtained and revoked; none was.
+    Planned,
+}
+
+/// A request a plan would have sent, with every secret as `***`.
+#[derive(Debug, Clone, Serialize)]
+pub struct PlannedRequest {
+    /// `tpp`, `appviewx` or `github`.
+    pub service: &'static str,
+    /// The vendor's name for the call.
+    pub endpoint: &'static str,
+    /// The artifact the call is about, if any.
+    pub artifact: Option<String>,
+    /// The HTTP method.
+    pub method: String,
+    /// In full, a credential in the query (`gwkey`) as `***`.
+    pub url: String,
+    /// `name: value`, credentials as `***`.
+    pub headers: Vec<String>,
+    /// The JSON body, fields in the order sent, credentials as `***`.
+    pub body: Option<crate::plan::Body>,
+}
+
+/// Why a run was a plan, and what it would have sent.
+#[derive(Debug, Clone, Serialize)]
+pub struct PlanRecord {
+    /// `dry-run`, or `fork-pull-request` when a pull request from a fork got no secrets.
+    pub reason: &'static str,
+    /// The credentials the run did not get, each stood in for by a placeholder.
+    pub withheld: Vec<&'static str>,
+    /// Every request the run would have sent, in order.
+    pub requests: Vec<PlannedRequest>,
 }
 
 /// One HTTP exchange, as the audit record lists them.
@@ -217,6 +254,28 @@ pub struct CallRecord {
     pub http_status: Option<u16>,
     /// Why the attempt got no answer; an HTTP error status is not one.
     pub error: Option<String>,
+}
+
+/// What a run comes to, as the `result` output and the report name it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RunResult {
+    /// No error.
+    Success,
+    /// At least one error; a plan that met one fails too, as the real run would.
+    Failure,
+    /// A plan that met no error: nothing was sent, so nothing succeeded either.
+    Planned,
+}
+
+impl RunResult {
+    /// `success`, `failure` or `planned`.
+    pub fn name(self) -> &'static str {
+        match self {
+            RunResult::Success => "success",
+            RunResult::Failure => "failure",
+            RunResult::Planned => "planned",
+        }
+    }
 }
 
 /// Only errors fail the run.
@@ -275,8 +334,11 @@ pub struct Outcome {
     pub cancelled: Option<&'static str>,
     /// In the order the run met them.
     pub problems: Vec<Problem>,
-    /// Every HTTP attempt, in the order they started.
+    /// Every HTTP attempt, in the order they started; none in a plan.
     pub calls: Vec<CallRecord>,
+    /// Present only in a plan: then nothing was sent.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub plan: Option<PlanRecord>,
 }
 
 impl Outcome {
@@ -299,7 +361,63 @@ impl Outcome {
             cancelled: None,
             problems: Vec::new(),
             calls: Vec::new(),
+            plan: None,
         }
+    }
+
+    /// The one word the report, the outputs and the summary give the run.
+    pub fn result(&self) -> RunResult {
+        match (self.success(), self.plan.is_some()) {
+            (false, _) => RunResult::Failure,
+            (true, true) => RunResult::Planned,
+            (true, false) => RunResult::Success,
+        }
+    }
+
+    /// Makes this the outcome of a plan. Its stages ran on placeholder answers, so every
+    /// success they recorded becomes "planned": nothing is reported as done or signed, no
+    /// placeholder sign id or signature is kept, and no identity is claimed.
+    pub fn into_plan(mut self, plan: PlanRecord) -> Self {
+        let planned = |s: &mut StageStatus| {
+            if *s == StageStatus::Done {
+                *s = StageStatus::Planned;
+            }
+        };
+        let planned_sign = |s: &mut SignRecord, placeholder_id: bool| {
+            if s.status == SignStatus::Signed {
+                s.status = SignStatus::Planned;
+                s.encoded = None;
+                s.elapsed_ms = None;
+            }
+            if placeholder_id {
+                s.sign_id = None;
+            }
+        };
+        for a in &mut self.artifacts {
+            planned(&mut a.prequalify);
+            a.prequalify_result = None;
+            if let Some(s) = a.sign.as_mut() {
+                planned_sign(s, true);
+            }
+        }
+        for s in &mut self.awaited {
+            planned_sign(s, false);
+        }
+        if let Some(p) = self.preapproval.as_mut() {
+            planned(&mut p.outcome);
+            p.result = None;
+        }
+        if let Some(auth) = self.tpp_auth.as_mut() {
+            auth.identity = None;
+            for r in &mut auth.revocations {
+                if *r == Revocation::Revoked {
+                    *r = Revocation::Planned;
+                }
+            }
+        }
+        self.calls.clear();
+        self.plan = Some(plan);
+        self
     }
 
     /// No error among the problems; warnings do not count.
@@ -324,7 +442,7 @@ impl Outcome {
     /// Failed artifacts ([`ArtifactRecord::failed`]) plus given sign ids that did not end signed.
     pub fn failed(&self) -> usize {
         self.artifacts.iter().filter(|a| a.failed()).count()
-            + self.awaited.iter().filter(|s| s.status != SignStatus::Signed).count()
+            + self.awaited.iter().filter(|s| !matches!(s.status, SignStatus::Signed | SignStatus::Planned)).count()
     }
 
     /// Records a problem that fails the run.

@@ -177,6 +177,16 @@ impl AvxClient {
         url
     }
 
+    /// A call to `endpoint`; the tenant key in its query is marked as the credential it is.
+    fn call(&self, endpoint: &'static str, method: Method, gwsource: &str, sign_id: Option<&str>) -> Call {
+        let call = Call::new("appviewx", endpoint, method, self.url(endpoint, gwsource, sign_id));
+        if self.gwkey.is_some() {
+            call.secret_query("gwkey")
+        } else {
+            call
+        }
+    }
+
     fn authenticated(&self, call: Call, session: &Secret) -> Call {
         call.secret_header("sessionid", session)
             .header("username", self.username.clone())
@@ -235,7 +245,8 @@ fn sign_state(endpoint: &'static str, r: &SignStatusResponse) -> Result<SignStat
 impl SigningService for AvxClient {
     /// Never retried on refusal: every failed login counts toward the account's lockout.
     async fn login(&self) -> Result<Secret, AvxError> {
-        let call = Call::new("appviewx", LOGIN, Method::POST, self.url(LOGIN, "external", None))
+        let call = self
+            .call(LOGIN, Method::POST, "external", None)
             .header("username", self.username.clone())
             .secret_header("password", &self.password)
             .json(&serde_json::json!({}));
@@ -250,7 +261,7 @@ impl SigningService for AvxClient {
         artifact: &str,
     ) -> Result<Submitted, AvxError> {
         let call = self
-            .authenticated(Call::new("appviewx", GENERATE, Method::POST, self.url(GENERATE, "external", None)), session)
+            .authenticated(self.call(GENERATE, Method::POST, "external", None), session)
             .json(body)
             .artifact(artifact);
         let reply = self.http.send(&call).await?;
@@ -259,7 +270,7 @@ impl SigningService for AvxClient {
 
     async fn status(&self, session: &Secret, sign_id: &str) -> Result<SignState, AvxError> {
         let call = self
-            .authenticated(Call::new("appviewx", STATUS, Method::GET, self.url(STATUS, "api", Some(sign_id))), session)
+            .authenticated(self.call(STATUS, Method::GET, "api", Some(sign_id)), session)
             .header("content-type", "application/json");
         let reply = self.http.send(&call).await?;
         parse_status(reply.status, &reply.body)

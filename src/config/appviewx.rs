@@ -3,6 +3,7 @@
 
 use reqwest::Url;
 
+use super::fork::Withheld;
 use super::inputs::{bad, none_without, truncate, InputError, Inputs};
 use super::values::service_url;
 use crate::secret::Secret;
@@ -54,24 +55,26 @@ const AVX_ONLY: &[&str] = &[
 pub(super) fn appviewx_config(
     inputs: &Inputs,
     sign_ids: Option<Vec<String>>,
+    withheld: &Withheld,
 ) -> Result<Option<AppViewXConfig>, InputError> {
     let Some(url) = inputs.trimmed("appviewx-url") else {
         return none_without(inputs, "appviewx-url", AVX_ONLY, "signing").map(|()| None);
     };
     let base_url = service_url("appviewx-url", url, &["avxapi"])?;
-    let (username, password) = credentials(inputs)?;
+    let (username, password) = credentials(inputs, withheld)?;
     let gwkey = gwkey(inputs)?;
     let work = work(inputs, sign_ids)?;
-    Ok(Some(AppViewXConfig { base_url, username: username.to_string(), password: Secret::new(password), gwkey, work }))
+    Ok(Some(AppViewXConfig { base_url, username: username.to_string(), password, gwkey, work }))
 }
 
 /// AppViewX takes these as HTTP headers, which carry printable ASCII only.
-fn credentials(inputs: &Inputs) -> Result<(&str, &str), InputError> {
+fn credentials<'a>(inputs: &'a Inputs, withheld: &Withheld) -> Result<(&'a str, Secret), InputError> {
     let username =
         inputs.trimmed("appviewx-username").ok_or_else(|| bad("appviewx-username", "is required with appviewx-url"))?;
-    let password =
-        inputs.get("appviewx-password").ok_or_else(|| bad("appviewx-password", "is required with appviewx-url"))?;
-    for (name, value) in [("appviewx-username", username), ("appviewx-password", password)] {
+    let password = withheld
+        .credential(inputs, "appviewx-password")
+        .ok_or_else(|| bad("appviewx-password", "is required with appviewx-url"))?;
+    for (name, value) in [("appviewx-username", username), ("appviewx-password", password.expose())] {
         if !value.chars().all(|c| c == ' ' || c.is_ascii_graphic()) {
             return Err(bad(
                 name,

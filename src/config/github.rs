@@ -4,6 +4,7 @@ use std::path::PathBuf;
 
 use reqwest::Url;
 
+use super::fork::Withheld;
 use super::inputs::{bad, env_var, InputError, Inputs};
 use super::values::https_or_loopback;
 use crate::secret::Secret;
@@ -33,6 +34,10 @@ pub struct GithubContext {
     /// `GITHUB_STEP_SUMMARY`: a runner path, kept out of the report.
     #[serde(skip)]
     pub summary_file: Option<PathBuf>,
+    /// A `pull_request` run from a fork (`GITHUB_EVENT_NAME` and the payload at
+    /// `GITHUB_EVENT_PATH`), which GitHub gives no secrets; the plan in the report says so.
+    #[serde(skip)]
+    pub fork_pull_request: bool,
 }
 
 impl GithubContext {
@@ -50,6 +55,10 @@ impl GithubContext {
             job: get("GITHUB_JOB"),
             output_file: get("GITHUB_OUTPUT").map(PathBuf::from),
             summary_file: get("GITHUB_STEP_SUMMARY").map(PathBuf::from),
+            fork_pull_request: super::fork::is_fork_pull_request(
+                get("GITHUB_EVENT_NAME").as_deref(),
+                get("GITHUB_EVENT_PATH").and_then(|path| std::fs::read_to_string(path).ok()).as_deref(),
+            ),
         }
     }
 
@@ -105,6 +114,7 @@ pub(super) fn check_run_config(
     inputs: &Inputs,
     env: &dyn Fn(&str) -> Option<String>,
     github: &GithubContext,
+    withheld: &Withheld,
 ) -> Result<Option<CheckRunConfig>, InputError> {
     let Some(name) = inputs.trimmed("check-run") else {
         return Ok(None);
@@ -112,9 +122,13 @@ pub(super) fn check_run_config(
     if name.chars().count() > 100 || name.chars().any(char::is_control) {
         return Err(bad("check-run", "must be a short name such as `codesign-gate`"));
     }
-    let token = inputs.get("github-token").map(|t| Secret::new(t.trim())).ok_or_else(|| {
-        bad("github-token", "is required with check-run: pass `${{ secrets.GITHUB_TOKEN }}` and grant `checks: write`")
-    })?;
+    let token =
+        withheld.credential(inputs, "github-token").map(|t| Secret::new(t.expose().trim())).ok_or_else(|| {
+            bad(
+                "github-token",
+                "is required with check-run: pass `${{ secrets.GITHUB_TOKEN }}` and grant `checks: write`",
+            )
+        })?;
     let (owner, repo) = github
         .repository
         .as_deref()

@@ -9,6 +9,7 @@
 
 mod appviewx;
 mod artifacts;
+mod fork;
 mod github;
 mod inputs;
 mod tpp;
@@ -19,6 +20,7 @@ use std::time::Duration;
 
 pub use appviewx::{AppViewXConfig, AvxWork};
 pub use artifacts::{ArtifactsConfig, DigestFiles, IfNoFilesFound, Pattern};
+pub use fork::is_fork_pull_request;
 pub use github::{CheckRunConfig, GithubContext};
 pub use inputs::{env_name, InputError, InputSpec, Inputs, INPUTS};
 pub use tpp::{OidcAuth, TppAuth, TppConfig};
@@ -52,6 +54,36 @@ pub struct Config {
     pub check_run: Option<CheckRunConfig>,
     /// Read once, so the comment, the report and the check run tell the same story.
     pub github: GithubContext,
+    /// Set when the run only plans: it sends nothing and says what it would send.
+    pub plan: Option<PlanConfig>,
+}
+
+/// Why a run only plans, and the credentials it stood in for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlanConfig {
+    /// `dry-run` asked for it, or a pull request from a fork got no secrets.
+    pub reason: PlanReason,
+    /// Credential inputs a pull request from a fork did not get; empty for `dry-run`.
+    pub withheld: Vec<&'static str>,
+}
+
+/// Why a run only plans.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PlanReason {
+    /// `dry-run: true`, or the `plan` command.
+    DryRun,
+    /// A `pull_request` run from a fork, which GitHub gives no secrets, lacked credentials.
+    ForkPullRequest,
+}
+
+impl PlanReason {
+    /// As the report names it.
+    pub fn name(self) -> &'static str {
+        match self {
+            PlanReason::DryRun => "dry-run",
+            PlanReason::ForkPullRequest => "fork-pull-request",
+        }
+    }
 }
 
 impl Config {
@@ -64,16 +96,26 @@ impl Config {
     ) -> Result<Config, InputError> {
         // The checks run in a fixed order: of several bad inputs, the same one is reported each time.
         let github = GithubContext::from_env(env);
+        let withheld = fork::Withheld::new(github.fork_pull_request);
         let working_directory = artifacts::working_directory(inputs, env, cwd)?;
         let sign_ids = inputs.get("sign-ids").map(appviewx::parse_sign_ids).transpose()?;
         let artifacts = artifacts::artifacts_config(inputs, working_directory, sign_ids.is_some())?;
-        let tpp = tpp::tpp_config(inputs, env, &github)?;
-        let appviewx = appviewx::appviewx_config(inputs, sign_ids)?;
+        let tpp = tpp::tpp_config(inputs, env, &github, &withheld)?;
+        let appviewx = appviewx::appviewx_config(inputs, sign_ids, &withheld)?;
         let (timeout, poll_interval, request_timeout) = values::timings(inputs)?;
         let max_concurrency = values::max_concurrency(inputs)?;
         let ca_certificates = values::ca_certificates(inputs, cwd)?;
         let report = values::report_target(inputs, env, cwd, &artifacts.working_directory)?;
-        let check_run = github::check_run_config(inputs, env, &github)?;
+        let check_run = github::check_run_config(inputs, env, &github, &withheld)?;
+        let dry_run = values::parse_bool(inputs, "dry-run", false)?;
+        // Credentials missing from a fork's pull request make a plan of it, even with dry-run
+        // set, so the warning says which; a plan sends nothing, so no placeholder goes anywhere.
+        let withheld = withheld.into_names();
+        let plan = match (withheld.is_empty(), dry_run) {
+            (false, _) => Some(PlanConfig { reason: PlanReason::ForkPullRequest, withheld }),
+            (true, true) => Some(PlanConfig { reason: PlanReason::DryRun, withheld }),
+            (true, false) => None,
+        };
         Ok(Config {
             artifacts,
             tpp,
@@ -86,6 +128,7 @@ impl Config {
             report,
             check_run,
             github,
+            plan,
         })
     }
 }
@@ -188,6 +231,7 @@ mod tests {
             (&[("timeout", "15x")], "timeout"),
             (&[("poll-interval", "1ms")], "poll-interval"),
             (&[("max-concurrency", "0")], "max-concurrency"),
+            (&[("dry-run", "maybe")], "dry-run"),
             (&[("hash-algorithm", "md5")], "hash-algorithm"),
             (&[("if-no-files-found", "explode")], "if-no-files-found"),
             (&[("ca-certificates", "/nonexistent/ca.pem")], "ca-certificates"),

@@ -3,6 +3,7 @@
 
 use reqwest::Url;
 
+use super::fork::Withheld;
 use super::github::GithubContext;
 use super::inputs::{bad, env_var, none_without, truncate, InputError, Inputs};
 use super::values::{self, https_or_loopback, parse_bool, service_url, RunnerIp};
@@ -97,12 +98,13 @@ pub(super) fn tpp_config(
     inputs: &Inputs,
     env: &dyn Fn(&str) -> Option<String>,
     github: &GithubContext,
+    withheld: &Withheld,
 ) -> Result<Option<TppConfig>, InputError> {
     let Some(url) = inputs.trimmed("tpp-url") else {
         return none_without(inputs, "tpp-url", TPP_ONLY, "the TPP stages").map(|()| None);
     };
     let base_url = service_url("tpp-url", url, &["vedsdk", "vedauth"])?;
-    let auth = tpp_auth(inputs, env)?;
+    let auth = tpp_auth(inputs, env, withheld)?;
     let (pre_qualify, pre_approve) = stages(inputs)?;
     let environment_dn = environment_dn(inputs)?;
     let key_user = key_user(inputs)?;
@@ -129,10 +131,10 @@ pub(super) fn tpp_config(
 }
 
 /// One way to authenticate and only one, so the gate never guesses which the user meant.
-fn tpp_auth(inputs: &Inputs, env: &dyn Fn(&str) -> Option<String>) -> Result<TppAuth, InputError> {
+fn tpp_auth(inputs: &Inputs, env: &dyn Fn(&str) -> Option<String>, withheld: &Withheld) -> Result<TppAuth, InputError> {
     let token = inputs.get("tpp-access-token");
     let username = inputs.trimmed("tpp-username");
-    let password = inputs.get("tpp-password");
+    let mut password = inputs.get("tpp-password").map(Secret::new);
     let client_id = inputs.trimmed("tpp-client-id");
     let scope = inputs.trimmed("tpp-scope").unwrap_or("codesign:approve").to_string();
     if inputs.get("tpp-oidc-audience").is_some() {
@@ -142,7 +144,14 @@ fn tpp_auth(inputs: &Inputs, env: &dyn Fn(&str) -> Option<String>) -> Result<Tpp
                 "conflicts with tpp-access-token/tpp-username/tpp-password: give one way to authenticate",
             ));
         }
-        return oidc_auth(inputs, env, client_id, &scope);
+        return oidc_auth(inputs, env, client_id, &scope, withheld);
+    }
+    // A pull request from a fork gets no secret: the one its inputs point at is stood in for.
+    if withheld.fork() && token.is_none() && password.is_none() {
+        match username {
+            Some(_) => password = Some(withheld.placeholder("tpp-password")),
+            None => return Ok(TppAuth::Token(withheld.placeholder("tpp-access-token"))),
+        }
     }
     match (token, username, password, client_id) {
         (Some(_), Some(_), _, _) | (Some(_), _, Some(_), _) => {
@@ -150,7 +159,7 @@ fn tpp_auth(inputs: &Inputs, env: &dyn Fn(&str) -> Option<String>) -> Result<Tpp
         }
         (Some(t), None, None, _) => Ok(TppAuth::Token(Secret::new(t.trim()))),
         (None, Some(u), Some(p), Some(c)) => {
-            Ok(TppAuth::Password { username: u.to_string(), password: Secret::new(p), client_id: c.to_string(), scope })
+            Ok(TppAuth::Password { username: u.to_string(), password: p, client_id: c.to_string(), scope })
         }
         (None, None, None, _) => {
             Err(bad("tpp-access-token", "is required with tpp-url (or tpp-username, tpp-password and tpp-client-id)"))
@@ -169,6 +178,7 @@ fn oidc_auth(
     env: &dyn Fn(&str) -> Option<String>,
     client_id: Option<&str>,
     scope: &str,
+    withheld: &Withheld,
 ) -> Result<TppAuth, InputError> {
     let audience = inputs.trimmed("tpp-oidc-audience").unwrap_or_default();
     if audience.chars().count() > 200 || audience.chars().any(|c| c.is_control() || c.is_whitespace()) {
@@ -181,10 +191,21 @@ fn oidc_auth(
         bad("tpp-client-id", "is required with tpp-oidc-audience: the client id of the TPP API Integration")
     })?;
     let needs = "needs `permissions: id-token: write` in the workflow job";
-    let raw = env_var(env, "ACTIONS_ID_TOKEN_REQUEST_URL")
-        .ok_or_else(|| bad("tpp-oidc-audience", format!("{needs} (ACTIONS_ID_TOKEN_REQUEST_URL is not set)")))?;
-    let request_token = env_var(env, "ACTIONS_ID_TOKEN_REQUEST_TOKEN")
-        .ok_or_else(|| bad("tpp-oidc-audience", format!("{needs} (ACTIONS_ID_TOKEN_REQUEST_TOKEN is not set)")))?;
+    let (raw, request_token) =
+        match (env_var(env, "ACTIONS_ID_TOKEN_REQUEST_URL"), env_var(env, "ACTIONS_ID_TOKEN_REQUEST_TOKEN")) {
+            (Some(url), Some(token)) => (url, Secret::new(token)),
+            // A pull request from a fork never gets an OIDC token: a reserved name stands in.
+            (url, _) if withheld.fork() => (
+                url.unwrap_or_else(|| "https://actions-id-token-request.invalid/".into()),
+                withheld.placeholder("the job's OIDC token (id-token: write)"),
+            ),
+            (None, _) => {
+                return Err(bad("tpp-oidc-audience", format!("{needs} (ACTIONS_ID_TOKEN_REQUEST_URL is not set)")))
+            }
+            (_, None) => {
+                return Err(bad("tpp-oidc-audience", format!("{needs} (ACTIONS_ID_TOKEN_REQUEST_TOKEN is not set)")))
+            }
+        };
     let request_url = Url::parse(&raw)
         .map_err(|e| bad("tpp-oidc-audience", format!("ACTIONS_ID_TOKEN_REQUEST_URL is not a URL ({e})")))?;
     if !https_or_loopback(&request_url) {
@@ -192,7 +213,7 @@ fn oidc_auth(
     }
     Ok(TppAuth::Oidc(OidcAuth {
         request_url,
-        request_token: Secret::new(request_token),
+        request_token,
         audience: audience.to_string(),
         client_id: client_id.to_string(),
         scope: scope.to_string(),

@@ -75,7 +75,7 @@ pub fn output(w: &mut dyn Write, name: &str, value: &str, delimiter: &str) -> io
     write!(w, "{name}<<{delimiter}\n{value}\n{delimiter}\n")
 }
 
-/// Appends the step outputs: `result`, `artifacts` (JSON), the counts, `runner-ip` and
+/// Appends the step outputs: `result` (`success`, `failure` or `planned`), `artifacts` (JSON), the counts, `runner-ip` and
 /// `report-path`.
 pub fn outputs(outcome: &Outcome, report_path: &Path, delimiter: &str, w: &mut dyn Write) -> io::Result<()> {
     let artifacts: Vec<serde_json::Value> = outcome
@@ -94,7 +94,7 @@ pub fn outputs(outcome: &Outcome, report_path: &Path, delimiter: &str, w: &mut d
         })
         .collect();
     let artifacts = serde_json::to_string(&artifacts).map_err(io::Error::other)?;
-    output(w, "result", if outcome.success() { "success" } else { "failure" }, delimiter)?;
+    output(w, "result", outcome.result().name(), delimiter)?;
     output(w, "artifacts", &artifacts, delimiter)?;
     output(w, "count", &outcome.artifacts.len().to_string(), delimiter)?;
     output(w, "prequalified", &outcome.prequalified().to_string(), delimiter)?;

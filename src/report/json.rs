@@ -5,7 +5,7 @@ use std::io::{self, Write};
 
 use crate::outcome::Outcome;
 
-/// Writes the report: `result` (`success` or `failure`) first, then the outcome's fields.
+/// Writes the report: `result` (`success`, `failure` or `planned`) first, then the outcome's fields.
 pub fn write(outcome: &Outcome, w: &mut dyn Write) -> io::Result<()> {
     #[derive(serde::Serialize)]
     struct Report<'a> {
@@ -13,7 +13,7 @@ pub fn write(outcome: &Outcome, w: &mut dyn Write) -> io::Result<()> {
         #[serde(flatten)]
         outcome: &'a Outcome,
     }
-    let report = Report { result: if outcome.success() { "success" } else { "failure" }, outcome };
+    let report = Report { result: outcome.result().name(), outcome };
     serde_json::to_writer_pretty(&mut *w, &report).map_err(io::Error::other)?;
     writeln!(w)
 }

@@ -47,12 +47,20 @@ pub fn escape_line(line: &str) -> String {
 pub struct Log {
     out: Mutex<Box<dyn Write + Send>>,
     github: bool,
+    plan: bool,
 }
 
 impl Log {
     /// `github`: speak workflow commands rather than plain text.
     pub fn new(out: Box<dyn Write + Send>, github: bool) -> Self {
-        Log { out: Mutex::new(out), github }
+        Log { out: Mutex::new(out), github, plan: false }
+    }
+
+    /// A plan's log: every progress line starts with `[plan]`, as a plan's stages run on
+    /// placeholder answers and nothing they report was done.
+    pub fn planning(mut self) -> Self {
+        self.plan = true;
+        self
     }
 
     /// Whether the log speaks workflow commands (the run is on GitHub Actions).
@@ -70,7 +78,8 @@ impl Log {
 
     /// One progress line, escaped so that it cannot start a workflow command.
     pub fn info(&self, line: &str) {
-        self.write(&format!("{}\n", escape_line(line)));
+        let label = if self.plan { "[plan] " } else { "" };
+        self.write(&format!("{label}{}\n", escape_line(line)));
     }
 
     /// Tells the runner to hide a value from every later log line. Outside GitHub there is no
@@ -127,6 +136,9 @@ pub async fn finish(outcome: &mut Outcome, config: &Config, places: &Outputs, lo
         failures.push(format!("report-path: cannot write `{}`: {e}", places.report.display()));
     }
     let workspace = std::env::var_os("GITHUB_WORKSPACE").map(PathBuf::from);
+    let mut buf = Vec::new();
+    let _ = terminal::planned_requests(outcome, &mut buf);
+    log.raw(&String::from_utf8_lossy(&buf));
     if log.github() {
         let mut buf = Vec::new();
         let _ = github::annotations(outcome, &config.artifacts.working_directory, workspace.as_deref(), &mut buf);
@@ -148,7 +160,10 @@ pub async fn finish(outcome: &mut Outcome, config: &Config, places: &Outputs, lo
         }
     }
     log.info(&format!("report: {}", places.report.display()));
-    if let Some(check) = &config.check_run {
+    if let (Some(check), Some(_)) = (&config.check_run, &outcome.plan) {
+        // A check run is a verdict on the commit; a plan has none to give.
+        log.info(&format!("check run `{}` not published: this run is a plan", check.name));
+    } else if let Some(check) = &config.check_run {
         match check_run::publish(check, outcome, &config.artifacts.working_directory, workspace.as_deref()).await {
             Ok(url) => log.info(&format!("check run `{}`: {}", check.name, url.as_deref().unwrap_or("created"))),
             // The signing verdict stands; the check run is a view of it.

@@ -2,7 +2,7 @@
 
 use std::io::{self, Write};
 
-use crate::outcome::{Outcome, Revocation, Severity, SignRecord, StageStatus};
+use crate::outcome::{Outcome, Revocation, RunResult, Severity, SignRecord, StageStatus};
 use crate::units::{human_ms, human_size};
 
 /// Markdown table cells: a `|` would split the cell (even inside a code span), a newline would
@@ -23,6 +23,7 @@ fn prequalified(s: &StageStatus) -> &'static str {
     match s {
         StageStatus::NotRun => "–",
         StageStatus::Done => "✅",
+        StageStatus::Planned => "planned",
         StageStatus::Failed { .. } => "❌",
     }
 }
@@ -44,6 +45,9 @@ fn revocation_line(revocations: &[Revocation]) -> Option<String> {
     let (revoked, dead, failed) =
         (count(Revocation::Revoked), count(Revocation::AlreadyInvalid), count(Revocation::Failed));
     let mut parts = Vec::new();
+    if count(Revocation::Planned) > 0 {
+        parts.push("planned: obtained, then revoked at the end".to_string());
+    }
     if revoked > 0 {
         parts.push(if revoked == 1 { "revoked".to_string() } else { format!("{revoked} revoked") });
     }
@@ -56,9 +60,34 @@ fn revocation_line(revocations: &[Revocation]) -> Option<String> {
     (!parts.is_empty()).then(|| format!("**TPP token** {}", parts.join(", ")))
 }
 
+/// A plan's requests, in order: method and URL in the list, headers and body folded away.
+fn planned_requests(outcome: &Outcome, w: &mut dyn Write) -> io::Result<()> {
+    let Some(plan) = &outcome.plan else { return Ok(()) };
+    writeln!(w, "**Planned requests** ({}, in order; nothing was sent, secrets read `***`)\n", plan.requests.len())?;
+    for (i, r) in plan.requests.iter().enumerate() {
+        let about = r.artifact.as_deref().map(|a| format!(" for {}", code(a))).unwrap_or_default();
+        writeln!(w, "{}. {}{about}", i + 1, code(&format!("{} {}", r.method, r.url)))?;
+    }
+    writeln!(w, "\n<details><summary>Headers and bodies</summary>\n\n```")?;
+    for (i, r) in plan.requests.iter().enumerate() {
+        writeln!(w, "{}. {} {}", i + 1, r.method, r.url.replace("```", "`\u{200b}``"))?;
+        for h in &r.headers {
+            writeln!(w, "   {}", h.replace("```", "`\u{200b}``"))?;
+        }
+        if let Some(body) = &r.body {
+            writeln!(w, "   {}", body.text().replace("```", "`\u{200b}``"))?;
+        }
+    }
+    writeln!(w, "```\n\n</details>\n")
+}
+
 /// Renders the whole summary, as it is appended to `GITHUB_STEP_SUMMARY`.
 pub fn markdown(outcome: &Outcome, w: &mut dyn Write) -> io::Result<()> {
-    let (icon, verdict) = if outcome.success() { ("✅", "passed") } else { ("❌", "failed") };
+    let (icon, verdict) = match outcome.result() {
+        RunResult::Planned => ("📝", "planned: nothing was sent"),
+        RunResult::Success => ("✅", "passed"),
+        RunResult::Failure => ("❌", "failed"),
+    };
     writeln!(w, "### {icon} codesign-gate {verdict}\n")?;
     writeln!(
         w,
@@ -101,6 +130,7 @@ pub fn markdown(outcome: &Outcome, w: &mut dyn Write) -> io::Result<()> {
     if let Some(p) = &outcome.preapproval {
         let state = match &p.outcome {
             StageStatus::Done => "created",
+            StageStatus::Planned => "planned",
             StageStatus::Failed { .. } => "**failed**",
             StageStatus::NotRun => "not requested",
         };
@@ -119,6 +149,7 @@ pub fn markdown(outcome: &Outcome, w: &mut dyn Write) -> io::Result<()> {
     if let Some(line) = outcome.tpp_auth.as_ref().and_then(|a| revocation_line(&a.revocations)) {
         writeln!(w, "{line}\n")?;
     }
+    planned_requests(outcome, w)?;
     let problems: Vec<_> = outcome.problems.iter().collect();
     if !problems.is_empty() {
         writeln!(w, "**Problems**\n")?;
@@ -193,6 +224,38 @@ mod tests {
              **Problems**\n\n\
              - ❌ `dist/a\\|b.dll` (prequalify) refused: Result 2\n\n"
         );
+    }
+
+    #[test]
+    fn a_plan_says_planned_and_lists_its_requests_in_order() {
+        use crate::outcome::{PlanRecord, PlannedRequest};
+        let request = |method: &str, url: &str| PlannedRequest {
+            service: "tpp",
+            endpoint: "x",
+            artifact: None,
+            method: method.into(),
+            url: url.into(),
+            headers: vec!["authorization: ***".into()],
+            body: None,
+        };
+        let plan = PlanRecord {
+            reason: "dry-run",
+            withheld: Vec::new(),
+            requests: vec![
+                request("POST", "https://tpp.example.com/vedauth/authorize/oauth"),
+                request("GET", "https://tpp.example.com/vedauth/revoke/token"),
+            ],
+        };
+        let o = empty_outcome().into_plan(plan);
+        let mut out = Vec::new();
+        markdown(&o, &mut out).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        assert!(text.starts_with("### 📝 codesign-gate planned: nothing was sent\n"), "{text}");
+        assert!(
+            text.contains("1. `POST https://tpp.example.com/vedauth/authorize/oauth`\n2. `GET https://tpp.example.com/vedauth/revoke/token`\n"),
+            "{text}"
+        );
+        assert!(text.contains("   authorization: ***\n"), "{text}");
     }
 
     #[test]

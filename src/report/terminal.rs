@@ -2,7 +2,8 @@
 
 use std::io::{self, Write};
 
-use crate::outcome::{Outcome, Severity, StageStatus};
+use crate::outcome::{Outcome, RunResult, Severity, StageStatus};
+use crate::report::escape_line;
 use crate::units::{human_ms, human_size};
 
 /// The per-artifact table, then the problems, for a log that is not GitHub's.
@@ -17,6 +18,7 @@ pub fn table(outcome: &Outcome, w: &mut impl Write) -> io::Result<()> {
             match a.prequalify {
                 StageStatus::NotRun => "-".into(),
                 StageStatus::Done => "yes".into(),
+                StageStatus::Planned => "planned".into(),
                 StageStatus::Failed { .. } => "FAILED".into(),
             },
             a.sign.as_ref().and_then(|s| s.sign_id.clone()).unwrap_or_else(|| "-".into()),
@@ -50,6 +52,7 @@ pub fn table(outcome: &Outcome, w: &mut impl Write) -> io::Result<()> {
             p.hours,
             match &p.outcome {
                 StageStatus::Done => "created",
+                StageStatus::Planned => "planned",
                 StageStatus::Failed { .. } => "FAILED",
                 StageStatus::NotRun => "not requested",
             }
@@ -66,11 +69,34 @@ pub fn table(outcome: &Outcome, w: &mut impl Write) -> io::Result<()> {
     writeln!(
         w,
         "{}: {} artifact(s), {} pre-qualified, {} signed, {} failed in {}",
-        if outcome.success() { "PASSED" } else { "FAILED" },
+        match outcome.result() {
+            RunResult::Planned => "PLANNED (nothing was sent)",
+            RunResult::Success => "PASSED",
+            RunResult::Failure => "FAILED",
+        },
         outcome.artifacts.len(),
         outcome.prequalified(),
         outcome.signed(),
         outcome.failed(),
         human_ms(outcome.duration_ms)
     )
+}
+
+/// Every request a plan would have sent, in order: method and URL, headers, then the body on
+/// one line, secrets as `***`. Each line is escaped, as URLs and bodies carry user input.
+pub fn planned_requests(outcome: &Outcome, w: &mut impl Write) -> io::Result<()> {
+    let Some(plan) = &outcome.plan else { return Ok(()) };
+    writeln!(w, "{} planned request(s); nothing was sent:", plan.requests.len())?;
+    for (i, r) in plan.requests.iter().enumerate() {
+        let about = r.artifact.as_deref().map(|a| format!(" ({a})")).unwrap_or_default();
+        writeln!(w, "{}", escape_line(&format!("planned request {}: {} {}{about}", i + 1, r.service, r.endpoint)))?;
+        writeln!(w, "  {}", escape_line(&format!("{} {}", r.method, r.url)))?;
+        for h in &r.headers {
+            writeln!(w, "  {}", escape_line(h))?;
+        }
+        if let Some(body) = &r.body {
+            writeln!(w, "  {}", escape_line(&format!("body: {}", body.text())))?;
+        }
+    }
+    Ok(())
 }

@@ -235,7 +235,9 @@ impl Tpp for TppClient {
     ) -> Result<Grant, TppError> {
         // A refused grant is not retried (`Repeat::Once`): TPP counts failed logons.
         let body = OAuthRequest { client_id, username, password: password.expose(), scope };
-        let call = Call::new("tpp", "authorize/oauth", Method::POST, self.url("vedauth/authorize/oauth")).json(&body);
+        let call = Call::new("tpp", "authorize/oauth", Method::POST, self.url("vedauth/authorize/oauth"))
+            .json(&body)
+            .secret_field("password");
         let reply = self.http.send(&call).await?;
         auth::parse_grant("authorize/oauth", reply.status, &reply.body)
     }
@@ -258,7 +260,9 @@ impl Tpp for TppClient {
     async fn authorize_oidc(&self, oidc: &OidcAuth) -> Result<Grant, TppError> {
         let jwt = crate::oidc::id_token(&self.http, oidc).await.map_err(TppError::Oidc)?;
         let body = JwtRequest { client_id: &oidc.client_id, jwt: jwt.expose(), scope: &oidc.scope };
-        let call = Call::new("tpp", "authorize/jwt", Method::POST, self.url("vedauth/authorize/jwt")).json(&body);
+        let call = Call::new("tpp", "authorize/jwt", Method::POST, self.url("vedauth/authorize/jwt"))
+            .json(&body)
+            .secret_field("jwt");
         let reply = self.http.send(&call).await?;
         let mut grant = auth::parse_grant("authorize/jwt", reply.status, &reply.body).map_err(|e| match e {
             TppError::GrantRefused(why) => {

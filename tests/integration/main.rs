@@ -11,6 +11,7 @@ mod inputs;
 mod oidc;
 mod outputs;
 mod parsers;
+mod plan;
 mod soak;
 mod stderr;
 mod support;

@@ -1,0 +1,239 @@
+//! Plan mode (`dry-run`, the `plan` command, pull requests from forks): the same pipeline over a
+//! transport that sends nothing, checked against what a real run sends the simulator.
+
+use crate::support::*;
+
+/// One request as the plan prints it.
+#[derive(Debug)]
+struct Printed {
+    title: String,
+    method: String,
+    url: reqwest::Url,
+    headers: Vec<String>,
+    body: Option<serde_json::Value>,
+}
+
+/// Reads the `planned request N: …` blocks off stdout, in order.
+fn printed_requests(stdout: &str) -> Vec<Printed> {
+    let mut out: Vec<Printed> = Vec::new();
+    let mut lines = stdout.lines().peekable();
+    while let Some(line) = lines.next() {
+        let Some(title) = line.strip_prefix("planned request ") else { continue };
+        let first = lines.next().expect("a method and URL line");
+        let (method, url) = first.trim().split_once(' ').expect("METHOD URL");
+        let mut p = Printed {
+            title: title.to_string(),
+            method: method.to_string(),
+            url: reqwest::Url::parse(url).expect("a URL"),
+            headers: Vec::new(),
+            body: None,
+        };
+        while let Some(next) = lines.peek().and_then(|l| l.strip_prefix("  ")) {
+            match next.strip_prefix("body: ") {
+                Some(body) => p.body = Some(serde_json::from_str(body).expect("a JSON body")),
+                None => p.headers.push(next.to_string()),
+            }
+            lines.next();
+        }
+        out.push(p);
+    }
+    out
+}
+
+/// The query without the values only a server supplies (sign ids), as `k=v&…`.
+fn query_without_sign_ids(pairs: impl Iterator<Item = (String, String)>) -> String {
+    pairs
+        .map(|(k, v)| if k == "signId" { format!("{k}=<sign id>") } else { format!("{k}={v}") })
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
+#[test]
+fn a_plan_prints_in_order_exactly_what_a_real_run_sends() {
+    let sim = sim();
+    let mut gate = Gate::full(&sim);
+    // One request at a time, so the real run's order is as fixed as the plan's.
+    gate.input("max-concurrency", "1");
+    gate.args = vec!["plan".into()];
+    let plan = gate.run();
+    assert_eq!(plan.code, 0, "{}", plan.debug());
+    assert!(sim.state().requests.is_empty(), "a plan sends nothing: {:?}", sim.state().requests);
+    let printed = printed_requests(&plan.stdout);
+
+    gate.args = vec!["run".into()];
+    let real = gate.run();
+    assert_eq!(real.code, 0, "{}", real.debug());
+    let mut seen_ids = std::collections::HashSet::new();
+    // A real wait asks about a sign id until it is signed; the plan's answer ends it at once.
+    let received: Vec<_> = sim
+        .state()
+        .requests
+        .into_iter()
+        .filter(|r| {
+            let id =
+                r.query.as_deref().and_then(|q| q.split('&').find(|p| p.starts_with("signId=")).map(str::to_string));
+            id.is_none_or(|id| seen_ids.insert(id))
+        })
+        .collect();
+
+    let summary = |p: &Printed| format!("{} {}", p.method, p.url.path());
+    assert_eq!(
+        printed.iter().map(summary).collect::<Vec<_>>(),
+        received.iter().map(|r| format!("{} {}", r.method, r.path)).collect::<Vec<_>>(),
+        "the same calls, in the same order"
+    );
+    assert_eq!(
+        printed.len(),
+        11,
+        "grant, environment, 2 pre-qualifications, pre-approval, revoke, login, 2 submissions, 2 status asks"
+    );
+    for (p, r) in printed.iter().zip(&received) {
+        assert_eq!(p.body, r.body, "{}: the body, secrets masked on both sides", p.title);
+        let real_query = r.query.as_deref().map(|q| {
+            query_without_sign_ids(
+                q.split('&').map(|kv| kv.split_once('=').unwrap_or((kv, ""))).map(|(k, v)| (k.into(), v.into())),
+            )
+        });
+        let plan_query = p.url.query().map(|_| query_without_sign_ids(p.url.query_pairs().into_owned()));
+        assert_eq!(plan_query, real_query, "{}: the query", p.title);
+        for h in &p.headers {
+            let name = h.split_once(':').map_or(h.as_str(), |(n, _)| n);
+            assert!(r.header_names.iter().any(|n| n == name), "{}: header `{name}` is sent too", p.title);
+        }
+    }
+    assert_eq!(
+        printed.iter().filter(|p| p.headers.iter().any(|h| h == "authorization: ***")).count(),
+        5,
+        "every TPP call after the grant carries the bearer, shown as ***"
+    );
+}
+
+#[test]
+fn a_plan_sends_nothing_and_reports_planned_without_a_secret() {
+    let sim = sim();
+    let (github_api, github_seen) = fake_github();
+    let mut gate = Gate::full(&sim);
+    gate.input("dry-run", "true")
+        .input("appviewx-gwkey", "tenant-key-5c1e7")
+        .input("check-run", "codesign-gate")
+        .input("github-token", "ghs_plan_test_token_0001");
+    gate.env.insert("GITHUB_API_URL".into(), github_api);
+    let ran = gate.run();
+    assert_eq!(ran.code, 0, "{}", ran.debug());
+    assert!(sim.state().requests.is_empty(), "nothing reached TPP or AppViewX");
+    assert!(github_seen.lock().expect("log").is_empty(), "no check run is published for a plan");
+
+    assert_eq!(ran.output("result"), "planned");
+    assert_eq!((ran.output("prequalified"), ran.output("signed"), ran.output("failed")), ("0", "0", "0"));
+    assert_eq!(ran.output("runner-ip"), "127.0.0.1", "the runner IP is resolved as in a real run");
+    let artifacts: serde_json::Value = serde_json::from_str(ran.output("artifacts")).expect("JSON");
+    for a in artifacts.as_array().expect("array") {
+        assert_eq!((a["status"].as_str(), a["sign-id"].as_str()), (Some("planned"), None), "{a}");
+        assert!(a["digest"].as_str().is_some_and(|d| d.len() == 64), "artifacts are hashed: {a}");
+    }
+    let report = ran.report();
+    assert_eq!(report["result"], "planned");
+    assert_eq!(report["plan"]["reason"], "dry-run");
+    assert_eq!(report["calls"].as_array().map(Vec::len), Some(0), "no call was made");
+    assert_eq!(report["plan"]["requests"].as_array().map(Vec::len), Some(11));
+    assert_eq!(report["preapproval"]["outcome"]["status"], "planned");
+    assert_eq!(report["tpp_auth"]["revocations"], serde_json::json!(["planned"]));
+    assert!(ran.signatures.is_empty(), "a plan writes no signature");
+    assert!(!ran.report_raw.contains("\"signed\""), "nothing is reported signed");
+    assert!(ran.summary.contains("codesign-gate planned: nothing was sent"), "{}", ran.summary);
+    assert!(ran.summary.contains("**Planned requests** (11,"), "{}", ran.summary);
+    assert!(ran.stdout.contains("check run `codesign-gate` not published"), "{}", ran.stdout);
+    assert!(ran.stdout.contains("gwkey=***"), "the tenant key in the query is hidden: {}", ran.stdout);
+    assert!(ran.stdout.contains(r#""password":"***""#), "{}", ran.stdout);
+    assert!(!ran.stdout.contains("::warning"), "a plan asked for is no warning: {}", ran.stdout);
+    ran.assert_no_secret(&[TPP_PASSWORD, AVX_PASSWORD, "tenant-key-5c1e7", "ghs_plan_test_token_0001"]);
+}
+
+#[test]
+fn a_keyless_plan_asks_github_for_no_oidc_token() {
+    let sim = sim();
+    let mut gate = Gate::full(&sim);
+    gate.unset("tpp-username").unset("tpp-password").input("tpp-oidc-audience", "codesign-gate");
+    gate.env.insert("ACTIONS_ID_TOKEN_REQUEST_URL".into(), sim.oidc_request_url());
+    gate.env.insert("ACTIONS_ID_TOKEN_REQUEST_TOKEN".into(), "oidc-request-token-77".into());
+    gate.args = vec!["plan".into()];
+    let ran = gate.run();
+    assert_eq!(ran.code, 0, "{}", ran.debug());
+    assert!(sim.state().requests.is_empty(), "neither the OIDC endpoint nor TPP was asked");
+    let printed = printed_requests(&ran.stdout);
+    assert!(printed[0].title.contains("github oidc-token"), "{printed:?}");
+    assert!(printed[0].headers.contains(&"authorization: ***".to_string()), "{printed:?}");
+    assert_eq!(printed[1].body.as_ref().map(|b| b["jwt"].clone()), Some(serde_json::json!("***")));
+    ran.assert_no_secret(&["oidc-request-token-77", AVX_PASSWORD]);
+}
+
+/// A `pull_request` event payload, as the runner leaves it at `GITHUB_EVENT_PATH`.
+fn pull_request(gate: &mut Gate, event: &str, head: &str) {
+    let payload = serde_json::json!({
+        "action": "synchronize",
+        "pull_request": {"number": 7, "head": {"repo": {"full_name": head}}, "base": {"repo": {"full_name": "acme/rocket"}}}
+    });
+    let path = gate.dir.path().join("event.json");
+    std::fs::write(&path, payload.to_string()).expect("event payload");
+    gate.env.insert("GITHUB_EVENT_NAME".into(), event.into());
+    gate.env.insert("GITHUB_EVENT_PATH".into(), path.to_string_lossy().into_owned());
+}
+
+#[test]
+fn a_pull_request_from_a_fork_without_secrets_runs_as_a_plan_and_says_so_once() {
+    let sim = sim();
+    let mut gate = Gate::full(&sim);
+    gate.unset("tpp-password").unset("appviewx-password");
+    pull_request(&mut gate, "pull_request", "someone/rocket");
+    let ran = gate.run();
+    assert_eq!(ran.code, 0, "{}", ran.debug());
+    assert!(sim.state().requests.is_empty(), "a fork's run sends nothing");
+    let warnings: Vec<&str> = ran.stdout.lines().filter(|l| l.starts_with("::warning")).collect();
+    assert_eq!(warnings.len(), 1, "{}", ran.stdout);
+    assert!(
+        warnings[0].contains("pull request from a fork") && warnings[0].contains("tpp-password, appviewx-password"),
+        "{}",
+        warnings[0]
+    );
+    assert_eq!(ran.output("result"), "planned");
+    let report = ran.report();
+    assert_eq!(report["result"], "planned");
+    assert_eq!(report["plan"]["reason"], "fork-pull-request");
+    assert_eq!(report["plan"]["withheld"], serde_json::json!(["tpp-password", "appviewx-password"]));
+    assert_eq!(printed_requests(&ran.stdout).len(), 11, "the whole run is planned");
+}
+
+#[test]
+fn a_missing_secret_outside_a_fork_stays_an_input_error() {
+    let sim = sim();
+    // The same repository's pull request, a push, and pull_request_target (which runs with the
+    // base repository's secrets) all get their secrets: one missing is a mistake to fix.
+    for (event, head, missing) in [
+        ("pull_request", "acme/rocket", "tpp-password"),
+        ("push", "someone/rocket", "appviewx-password"),
+        ("pull_request_target", "someone/rocket", "tpp-password"),
+    ] {
+        let mut gate = Gate::full(&sim);
+        gate.unset(missing);
+        pull_request(&mut gate, event, head);
+        let ran = gate.run();
+        assert_eq!(ran.code, 2, "{event}: {}", ran.debug());
+        assert!(ran.stderr.contains(&format!("input `{missing}`")), "{event}: {}", ran.stderr);
+        assert!(ran.report.is_none(), "{event}: an input error writes no report");
+    }
+    assert!(sim.state().requests.is_empty());
+}
+
+#[test]
+fn a_pull_request_from_a_fork_with_its_secrets_runs_for_real() {
+    let sim = sim();
+    let mut gate = Gate::full(&sim);
+    pull_request(&mut gate, "pull_request", "someone/rocket");
+    let ran = gate.run();
+    assert_eq!(ran.code, 0, "{}", ran.debug());
+    assert_eq!(ran.output("result"), "success");
+    assert_eq!(ran.output("signed"), "2");
+    assert!(ran.report().get("plan").is_none(), "not a plan");
+    assert_eq!(sim.state().sign_requests.len(), 2);
+    assert!(!ran.stdout.contains("::warning"), "{}", ran.stdout);
+}
