@@ -483,33 +483,6 @@ pub fn json_kind(v: &serde_json::Value) -> &'static str {
     }
 }
 
-/// The source address this machine uses to reach `url`'s host: what TPP sees when no NAT sits
-/// between them. Connecting a UDP socket picks the route without sending a packet.
-pub async fn local_address_towards(url: &Url) -> Result<std::net::IpAddr, String> {
-    let port = url.port_or_known_default().unwrap_or(443);
-    let host = match url.host() {
-        Some(url::Host::Domain(d)) => d.to_string(),
-        Some(url::Host::Ipv4(ip)) => ip.to_string(),
-        Some(url::Host::Ipv6(ip)) => ip.to_string(),
-        None => return Err("the URL has no host".into()),
-    };
-    let addrs =
-        tokio::net::lookup_host((host.as_str(), port)).await.map_err(|e| format!("cannot resolve {host}: {e}"))?;
-    let mut last = format!("{host} has no address");
-    for addr in addrs {
-        let bind = if addr.is_ipv4() { "0.0.0.0:0" } else { "[::]:0" };
-        let attempt = std::net::UdpSocket::bind(bind).and_then(|s| {
-            s.connect(addr)?;
-            s.local_addr()
-        });
-        match attempt {
-            Ok(local) => return Ok(local.ip()),
-            Err(e) => last = format!("no route to {addr}: {e}"),
-        }
-    }
-    Err(last)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
