@@ -9,6 +9,7 @@ mod happy;
 mod inputs;
 mod oidc;
 mod parsers;
+mod runner_ip;
 mod stderr;
 mod support;
 mod transport;
