@@ -7,6 +7,7 @@ mod failures;
 mod faults;
 mod happy;
 mod inputs;
+mod netns;
 mod oidc;
 mod parsers;
 mod runner_ip;
