@@ -168,8 +168,7 @@ fn outer(test: &str, tag: &str, router_ip: &str, tpp_ip: &str, nat: bool) {
 fn tpp_at(tpp_ip: &str) -> (SimHandle, Gate) {
     let mut gate = Gate::empty();
     let ca = gate.dir.path().join("sim-ca.pem");
-    let mut config = SimConfig::default();
-    config.tls = Some(TlsConfig::Generate { ca_out_path: ca.clone() });
+    let config = SimConfig { tls: Some(TlsConfig::Generate { ca_out_path: ca.clone() }), ..SimConfig::default() };
     let listen: SocketAddr = format!("{tpp_ip}:0").parse().expect("address");
     let sim = SimHandle::spawn_on(config, listen).expect("the simulator serves on TPP's address");
     gate.file("dist/app.exe", b"the application");
