@@ -49,7 +49,10 @@ fn load(cert_path: &Path, key_path: &Path) -> Result<(Vec<CertificateDer<'static
 /// Mints a CA and a server certificate for localhost, 127.0.0.1, `::1` and a specific `listen`
 /// address, and writes the CA so the client under test can trust exactly this run's server and
 /// nothing else.
-fn generate(ca_out_path: &Path, listen: IpAddr) -> Result<(Vec<CertificateDer<'static>>, PrivateKeyDer<'static>), Error> {
+fn generate(
+    ca_out_path: &Path,
+    listen: IpAddr,
+) -> Result<(Vec<CertificateDer<'static>>, PrivateKeyDer<'static>), Error> {
     let tls = |e: rcgen::Error| Error::Tls(e.to_string());
     let ca_key = KeyPair::generate().map_err(tls)?;
     let mut ca_params = CertificateParams::new(Vec::<String>::new()).map_err(tls)?;
