@@ -39,7 +39,7 @@ pub enum Repeat {
 
 /// A request described as data, so it can be sent again and logged without its secrets.
 pub struct Call {
-    /// `tpp`, `appviewx` or `github`, for the audit record.
+    /// `tpp`, `appviewx`, `github` or `runner-ip` (the address echo), for the audit record.
     pub service: &'static str,
     /// The vendor's name for the call: errors and the audit record show this, never the URL.
     pub endpoint: &'static str,

@@ -201,7 +201,7 @@ pub enum Revocation {
 /// One HTTP exchange, as the audit record lists them.
 #[derive(Debug, Clone, Serialize)]
 pub struct CallRecord {
-    /// `tpp`, `appviewx`, or `github` (the job's OIDC token).
+    /// `tpp`, `appviewx`, `github` (the job's OIDC token) or `runner-ip` (the address echo of `from-url:`).
     pub service: &'static str,
     /// The vendor's name for the call, without host or query (which may hold a tenant key).
     pub endpoint: &'static str,

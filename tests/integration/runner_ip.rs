@@ -42,6 +42,8 @@ fn from_url_pre_approves_what_the_echo_answers_as_text_or_json() {
         assert_eq!((echo.method.as_str(), echo.path.as_str()), ("GET", "/__sim/ip"), "{shape}");
         assert!(!echo.header_names.iter().any(|h| h == "authorization" || h == "cookie"), "{:?}", echo.header_names);
         assert!(echo.body.is_none());
+        let first = &ran.report()["calls"][0];
+        assert_eq!((&first["service"], &first["endpoint"]), (&"runner-ip".into(), &"from-url".into()), "audited");
         ran.assert_no_secret(&[TPP_PASSWORD]);
     }
 }
