@@ -171,6 +171,7 @@ pub fn outcome(config: &Config, enabled: Enabled, r: Results<'_>) -> Outcome {
         outcome.tpp_auth = Some(tpp.auth);
         outcome.preapproval = tpp.preapproval;
         outcome.runner_ip = tpp.runner_ip;
+        outcome.runner_ip_source = tpp.runner_ip_source;
     }
     if let Signed::Ran(s) = r.signed {
         outcome.problems.extend(s.problems.0);
@@ -230,6 +231,7 @@ mod tests {
             prequalify: prequalified.iter().map(|ok| (status(*ok), None)).collect(),
             preapproval: None,
             runner_ip: None,
+            runner_ip_source: None,
             problems: Problems::default(),
             may_sign,
         }

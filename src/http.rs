@@ -39,7 +39,7 @@ pub enum Repeat {
 
 /// A request described as data, so it can be sent again and logged without its secrets.
 pub struct Call {
-    /// `tpp`, `appviewx` or `github`, for the audit record.
+    /// `tpp`, `appviewx`, `github` or `runner-ip` (the address echo), for the audit record.
     pub service: &'static str,
     /// The vendor's name for the call: errors and the audit record show this, never the URL.
     pub endpoint: &'static str,
@@ -538,33 +538,6 @@ pub fn json_kind(v: &serde_json::Value) -> &'static str {
         serde_json::Value::Array(_) => "array",
         serde_json::Value::Object(_) => "object",
     }
-}
-
-/// The source address this machine uses to reach `url`'s host: what TPP sees when no NAT sits
-/// between them. Connecting a UDP socket picks the route without sending a packet.
-pub async fn local_address_towards(url: &Url) -> Result<std::net::IpAddr, String> {
-    let port = url.port_or_known_default().unwrap_or(443);
-    let host = match url.host() {
-        Some(url::Host::Domain(d)) => d.to_string(),
-        Some(url::Host::Ipv4(ip)) => ip.to_string(),
-        Some(url::Host::Ipv6(ip)) => ip.to_string(),
-        None => return Err("the URL has no host".into()),
-    };
-    let addrs =
-        tokio::net::lookup_host((host.as_str(), port)).await.map_err(|e| format!("cannot resolve {host}: {e}"))?;
-    let mut last = format!("{host} has no address");
-    for addr in addrs {
-        let bind = if addr.is_ipv4() { "0.0.0.0:0" } else { "[::]:0" };
-        let attempt = std::net::UdpSocket::bind(bind).and_then(|s| {
-            s.connect(addr)?;
-            s.local_addr()
-        });
-        match attempt {
-            Ok(local) => return Ok(local.ip()),
-            Err(e) => last = format!("no route to {addr}: {e}"),
-        }
-    }
-    Err(last)
 }
 
 #[cfg(test)]

@@ -22,6 +22,7 @@ pub mod outcome;
 pub mod plan;
 pub mod poll;
 pub mod report;
+pub mod runner_ip;
 pub mod secret;
 pub mod stage;
 pub mod units;
@@ -80,9 +81,15 @@ pub async fn run(config: &Config, log: &Log, cancel: &Cancel) -> Result<Outcome,
 
     let tpp = match &config.tpp {
         Some(cfg) if decide::tpp_runs(enabled, &digested) => {
+            // Before anything is sent to TPP: a pre-approval for the wrong address is silently not used.
+            let runner = if cfg.pre_approve {
+                Some(runner_ip::find(cfg, config.github.github_hosted(), &http).await?)
+            } else {
+                None
+            };
             log.group("Venafi TPP");
-            let result =
-                stage::tpp::run(&ctx, cfg, &TppClient::new(http.clone(), cfg.base_url.clone()), &digested).await;
+            let client = TppClient::new(http.clone(), cfg.base_url.clone());
+            let result = stage::tpp::run(&ctx, cfg, &client, &digested, runner.as_ref()).await;
             log.endgroup();
             Some(result)
         }

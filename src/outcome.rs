@@ -162,6 +162,8 @@ pub struct PreApprovalRecord {
     pub hours: u32,
     /// TPP's `IPAddress`: TPP uses the pre-approval only for a signer at this address.
     pub ip_address: Option<String>,
+    /// How the gate found `ip_address`: `auto (route to TPP)`, `from-url <url>`, `given` or `none`.
+    pub ip_source: String,
     /// TPP's `NotBefore` (UTC, ISO 8601): the pre-approval is not valid before it.
     pub not_before: Option<String>,
     /// TPP's `SigningExecutable`, when given: it must match the signing client's path exactly.
@@ -236,7 +238,7 @@ pub struct PlanRecord {
 /// One HTTP exchange, as the audit record lists them.
 #[derive(Debug, Clone, Serialize)]
 pub struct CallRecord {
-    /// `tpp`, `appviewx`, or `github` (the job's OIDC token).
+    /// `tpp`, `appviewx`, `github` (the job's OIDC token) or `runner-ip` (the address echo of `from-url:`).
     pub service: &'static str,
     /// The vendor's name for the call, without host or query (which may hold a tenant key).
     pub endpoint: &'static str,
@@ -322,6 +324,8 @@ pub struct Outcome {
     pub appviewx_url: Option<String>,
     /// The address the pre-approval was asked for (`runner-ip`).
     pub runner_ip: Option<String>,
+    /// How that address was found: `auto (route to TPP)`, `from-url <url>`, `given` or `none`.
+    pub runner_ip_source: Option<String>,
     /// In discovery order.
     pub artifacts: Vec<ArtifactRecord>,
     /// Sign ids given through `sign-ids`, which belong to no artifact of this run.
@@ -354,6 +358,7 @@ impl Outcome {
             tpp_url: None,
             appviewx_url: None,
             runner_ip: None,
+            runner_ip_source: None,
             artifacts: Vec::new(),
             awaited: Vec::new(),
             tpp_auth: None,

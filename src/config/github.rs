@@ -28,6 +28,9 @@ pub struct GithubContext {
     pub workflow: Option<String>,
     /// `GITHUB_JOB`, for the audit record.
     pub job: Option<String>,
+    /// `RUNNER_ENVIRONMENT` (`github-hosted` or `self-hosted`): a GitHub-hosted runner always
+    /// reaches the internet through NAT, which decides what `runner-ip: auto` may pre-approve.
+    pub runner_environment: Option<String>,
     /// `GITHUB_OUTPUT`: a runner path, kept out of the report.
     #[serde(skip)]
     pub output_file: Option<PathBuf>,
@@ -53,6 +56,7 @@ impl GithubContext {
             server_url: get("GITHUB_SERVER_URL"),
             workflow: get("GITHUB_WORKFLOW"),
             job: get("GITHUB_JOB"),
+            runner_environment: get("RUNNER_ENVIRONMENT"),
             output_file: get("GITHUB_OUTPUT").map(PathBuf::from),
             summary_file: get("GITHUB_STEP_SUMMARY").map(PathBuf::from),
             fork_pull_request: super::fork::is_fork_pull_request(
@@ -60,6 +64,11 @@ impl GithubContext {
                 get("GITHUB_EVENT_PATH").and_then(|path| std::fs::read_to_string(path).ok()).as_deref(),
             ),
         }
+    }
+
+    /// Whether the job runs on a GitHub-hosted runner, whose private address is always behind NAT.
+    pub fn github_hosted(&self) -> bool {
+        self.runner_environment.as_deref().is_some_and(|e| e.trim().eq_ignore_ascii_case("github-hosted"))
     }
 
     /// The run's page, when known: the default TPP comment links it so a record leads back to the run.

@@ -30,7 +30,7 @@ pub const INPUTS: &[InputSpec] = &[
     InputSpec { name: "hours", help: "Lifetime of the pre-qualifications and the pre-approval, 1-720 [default: 1]" },
     InputSpec { name: "single-use", help: "Each pre-qualification/pre-approval allows one signing [default: true]" },
     InputSpec { name: "comment", help: "Comment stored with each TPP record [default: repository, commit, run URL and attempt]" },
-    InputSpec { name: "runner-ip", help: "IPAddress of the pre-approval: auto (local source address of the route to TPP) | an IP literal | none [default: auto]" },
+    InputSpec { name: "runner-ip", help: "IPAddress of the pre-approval, the address TPP will see: auto (local source address of the route to TPP; refused with exit 2 where NAT sits between) | an IP literal (the runner's egress IP) | from-url:<https URL> (an address-echo endpoint answering an IP as text or JSON {\"ip\"}) | none (any address) [default: auto]" },
     InputSpec { name: "not-before", help: "Pre-approval start, ISO 8601 with Z or an offset (2026-01-31T12:00:00Z); sent to TPP in UTC" },
     InputSpec { name: "signing-executable", help: "Full path of the signing tool as TPP will see it (the pre-approval is ignored by TPP when it differs)" },
     InputSpec { name: "pre-qualify", help: "Pre-qualify each digest (PreQualify/Create) [default: true]" },

@@ -220,6 +220,10 @@ mod tests {
             (&[("single-use", "yes please")], "single-use"),
             (&[("runner-ip", "300.1.1.1")], "runner-ip"),
             (&[("runner-ip", "0.0.0.0")], "runner-ip"),
+            (&[("runner-ip", "from-url:")], "runner-ip"),
+            (&[("runner-ip", "from-url:echo.example.com")], "runner-ip"),
+            (&[("runner-ip", "from-url:http://echo.example.com/ip")], "runner-ip"),
+            (&[("runner-ip", "from-url:https://user:pw@echo.example.com/ip")], "runner-ip"),
             (&[("not-before", "tomorrow")], "not-before"),
             (&[("not-before", "2026-13-01T00:00:00Z")], "not-before"),
             (&[("not-before", "2026-02-30T00:00:00Z")], "not-before"),
@@ -279,5 +283,14 @@ mod tests {
         assert_eq!(c.poll_interval, PollInterval::Fixed(Duration::from_millis(250)));
         assert_eq!(c.artifacts.hash_algorithm, HashAlgorithm::Sha384);
         assert_eq!(c.appviewx.unwrap().base_url.as_str(), "http://localhost:9000/");
+    }
+
+    #[test]
+    fn runner_ip_from_url_keeps_the_url_as_written() {
+        let url = |v: &str| with(&[("runner-ip", v)]).unwrap().tpp.unwrap().runner_ip;
+        let Ok(expected) = reqwest::Url::parse("https://echo.example.com/My/IP?format=json") else { panic!() };
+        assert_eq!(url("FROM-URL: https://echo.example.com/My/IP?format=json"), RunnerIp::FromUrl(expected));
+        assert!(matches!(url("from-url:http://127.0.0.1:8080/ip"), RunnerIp::FromUrl(_)), "loopback may use http");
+        assert_eq!(url("2001:db8::7").to_string(), "2001:db8::7");
     }
 }

@@ -14,10 +14,14 @@ use crate::poll::PollInterval;
 /// The pre-approval's `IPAddress`: the address the signing request is expected to come from.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RunnerIp {
-    /// Found at run time (the local source address of the route to TPP): a runner's address is rarely known in advance.
+    /// Found at run time (the local source address of the route to TPP): a runner's address is
+    /// rarely known in advance. Refused where NAT sits between the runner and TPP.
     Auto,
     /// Given by the user, for when TPP sees another address than the runner's own (NAT, a proxy).
     Fixed(IpAddr),
+    /// Asked at run time from an address-echo endpoint the organisation trusts, for runners
+    /// behind NAT whose egress address changes from job to job.
+    FromUrl(Url),
     /// No `IPAddress` sent at all, for when no single address is known to be right.
     Omit,
 }
@@ -27,6 +31,7 @@ impl fmt::Display for RunnerIp {
         match self {
             RunnerIp::Auto => f.write_str("auto"),
             RunnerIp::Fixed(ip) => write!(f, "{ip}"),
+            RunnerIp::FromUrl(url) => write!(f, "from-url:{url}"),
             RunnerIp::Omit => f.write_str("none"),
         }
     }
@@ -131,14 +136,50 @@ pub(super) fn hours(inputs: &Inputs) -> Result<u32, InputError> {
 
 /// An unspecified or multicast address could never be the runner's.
 pub(super) fn runner_ip(inputs: &Inputs) -> Result<RunnerIp, InputError> {
-    match inputs.trimmed("runner-ip").map(str::to_ascii_lowercase).as_deref() {
-        None | Some("auto") => Ok(RunnerIp::Auto),
-        Some("none") => Ok(RunnerIp::Omit),
-        Some(v) => match v.parse::<IpAddr>() {
+    let Some(v) = inputs.trimmed("runner-ip") else {
+        return Ok(RunnerIp::Auto);
+    };
+    if v.get(..9).is_some_and(|p| p.eq_ignore_ascii_case("from-url:")) {
+        return echo_url(v[9..].trim()).map(RunnerIp::FromUrl);
+    }
+    match v.to_ascii_lowercase().as_str() {
+        "auto" => Ok(RunnerIp::Auto),
+        "none" => Ok(RunnerIp::Omit),
+        lower => match lower.parse::<IpAddr>() {
             Ok(ip) if !ip.is_unspecified() && !ip.is_multicast() => Ok(RunnerIp::Fixed(ip)),
-            _ => Err(bad("runner-ip", format!("must be auto, none or an IP address, not `{}`", truncate(v, 60)))),
+            _ => Err(bad(
+                "runner-ip",
+                format!("must be auto, none, an IP address or from-url:<https URL>, not `{}`", truncate(v, 60)),
+            )),
         },
     }
+}
+
+/// The address-echo endpoint of `from-url:`. No secret is sent to it, but what it answers is
+/// pre-approved, so it is held to the rule of every other URL: https, or http to loopback.
+fn echo_url(raw: &str) -> Result<Url, InputError> {
+    let url = Url::parse(raw).map_err(|_| {
+        bad(
+            "runner-ip",
+            format!(
+                "from-url: needs the URL of an address-echo endpoint, e.g. from-url:https://echo.example.com/ip, not `{}`",
+                truncate(raw, 60)
+            ),
+        )
+    })?;
+    if !https_or_loopback(&url) {
+        return Err(bad("runner-ip", "from-url: must use https (plain http is allowed only for loopback addresses)"));
+    }
+    if url.host_str().is_none_or(str::is_empty) {
+        return Err(bad("runner-ip", "from-url: has no host"));
+    }
+    if !url.username().is_empty() || url.password().is_some() || url.fragment().is_some() {
+        return Err(bad(
+            "runner-ip",
+            "from-url: must not carry credentials or a fragment: nothing secret is sent to it",
+        ));
+    }
+    Ok(url)
 }
 
 /// Sent to TPP in UTC, so an offset given by the user cannot be misread by the server.

@@ -136,10 +136,11 @@ pub fn markdown(outcome: &Outcome, w: &mut dyn Write) -> io::Result<()> {
         };
         writeln!(
             w,
-            "**Pre-approval** {state}: {} on {} from {} for {} h{}{}{}\n",
+            "**Pre-approval** {state}: {} on {} from {} (runner-ip {}) for {} h{}{}{}\n",
             code(&p.user),
             code(&p.dn),
             p.ip_address.as_deref().map_or_else(|| "any address".into(), code),
+            cell(&p.ip_source),
             p.hours,
             if p.single_use { ", single use" } else { "" },
             p.not_before.as_deref().map(|n| format!(", not before {}", code(n))).unwrap_or_default(),
@@ -203,6 +204,7 @@ mod tests {
             comment: String::new(),
             hours: 1,
             ip_address: Some("10.0.0.7".into()),
+            ip_source: "auto (route to TPP)".into(),
             not_before: None,
             signing_executable: None,
             single_use: true,
@@ -220,7 +222,7 @@ mod tests {
              |---|---:|---|:---:|---|---|---:|\n\
              | `dist/app.exe` | 1.5 KiB | `abababababababab…` | ✅ | `65c47fa41112f940dab1cb12` | signed | 1.2 s |\n\
              | `dist/a\\|b.dll` | 1.5 KiB | `abababababababab…` | ❌ | – | not submitted | – |\n\n\
-             **Pre-approval** created: `local:u` on `\\VED\\Code Signing\\P` from `10.0.0.7` for 1 h, single use\n\n\
+             **Pre-approval** created: `local:u` on `\\VED\\Code Signing\\P` from `10.0.0.7` (runner-ip auto (route to TPP)) for 1 h, single use\n\n\
              **Problems**\n\n\
              - ❌ `dist/a\\|b.dll` (prequalify) refused: Result 2\n\n"
         );

@@ -45,10 +45,11 @@ pub fn table(outcome: &Outcome, w: &mut impl Write) -> io::Result<()> {
     if let Some(p) = &outcome.preapproval {
         writeln!(
             w,
-            "pre-approval: {} on {} from {} for {}h: {}",
+            "pre-approval: {} on {} from {} (runner-ip {}) for {}h: {}",
             p.user,
             p.dn,
             p.ip_address.as_deref().unwrap_or("any address"),
+            p.ip_source,
             p.hours,
             match &p.outcome {
                 StageStatus::Done => "created",

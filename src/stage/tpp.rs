@@ -6,10 +6,11 @@ use futures_util::stream::{self, StreamExt};
 use super::digest::Digested;
 use super::renew::Renewable;
 use super::{Context, Problems};
-use crate::config::{OidcAuth, RunnerIp, TppAuth, TppConfig};
+use crate::config::{OidcAuth, TppAuth, TppConfig};
 use crate::http;
 use crate::outcome::{AuthRecord, PreApprovalRecord, Revocation, StageStatus};
 use crate::report::Log;
+use crate::runner_ip::RunnerAddress;
 use crate::secret::Secret;
 use crate::venafi::model::{AddPreApprovalRequest, PreQualifyRequest};
 use crate::venafi::{Accepted, Grant, Revoked, Tpp, TppError};
@@ -97,6 +98,8 @@ pub struct TppResult {
     pub preapproval: Option<PreApprovalRecord>,
     /// The address the pre-approval was asked for.
     pub runner_ip: Option<String>,
+    /// How that address was found: `auto (route to TPP)`, `from-url <url>`, `given` or `none`.
+    pub runner_ip_source: Option<String>,
     /// Authentication, pre-flight, pre-qualification, pre-approval and revocation problems.
     pub problems: Problems,
     /// Whether signing can still succeed.
@@ -104,8 +107,15 @@ pub struct TppResult {
 }
 
 /// Authenticates, checks the environment, pre-qualifies every digest, pre-approves the runner
-/// and revokes every token it obtained, whatever failed.
-pub async fn run(ctx: &Context<'_>, cfg: &TppConfig, client: &impl Tpp, digested: &[Digested]) -> TppResult {
+/// at `runner` (found before the run, present when pre-approval is on) and revokes every token
+/// it obtained, whatever failed.
+pub async fn run(
+    ctx: &Context<'_>,
+    cfg: &TppConfig,
+    client: &impl Tpp,
+    digested: &[Digested],
+    runner: Option<&RunnerAddress>,
+) -> TppResult {
     let log = ctx.log;
     let mut result = TppResult {
         auth: AuthRecord {
@@ -122,6 +132,7 @@ pub async fn run(ctx: &Context<'_>, cfg: &TppConfig, client: &impl Tpp, digested
         prequalify: vec![(StageStatus::NotRun, None); digested.len()],
         preapproval: None,
         runner_ip: None,
+        runner_ip_source: None,
         problems: Problems::default(),
         may_sign: false,
     };
@@ -168,8 +179,8 @@ pub async fn run(ctx: &Context<'_>, cfg: &TppConfig, client: &impl Tpp, digested
     if cfg.pre_qualify && ok {
         ok &= prequalify_all(ctx, cfg, &tokens, digested, &mut result).await;
     }
-    if cfg.pre_approve && ok {
-        ok &= preapprove(cfg, &tokens, &mut result, log).await;
+    if let (Some(runner), true) = (runner, cfg.pre_approve && ok) {
+        ok &= preapprove(cfg, &tokens, runner, &mut result, log).await;
     }
 
     let owed = tokens.obtained.lock().map(|o| o.clone()).unwrap_or_default();
@@ -280,66 +291,67 @@ async fn prequalify_all<C: Tpp>(
 }
 
 /// One Codesign/AddPreApproval for the runner; the body is built here.
-async fn preapprove<C: Tpp>(cfg: &TppConfig, tokens: &Tokens<'_, C>, result: &mut TppResult, log: &Log) -> bool {
-    let ip = match &cfg.runner_ip {
-        RunnerIp::Fixed(ip) => Ok(Some(ip.to_string())),
-        RunnerIp::Omit => Ok(None),
-        RunnerIp::Auto => http::local_address_towards(&cfg.base_url).await.map(|ip| Some(ip.to_string())),
-    };
+async fn preapprove<C: Tpp>(
+    cfg: &TppConfig,
+    tokens: &Tokens<'_, C>,
+    runner: &RunnerAddress,
+    result: &mut TppResult,
+    log: &Log,
+) -> bool {
+    let ip = runner.ip.map(|ip| ip.to_string());
+    if ip.is_none() {
+        result.problems.warning(
+            "preapprove",
+            None,
+            "runner-ip is none: the pre-approval holds for a signer at any address, not only this runner",
+        );
+    }
     let mut record = PreApprovalRecord {
         dn: cfg.environment_dn.clone(),
         user: cfg.key_user.clone(),
         comment: cfg.comment.clone(),
         hours: cfg.hours,
-        ip_address: None,
+        ip_address: ip.clone(),
+        ip_source: runner.source.clone(),
         not_before: cfg.not_before.clone(),
         signing_executable: cfg.signing_executable.clone(),
         single_use: cfg.single_use,
         outcome: StageStatus::NotRun,
         result: None,
     };
-    let ok = match ip {
-        Err(message) => {
-            let message = format!("runner-ip auto: {message}; set runner-ip to an address or none");
-            result.problems.error("preapprove", None, message.clone());
-            record.outcome = StageStatus::Failed { message };
-            false
+    result.runner_ip = ip.clone();
+    result.runner_ip_source = Some(runner.source.clone());
+    let body = AddPreApprovalRequest {
+        dn: record.dn.clone(),
+        user: record.user.clone(),
+        comment: record.comment.clone(),
+        hours: record.hours,
+        ip_address: ip,
+        not_before: record.not_before.clone(),
+        signing_executable: record.signing_executable.clone(),
+        single_use: record.single_use,
+    };
+    let body = &body;
+    let ok = match tokens.call(|t| async move { tokens.client.add_preapproval(&t, body).await }).await {
+        Ok(accepted) => {
+            log.info(&format!(
+                "pre-approved {} for {} ({}) on {} for {}h{}{}",
+                record.user,
+                record.ip_address.as_deref().unwrap_or("any address"),
+                record.ip_source,
+                record.dn,
+                record.hours,
+                if record.single_use { ", single use" } else { "" },
+                result_note(accepted)
+            ));
+            record.outcome = StageStatus::Done;
+            record.result = accepted.result;
+            true
         }
-        Ok(ip) => {
-            result.runner_ip = ip.clone();
-            record.ip_address = ip.clone();
-            let body = AddPreApprovalRequest {
-                dn: record.dn.clone(),
-                user: record.user.clone(),
-                comment: record.comment.clone(),
-                hours: record.hours,
-                ip_address: ip,
-                not_before: record.not_before.clone(),
-                signing_executable: record.signing_executable.clone(),
-                single_use: record.single_use,
-            };
-            let body = &body;
-            match tokens.call(|t| async move { tokens.client.add_preapproval(&t, body).await }).await {
-                Ok(accepted) => {
-                    log.info(&format!(
-                        "pre-approved {} for {} on {} for {}h{}{}",
-                        record.user,
-                        record.ip_address.as_deref().unwrap_or("any address"),
-                        record.dn,
-                        record.hours,
-                        if record.single_use { ", single use" } else { "" },
-                        result_note(accepted)
-                    ));
-                    record.outcome = StageStatus::Done;
-                    record.result = accepted.result;
-                    true
-                }
-                Err(e) => {
-                    result.problems.error("preapprove", None, e.to_string());
-                    record.outcome = StageStatus::Failed { message: e.to_string() };
-                    false
-                }
-            }
+        Err(e) => {
+            result.problems.error("preapprove", None, e.to_string());
+            record.outcome = StageStatus::Failed { message: e.to_string() };
+            false
         }
     };
     result.preapproval = Some(record);

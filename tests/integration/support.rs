@@ -135,7 +135,20 @@ impl Gate {
     }
 
     pub fn command(&self) -> Command {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_codesign-gate"));
+        self.command_in(&[])
+    }
+
+    /// The same run started through `wrapper`, e.g. `ip netns exec NAME`.
+    pub fn command_in(&self, wrapper: &[&str]) -> Command {
+        let bin = env!("CARGO_BIN_EXE_codesign-gate");
+        let mut cmd = match wrapper.split_first() {
+            Some((program, args)) => {
+                let mut cmd = Command::new(program);
+                cmd.args(args).arg(bin);
+                cmd
+            }
+            None => Command::new(bin),
+        };
         cmd.env_clear().args(&self.args).current_dir(self.workspace());
         if let Some(path) = std::env::var_os("PATH") {
             cmd.env("PATH", path);
@@ -167,6 +180,11 @@ impl Gate {
 
     pub fn run(&self) -> Ran {
         self.collect(run_with_watchdog(self.command()))
+    }
+
+    /// Runs through `wrapper`, as [`Gate::command_in`].
+    pub fn run_in(&self, wrapper: &[&str]) -> Ran {
+        self.collect(run_with_watchdog(self.command_in(wrapper)))
     }
 
     /// Reads every channel the run wrote, given how the process ended.

@@ -75,6 +75,14 @@ impl Reply {
         }
     }
 
+    pub fn text(status: u16, text: String) -> Reply {
+        Reply {
+            status: StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+            headers: vec![(CONTENT_TYPE, HeaderValue::from_static("text/plain; charset=utf-8"))],
+            body: Bytes::from(text),
+        }
+    }
+
     pub fn empty(status: u16) -> Reply {
         Reply {
             status: StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),

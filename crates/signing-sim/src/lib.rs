@@ -70,7 +70,7 @@ use shared::Shared;
 /// certificate cannot be loaded or generated, `Error::Bind` when `listen` cannot be bound.
 pub async fn start(config: SimConfig, listen: SocketAddr) -> Result<SimHandle, Error> {
     config.validate()?;
-    let tls = config.tls.as_ref().map(tls::acceptor).transpose()?;
+    let tls = config.tls.as_ref().map(|t| tls::acceptor(t, listen.ip())).transpose()?;
     let listener = TcpListener::bind(listen).await.map_err(|source| Error::Bind { addr: listen, source })?;
     let addr = listener.local_addr().map_err(|source| Error::Bind { addr: listen, source })?;
     let is_tls = tls.is_some();
@@ -103,6 +103,15 @@ impl SimHandle {
     /// # Errors
     /// As `start`, and `Error::Runtime` when the thread or its runtime cannot be started.
     pub fn spawn(config: SimConfig) -> Result<SimHandle, Error> {
+        Self::spawn_on(config, SocketAddr::from(([127, 0, 0, 1], 0)))
+    }
+
+    /// As [`SimHandle::spawn`], listening on `listen` (port 0 picks a free port): for tests whose
+    /// clients reach the simulator over another interface than loopback.
+    ///
+    /// # Errors
+    /// As `start`, and `Error::Runtime` when the thread or its runtime cannot be started.
+    pub fn spawn_on(config: SimConfig, listen: SocketAddr) -> Result<SimHandle, Error> {
         let (tx, rx) = std::sync::mpsc::channel();
         let thread = std::thread::Builder::new()
             .name("signing-sim".to_string())
@@ -115,7 +124,6 @@ impl SimHandle {
                     }
                 };
                 runtime.block_on(async move {
-                    let listen = SocketAddr::from(([127, 0, 0, 1], 0));
                     match start(config, listen).await {
                         Ok(mut handle) => {
                             let task = handle.task.take();

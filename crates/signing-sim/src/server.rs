@@ -102,7 +102,7 @@ async fn handle(
     let (parts, body) = req.into_parts();
     let path = parts.uri.path().to_string();
     let raw_query = parts.uri.query().map(str::to_string);
-    let (index, fault) = record_arrival(&shared, &parts, &path, raw_query.as_deref());
+    let (index, fault) = record_arrival(&shared, &parts, &path, raw_query.as_deref(), peer);
 
     match &fault {
         Some(FaultKind::Reset) => return Err(DropConnection),
@@ -151,6 +151,7 @@ fn record_arrival(
     parts: &hyper::http::request::Parts,
     path: &str,
     raw_query: Option<&str>,
+    peer: SocketAddr,
 ) -> (usize, Option<FaultKind>) {
     let mut header_names: Vec<String> = parts.headers.keys().map(|k| k.as_str().to_ascii_lowercase()).collect();
     header_names.sort();
@@ -164,6 +165,7 @@ fn record_arrival(
         status: 0,
         fault: fault.as_ref().map(|f| f.name().to_string()),
         header_names,
+        peer: Some(peer.ip().to_canonical()),
         body: None,
     });
     (store.requests.len() - 1, fault)
@@ -240,6 +242,9 @@ fn route(shared: &Shared, req: &Req) -> Reply {
     if l == "/__sim/oidc/token" {
         return oidc::route(shared, req);
     }
+    if l == "/__sim/ip" {
+        return echo_ip(req);
+    }
     if l.starts_with("/vedauth/") || l.starts_with("/vedsdk/") {
         return tpp::route(shared, req);
     }
@@ -253,6 +258,20 @@ fn route(shared: &Shared, req: &Req) -> Reply {
             "error_description": format!("Nothing is simulated at '{}'", req.path),
         }),
     )
+}
+
+/// An address-echo endpoint (not a vendor API): the caller's address as this server sees it,
+/// as plain text, or as `{"ip":"..."}` with `?format=json`.
+fn echo_ip(req: &Req) -> Reply {
+    if req.method != hyper::Method::GET {
+        return Reply::json(405, &serde_json::json!({"error": "invalid_request", "error_description": "GET only"}));
+    }
+    let ip = req.peer.ip().to_canonical().to_string();
+    if req.query_param("format").is_some_and(|f| f.eq_ignore_ascii_case("json")) {
+        Reply::json(200, &serde_json::json!({ "ip": ip }))
+    } else {
+        Reply::text(200, format!("{ip}\n"))
+    }
 }
 
 fn into_response(reply: Reply, fault: Option<&FaultKind>, path: &str) -> Response<SimBody> {

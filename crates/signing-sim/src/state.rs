@@ -140,6 +140,11 @@ pub struct RequestRecord {
     /// The names of the headers received, lower-case, sorted, each once. Values are not kept.
     #[serde(default)]
     pub header_names: Vec<String>,
+    /// The address the request came from, as this server saw it (an IPv4-mapped IPv6 address
+    /// as IPv4): after any NAT on the way, so what TPP would compare a pre-approval's
+    /// `IPAddress` with.
+    #[serde(default)]
+    pub peer: Option<std::net::IpAddr>,
     /// The body when it parses as JSON, with the value of every secret field (`password`, `jwt`,
     /// `refresh_token`, `access_token`, `client_secret`, `sessionId`, `otp`, `gwkey`, at any
     /// depth, names compared without case) replaced by `"***"`. `None` for no body, a body that

@@ -16,10 +16,12 @@ use tokio_rustls::TlsAcceptor;
 use crate::config::TlsConfig;
 use crate::error::Error;
 
-pub(crate) fn acceptor(config: &TlsConfig) -> Result<TlsAcceptor, Error> {
+/// `listen` is the address the server binds: a generated certificate names it too, so a client
+/// dialling it (in another network namespace, say) can verify the server.
+pub(crate) fn acceptor(config: &TlsConfig, listen: IpAddr) -> Result<TlsAcceptor, Error> {
     let (chain, key) = match config {
         TlsConfig::Files { cert_pem_path, key_pem_path } => load(cert_pem_path, key_pem_path)?,
-        TlsConfig::Generate { ca_out_path } => generate(ca_out_path)?,
+        TlsConfig::Generate { ca_out_path } => generate(ca_out_path, listen)?,
     };
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let mut server = rustls::ServerConfig::builder_with_provider(provider)
@@ -44,9 +46,13 @@ fn load(cert_path: &Path, key_path: &Path) -> Result<(Vec<CertificateDer<'static
     Ok((chain, key))
 }
 
-/// Mints a CA and a server certificate for localhost, 127.0.0.1 and `::1`, and writes the CA so
-/// the client under test can trust exactly this run's server and nothing else.
-fn generate(ca_out_path: &Path) -> Result<(Vec<CertificateDer<'static>>, PrivateKeyDer<'static>), Error> {
+/// Mints a CA and a server certificate for localhost, 127.0.0.1, `::1` and a specific `listen`
+/// address, and writes the CA so the client under test can trust exactly this run's server and
+/// nothing else.
+fn generate(
+    ca_out_path: &Path,
+    listen: IpAddr,
+) -> Result<(Vec<CertificateDer<'static>>, PrivateKeyDer<'static>), Error> {
     let tls = |e: rcgen::Error| Error::Tls(e.to_string());
     let ca_key = KeyPair::generate().map_err(tls)?;
     let mut ca_params = CertificateParams::new(Vec::<String>::new()).map_err(tls)?;
@@ -65,6 +71,9 @@ fn generate(ca_out_path: &Path) -> Result<(Vec<CertificateDer<'static>>, Private
         SanType::IpAddress(IpAddr::V4(Ipv4Addr::LOCALHOST)),
         SanType::IpAddress(IpAddr::V6(Ipv6Addr::LOCALHOST)),
     ];
+    if !listen.is_loopback() && !listen.is_unspecified() {
+        leaf.subject_alt_names.push(SanType::IpAddress(listen));
+    }
     leaf.key_usages = vec![KeyUsagePurpose::DigitalSignature, KeyUsagePurpose::KeyEncipherment];
     leaf.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
     // As any real CA issues it. Strict X.509 verification refuses a leaf without one: Python 3.13's
@@ -94,7 +103,7 @@ mod tests {
     #[test]
     fn generated_chain_passes_strict_x509_checks() {
         let dir = std::env::temp_dir().join(format!("signing-sim-tls-{}", uuid::Uuid::new_v4()));
-        let (chain, _key) = generate(&dir.join("ca.pem")).expect("generated");
+        let (chain, _key) = generate(&dir.join("ca.pem"), Ipv4Addr::UNSPECIFIED.into()).expect("generated");
         let _ = std::fs::remove_dir_all(&dir);
         let (aki, ski) = ([0x06, 0x03, 0x55, 0x1d, 0x23], [0x06, 0x03, 0x55, 0x1d, 0x0e]);
         assert_eq!(chain.len(), 2);

@@ -117,3 +117,18 @@ async fn non_json_bodies_are_not_kept() {
     assert_eq!(state.requests[0].body, None::<Value>);
     assert!(!serde_json::to_string(&state).expect("json").contains("hunter2"));
 }
+
+#[tokio::test]
+async fn the_echo_endpoint_and_the_request_log_show_the_peer_address() {
+    let sim = sim(SimConfig::default()).await;
+    let (status, text) = send_raw(client().get(format!("{}/__sim/ip", sim.base_url()))).await;
+    assert_eq!((status, text.as_str()), (200, "127.0.0.1\n"));
+    let (status, body) = send(client().get(format!("{}/__sim/IP?format=json", sim.base_url()))).await;
+    assert_eq!((status, body), (200, json!({"ip": "127.0.0.1"})));
+    let (status, _) = send(client().post(format!("{}/__sim/ip", sim.base_url()))).await;
+    assert_eq!(status, 405);
+    let (status, _) = send(client().get(format!("{}/vedsdk/SystemStatus/Version", sim.base_url()))).await;
+    assert_eq!(status, 200);
+    let peers: Vec<Option<std::net::IpAddr>> = sim.state().requests.iter().map(|r| r.peer).collect();
+    assert_eq!(peers, vec![Some(std::net::Ipv4Addr::LOCALHOST.into()); 4]);
+}
