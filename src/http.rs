@@ -56,6 +56,9 @@ pub struct Call {
     pub secret_fields: Vec<&'static str>,
     /// Query parameters that hold a credential (`gwkey`): a plan shows them as `***`.
     pub secret_query: Vec<&'static str>,
+    /// Sent even in a plan: an address echo, whose answer a plan needs to show the pre-approval,
+    /// and which is sent no secret and nothing to TPP or AppViewX.
+    pub sent_in_plans: bool,
     /// The artifact the call is about, for the audit record and notes.
     pub artifact: Option<String>,
     /// Defaults from the method; a POST that only reads may be marked `Safe`.
@@ -85,6 +88,7 @@ impl Call {
             json: None,
             secret_fields: Vec::new(),
             secret_query: Vec::new(),
+            sent_in_plans: false,
             artifact: None,
             repeat,
             cleanup: false,
@@ -125,6 +129,12 @@ impl Call {
     /// Names a query parameter that holds a credential, so a plan never shows its value.
     pub fn secret_query(mut self, name: &'static str) -> Self {
         self.secret_query.push(name);
+        self
+    }
+
+    /// Marks a call that a plan sends too (see [`Call::sent_in_plans`]).
+    pub fn sent_in_plans(mut self) -> Self {
+        self.sent_in_plans = true;
         self
     }
 
@@ -283,7 +293,7 @@ impl Http {
     /// the vendor client's business.
     pub async fn send(&self, call: &Call) -> Result<Reply, HttpError> {
         let headers = self.headers(call)?;
-        if self.plan {
+        if self.plan && !call.sent_in_plans {
             return self.planned_answer(call);
         }
         let mut attempt = 0;

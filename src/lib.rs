@@ -83,7 +83,13 @@ pub async fn run(config: &Config, log: &Log, cancel: &Cancel) -> Result<Outcome,
         Some(cfg) if decide::tpp_runs(enabled, &digested) => {
             // Before anything is sent to TPP: a pre-approval for the wrong address is silently not used.
             let runner = if cfg.pre_approve {
-                Some(runner_ip::find(cfg, config.github.github_hosted(), &http).await?)
+                match runner_ip::find(cfg, config.github.github_hosted(), &http).await {
+                    Ok(address) => Some(Ok(address)),
+                    // No input to fix (TPP's name did not resolve, the echo did not answer):
+                    // the run fails and reports it, still before anything is sent to TPP.
+                    Err(RunError::Setup(message)) => Some(Err(message)),
+                    Err(e) => return Err(e),
+                }
             } else {
                 None
             };

@@ -122,7 +122,8 @@ pub async fn find(cfg: &TppConfig, github_hosted: bool, http: &Http) -> Result<R
         }
         RunnerIp::FromUrl(url) => {
             let call = Call::new("runner-ip", "from-url", Method::GET, url.clone())
-                .header("accept", "text/plain, application/json");
+                .header("accept", "text/plain, application/json")
+                .sent_in_plans();
             let reply =
                 http.send(&call).await.map_err(|e| RunError::Setup(format!("runner-ip from-url {url}: {}", e.kind)))?;
             if !(200..300).contains(&reply.status) {

@@ -107,14 +107,14 @@ pub struct TppResult {
 }
 
 /// Authenticates, checks the environment, pre-qualifies every digest, pre-approves the runner
-/// at `runner` (found before the run, present when pre-approval is on) and revokes every token
-/// it obtained, whatever failed.
+/// at `runner` (found before the stage, present when pre-approval is on; `Err` says why it could
+/// not be found, and then nothing is sent) and revokes every token it obtained, whatever failed.
 pub async fn run(
     ctx: &Context<'_>,
     cfg: &TppConfig,
     client: &impl Tpp,
     digested: &[Digested],
-    runner: Option<&RunnerAddress>,
+    runner: Option<&Result<RunnerAddress, String>>,
 ) -> TppResult {
     let log = ctx.log;
     let mut result = TppResult {
@@ -143,6 +143,13 @@ pub async fn run(
             }
         }
     };
+    if let Some(Err(message)) = runner {
+        // A pre-approval for an unknown address would be useless, and pre-qualifying without one
+        // would leave half the work on the server.
+        result.problems.error("runner-ip", None, message.clone());
+        not_attempted(&mut result, "the runner's address is unknown");
+        return result;
+    }
     let grantor = Grantor::of(&cfg.auth);
     let first = match grantor {
         Err(given) => given.clone(),
@@ -179,7 +186,7 @@ pub async fn run(
     if cfg.pre_qualify && ok {
         ok &= prequalify_all(ctx, cfg, &tokens, digested, &mut result).await;
     }
-    if let (Some(runner), true) = (runner, cfg.pre_approve && ok) {
+    if let (Some(Ok(runner)), true) = (runner, cfg.pre_approve && ok) {
         ok &= preapprove(cfg, &tokens, runner, &mut result, log).await;
     }
 

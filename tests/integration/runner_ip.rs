@@ -84,8 +84,13 @@ fn an_echo_that_cannot_be_reached_fails_the_run_naming_it() {
     gate.input("runner-ip", &format!("from-url:{url}")).input("request-timeout", "1s").input("timeout", "3s");
     let ran = gate.run();
     assert_eq!(ran.code, 1, "{}", ran.debug());
-    assert!(ran.stderr.contains(&url) && ran.stderr.contains("runner-ip"), "{}", ran.stderr);
+    let annotation = ran.stdout.lines().find(|l| l.starts_with("::error") && l.contains(&url));
+    assert!(annotation.is_some_and(|l| l.contains("runner-ip")), "{}", ran.debug());
     assert!(sim.state().requests.is_empty(), "nothing was sent to TPP");
+    // The run still reports: the failure, and that nothing was pre-qualified.
+    assert_eq!(ran.report()["result"], "failure");
+    assert!(ran.report_raw.contains(&url), "the report names the echo: {}", ran.report_raw);
+    assert_eq!(ran.report()["artifacts"][0]["prequalify"]["status"], "failed", "{}", ran.report_raw);
 }
 
 #[test]
@@ -115,4 +120,24 @@ fn auto_on_loopback_given_and_none_say_how_the_address_was_found() {
     assert!(ran.summary.contains("from any address (runner-ip none)"), "{}", ran.summary);
     let warning = ran.stdout.lines().find(|l| l.starts_with("::warning")).expect("an annotation");
     assert!(warning.contains("holds for a signer at any address"), "{warning}");
+}
+
+#[test]
+fn a_plan_asks_the_echo_and_plans_the_pre_approval_for_its_answer() {
+    let sim = sim();
+    let url = format!("{}/__sim/ip", sim.base_url());
+    let mut gate = tpp_only(&sim);
+    gate.input("runner-ip", &format!("from-url:{url}")).input("dry-run", "true");
+    let ran = gate.run();
+    assert_eq!(ran.code, 0, "{}", ran.debug());
+    assert_eq!(ran.output("result"), "planned");
+    let paths: Vec<String> = sim.state().requests.iter().map(|r| r.path.clone()).collect();
+    assert_eq!(paths, ["/__sim/ip"], "only the echo is asked; nothing goes to TPP");
+    let planned = ran.report()["plan"]["requests"].as_array().expect("planned requests").clone();
+    let preapproval = planned
+        .iter()
+        .find(|r| r["endpoint"] == "Codesign/AddPreApproval")
+        .unwrap_or_else(|| panic!("no AddPreApproval planned: {planned:?}"));
+    assert_eq!(preapproval["body"]["IPAddress"], "127.0.0.1", "{preapproval}");
+    assert_eq!(ran.report()["runner_ip_source"], format!("from-url {url}").as_str());
 }
