@@ -45,7 +45,7 @@ fn cli() -> Command {
         .subcommand(Command::new("run").about("Run the gate (the default)").args(input_args()))
         .subcommand(
             Command::new("plan")
-                .about("Validate, hash and print every request the gate would send, sending none (the dry-run input)")
+                .about("Validate, hash and print every request the gate would send, sending nothing to TPP, AppViewX or GitHub (the dry-run input)")
                 .args(input_args()),
         )
         .subcommand(
@@ -113,6 +113,7 @@ async fn run(matches: &ArgMatches, plan: bool) -> ExitCode {
             input_error(&e.to_string(), github)
         }
         Err(e) => {
+            places.release_if_empty();
             fail(&e.to_string());
             ExitCode::from(EXIT_FAILED)
         }

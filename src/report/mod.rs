@@ -128,13 +128,13 @@ impl Log {
 /// run's result is already decided by then; a check run that cannot be created is a warning).
 pub async fn finish(outcome: &mut Outcome, config: &Config, places: &Outputs, log: &Log) -> Vec<String> {
     let mut failures = Vec::new();
-    if let Err(e) = write_signatures(outcome, &places.signatures) {
-        failures.push(e);
-    }
+    write_signatures(outcome, &places.signatures);
     let mut report = Vec::new();
     if let Err(e) = json::write(outcome, &mut report).and_then(|()| outputs::write_new(&places.report, &report)) {
         failures.push(format!("report-path: cannot write `{}`: {e}", places.report.display()));
     }
+    // A run that signed nothing leaves no empty signatures folder behind.
+    places.release_if_empty();
     let workspace = std::env::var_os("GITHUB_WORKSPACE").map(PathBuf::from);
     let mut buf = Vec::new();
     let _ = terminal::planned_requests(outcome, &mut buf);
@@ -189,33 +189,62 @@ fn append_file(path: &Path, render: impl FnOnce(&mut dyn Write) -> std::io::Resu
 /// percent-encoded into one name (`dist%2Fapp.exe.signed`) so that two `setup.exe` in different
 /// folders, or `a/b` and `a__b`, cannot collide. The name claims no encoding: the value may be
 /// Base64 of a signature or a whole signed script (the status document shows both). Each file
-/// is written whole or not at all, and never over another run's.
-fn write_signatures(outcome: &mut Outcome, dir: &Path) -> Result<(), String> {
-    let mut targets: Vec<(String, &mut crate::outcome::SignRecord)> = Vec::new();
+/// is written whole or not at all, and never over another run's. A signature that cannot be
+/// written fails its artifact (AppViewX signed it, but the user has nothing to use) and the
+/// others are still written.
+fn write_signatures(outcome: &mut Outcome, dir: &Path) {
+    let mut targets: Vec<(Option<String>, String, &mut crate::outcome::SignRecord)> = Vec::new();
     for a in &mut outcome.artifacts {
-        let stem = signature_stem(&a.name);
         if let Some(s) = a.sign.as_mut() {
-            targets.push((stem, s));
+            targets.push((Some(a.name.clone()), signature_stem(&a.name), s));
         }
     }
     for s in &mut outcome.awaited {
-        let stem = s.sign_id.clone().unwrap_or_default();
-        targets.push((stem, s));
+        let stem = signature_stem(s.sign_id.as_deref().unwrap_or_default());
+        targets.push((None, stem, s));
     }
-    for (stem, record) in targets {
+    // Windows and macOS compare names without case: `App.exe` and `app.exe` from a list made
+    // on Linux would be one file there.
+    let mut taken = std::collections::HashSet::new();
+    let mut failed = Vec::new();
+    for (artifact, stem, record) in targets {
         let Some(encoded) = &record.encoded else {
             continue;
         };
-        let path = dir.join(format!("{stem}.signed"));
-        outputs::write_new(&path, encoded.as_bytes()).map_err(|e| format!("cannot write `{}`: {e}", path.display()))?;
-        record.signature_path = Some(path.to_string_lossy().into_owned());
+        let mut name = format!("{stem}.signed");
+        for n in 2.. {
+            if taken.insert(name.to_lowercase()) {
+                break;
+            }
+            name = format!("{stem}~{n}.signed");
+        }
+        let path = dir.join(name);
+        match outputs::write_new(&path, encoded.as_bytes()) {
+            Ok(()) => record.signature_path = Some(path.to_string_lossy().into_owned()),
+            Err(e) => {
+                let message =
+                    format!("AppViewX signed it, but its signature cannot be written to `{}`: {e}", path.display());
+                record.status = crate::outcome::SignStatus::Failed;
+                record.message = Some(message.clone());
+                failed.push((artifact, message));
+            }
+        }
     }
-    Ok(())
+    for (artifact, message) in failed {
+        outcome.error("signature", artifact.as_deref(), message);
+    }
 }
+
+/// Names Windows reserves for devices, whatever the extension: `NUL.exe.signed` cannot be made.
+const DEVICE_NAMES: &[&str] = &[
+    "con", "prn", "aux", "nul", "com1", "com2", "com3", "com4", "com5", "com6", "com7", "com8", "com9", "lpt1", "lpt2",
+    "lpt3", "lpt4", "lpt5", "lpt6", "lpt7", "lpt8", "lpt9",
+];
 
 /// The artifact's relative path as one file name, the same on every OS: `%`, the separators
 /// and every character Windows refuses in a name (`:*?"<>|`, control characters) become `%XX`,
-/// so a name from a checksum list made on Linux still gets its file on a Windows runner.
+/// and so does the first letter of a device name (`NUL`), so a name from a checksum list made on
+/// Linux still gets its file on a Windows runner.
 fn signature_stem(name: &str) -> String {
     let mut out = String::with_capacity(name.len());
     for c in name.chars() {
@@ -224,6 +253,11 @@ fn signature_stem(name: &str) -> String {
             c if c.is_control() => out.push_str(&format!("%{:02X}", c as u32)),
             c => out.push(c),
         }
+    }
+    let base = out.split('.').next().unwrap_or_default().trim_end().to_ascii_lowercase();
+    if DEVICE_NAMES.contains(&base.as_str()) {
+        let first = out.remove(0);
+        out.insert_str(0, &format!("%{:02X}", first as u32));
     }
     out
 }
@@ -239,6 +273,9 @@ mod tests {
         assert_eq!(signature_stem("what?*\"<>|.exe"), "what%3F%2A%22%3C%3E%7C.exe");
         assert_eq!(signature_stem("tab\there"), "tab%09here");
         assert_eq!(signature_stem("dist/ünïcode.exe"), "dist%2Fünïcode.exe");
+        assert_eq!(signature_stem("NUL.exe"), "%4EUL.exe");
+        assert_eq!(signature_stem("com1"), "%63om1");
+        assert_eq!(signature_stem("console.exe"), "console.exe");
     }
 
     #[test]

@@ -7,6 +7,7 @@
 
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::SystemTime;
 
 use crate::config::{InputError, ReportTarget};
@@ -24,33 +25,47 @@ pub struct Outputs {
     pub report: PathBuf,
     /// The folder for the `.signed` files.
     pub signatures: PathBuf,
-    /// The folder made for this run, if the run made one.
-    pub run_folder: Option<PathBuf>,
+    /// The folder made for this run: the run folder, or with `report-path` the signatures
+    /// folder beside the report. Making it is the claim, so two runs cannot both hold it.
+    pub claimed: PathBuf,
+    /// Whether `claimed` is a run folder (holding the report too).
+    run_folder: bool,
 }
 
 impl Outputs {
-    /// Claims this run's places. A run folder is made with `create_dir`, which fails rather
-    /// than shares when another run made the same name first; the name starts with the UTC
-    /// time to the millisecond, so `ls` lists runs in the order they started.
+    /// Claims this run's places with `create_dir`, which fails rather than shares when another
+    /// run made the same name first. A run folder's name starts with the UTC time to the
+    /// millisecond, so `ls` lists runs in the order they started. With `report-path`, the
+    /// signatures go to `<report name>-signatures/` beside it, so two reports in one folder
+    /// never share signatures.
     pub fn claim(target: &ReportTarget, now: SystemTime) -> Result<Outputs, InputError> {
         match target {
             ReportTarget::File(report) => {
-                let signatures = report.parent().unwrap_or(Path::new(".")).join(SIGNATURES_FOLDER);
+                let stem = report.file_stem().map_or_else(|| "report".into(), |s| s.to_string_lossy().into_owned());
+                let signatures = report.with_file_name(format!("{stem}-signatures"));
+                let taken = |what: &Path| {
+                    clash(format!(
+                        "`{}` exists (another run's?) and is never overwritten: remove it, give a new file name, \
+                         or leave report-path unset so each run gets a folder of its own",
+                        what.display()
+                    ))
+                };
                 if report.exists() {
-                    return Err(clash(format!(
-                        "`{}` exists (another run's report?) and is never overwritten: remove it, give a \
-                         new file name, or leave report-path unset so each run gets a folder of its own",
-                        report.display()
-                    )));
+                    return Err(taken(report));
                 }
-                if std::fs::read_dir(&signatures).is_ok_and(|mut entries| entries.next().is_some()) {
-                    return Err(clash(format!(
-                        "`{}` holds another run's signatures, which are never overwritten: give report-path \
-                         in a folder of its own, or leave it unset so each run gets a folder of its own",
-                        signatures.display()
-                    )));
+                let parent = signatures.parent().unwrap_or(Path::new("."));
+                match std::fs::create_dir_all(parent).and_then(|()| std::fs::create_dir(&signatures)) {
+                    Ok(()) => Ok(Outputs {
+                        report: report.clone(),
+                        claimed: signatures.clone(),
+                        signatures,
+                        run_folder: false,
+                    }),
+                    Err(e) if e.kind() == io::ErrorKind::AlreadyExists => Err(taken(&signatures)),
+                    Err(e) => {
+                        Err(clash(format!("cannot create `{}` ({e}): give a writable place", signatures.display())))
+                    }
                 }
-                Ok(Outputs { report: report.clone(), signatures, run_folder: None })
             }
             ReportTarget::RunFolder(base) => {
                 let cannot = |e: io::Error| {
@@ -69,7 +84,8 @@ impl Outputs {
                             return Ok(Outputs {
                                 report: dir.join(REPORT_NAME),
                                 signatures: dir.join(SIGNATURES_FOLDER),
-                                run_folder: Some(dir),
+                                claimed: dir,
+                                run_folder: true,
                             })
                         }
                         Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
@@ -83,16 +99,19 @@ impl Outputs {
 
     /// The folder to name when telling the user where to look.
     pub fn folder(&self) -> &Path {
-        self.run_folder.as_deref().unwrap_or_else(|| self.report.parent().unwrap_or(Path::new(".")))
+        if self.run_folder {
+            &self.claimed
+        } else {
+            self.report.parent().unwrap_or(Path::new("."))
+        }
     }
 
-    /// Removes the run's folder if the run wrote nothing in it (it stopped at an input error):
-    /// an empty folder per typo would litter the workspace.
+    /// Removes the folder this run made if it holds nothing: after an input error or a failed
+    /// setup (an empty folder per typo would litter the workspace), or a run that signed nothing.
     pub fn release_if_empty(&self) {
-        if let Some(dir) = &self.run_folder {
-            // Fails, as it should, when the folder is not empty.
-            let _ = std::fs::remove_dir(dir);
-        }
+        // Fails, as it should, when the folder is not empty.
+        let _ = std::fs::remove_dir(&self.signatures);
+        let _ = std::fs::remove_dir(&self.claimed);
     }
 }
 
@@ -115,8 +134,9 @@ fn run_stamp(now: SystemTime) -> String {
 pub fn write_new(path: &Path, bytes: &[u8]) -> io::Result<()> {
     let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir)?;
-    let name = path.file_name().map_or_else(|| "file".into(), |n| n.to_string_lossy().into_owned());
-    let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
+    // Short, so that a name near the file system's 255-byte limit still has a temporary file.
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    let tmp = dir.join(format!(".cg-{}-{}.tmp", std::process::id(), NEXT.fetch_add(1, Ordering::Relaxed)));
     let written = write_synced(&tmp, bytes, false).and_then(|()| match std::fs::hard_link(&tmp, path) {
         Err(e) if e.kind() != io::ErrorKind::AlreadyExists => write_synced(path, bytes, true),
         linked => linked,
@@ -163,6 +183,7 @@ mod tests {
         assert!(name(&later) > name(&second), "{} sorts after {}", name(&later), name(&second));
         assert_eq!(first.report, first.folder().join("codesign-gate-report.json"));
         assert_eq!(first.signatures, first.folder().join("codesign-gate-signatures"));
+        assert_eq!(first.claimed, first.folder());
         first.release_if_empty();
         assert!(!first.folder().exists());
         std::fs::write(second.folder().join("x"), "kept").unwrap();
@@ -171,21 +192,27 @@ mod tests {
     }
 
     #[test]
-    fn a_given_report_path_that_exists_is_a_clash() {
+    fn a_given_report_path_claims_its_own_signatures_folder() {
         let dir = tempfile::tempdir().unwrap();
-        let report = dir.path().join("r.json");
-        let fresh = Outputs::claim(&ReportTarget::File(report.clone()), SystemTime::now()).unwrap();
-        assert_eq!(fresh.signatures, dir.path().join("codesign-gate-signatures"));
-        std::fs::write(&report, "{}").unwrap();
-        let e = Outputs::claim(&ReportTarget::File(report.clone()), SystemTime::now()).unwrap_err();
+        let report = dir.path().join("out/r.json");
+        let target = ReportTarget::File(report.clone());
+        let first = Outputs::claim(&target, SystemTime::now()).unwrap();
+        assert_eq!(first.signatures, dir.path().join("out/r-signatures"));
+        assert!(first.signatures.is_dir(), "made when claimed");
+        assert_eq!(first.folder(), dir.path().join("out"));
+        // A second run with the same report-path, while the first still runs: refused.
+        let e = Outputs::claim(&target, SystemTime::now()).unwrap_err();
         assert_eq!(e.input, "report-path");
+        assert!(e.message.contains(&first.signatures.display().to_string()), "{e}");
+        // Another report in the same folder has signatures of its own.
+        let other = Outputs::claim(&ReportTarget::File(dir.path().join("out/s.json")), SystemTime::now()).unwrap();
+        assert_eq!(other.signatures, dir.path().join("out/s-signatures"));
+        // Once the first run wrote its report and signed nothing, its path stays taken.
+        std::fs::write(&report, "{}").unwrap();
+        first.release_if_empty();
+        assert!(!first.signatures.exists(), "an empty signatures folder is removed");
+        let e = Outputs::claim(&target, SystemTime::now()).unwrap_err();
         assert!(e.message.contains(&report.display().to_string()), "{e}");
-        std::fs::remove_file(&report).unwrap();
-        std::fs::create_dir(dir.path().join("codesign-gate-signatures")).unwrap();
-        assert!(Outputs::claim(&ReportTarget::File(report.clone()), SystemTime::now()).is_ok(), "empty is free");
-        std::fs::write(dir.path().join("codesign-gate-signatures/a.signed"), "sig").unwrap();
-        let e = Outputs::claim(&ReportTarget::File(report), SystemTime::now()).unwrap_err();
-        assert!(e.message.contains("codesign-gate-signatures"), "{e}");
     }
 
     #[test]

@@ -115,7 +115,7 @@ fn an_existing_report_is_an_input_error_and_nothing_is_sent() {
     let ran = gate.run();
     assert_eq!(ran.code, 0, "an explicit report-path works: {}", ran.debug());
     assert_eq!(Path::new(ran.output("report-path")), report);
-    assert!(report.parent().unwrap().join("codesign-gate-signatures/dist%2Fapp2.exe.signed").is_file());
+    assert!(report.parent().unwrap().join("report-signatures/dist%2Fapp2.exe.signed").is_file());
     let before = std::fs::read(&report).expect("report");
     let requests = sim.state().requests.len();
 
@@ -154,4 +154,97 @@ fn an_earlier_runs_files_are_never_signed_by_a_later_run() {
     let names: Vec<&str> =
         second.report()["artifacts"].as_array().expect("artifacts").iter().filter_map(|a| a["name"].as_str()).collect();
     assert_eq!(names, ["dist/app4.exe"], "the first run's report and signatures are not artifacts");
+}
+
+/// Runs the gates at once, each in its own process, and collects them in order.
+fn run_together(gates: &[&Gate]) -> Vec<Ran> {
+    std::thread::scope(|s| {
+        let handles: Vec<_> = gates.iter().map(|g| s.spawn(|| g.run())).collect();
+        handles.into_iter().map(|h| h.join().expect("a gate thread")).collect()
+    })
+}
+
+#[test]
+fn reports_given_in_one_folder_keep_their_own_signatures_and_one_path_is_one_run() {
+    let sim = sim();
+    let out = tempfile::tempdir().expect("tempdir");
+    let mut a = gate_for(&sim, 5);
+    a.input("report-path", &out.path().join("a.json").to_string_lossy());
+    let mut b = gate_for(&sim, 6);
+    b.input("report-path", &out.path().join("b.json").to_string_lossy());
+    let runs = run_together(&[&a, &b]);
+    for (ran, (name, content)) in runs.iter().zip([("a", "build 5"), ("b", "build 6")]) {
+        assert_eq!(ran.code, 0, "{}", ran.debug());
+        let artifact = ran.report()["artifacts"][0]["name"].as_str().expect("name").to_string();
+        let signature = signature_of(ran, &artifact);
+        assert_eq!(signature, signature_for(&sim, ran, content.as_bytes()));
+        let path = ran.report()["artifacts"][0]["sign"]["signature_path"].as_str().expect("path").to_string();
+        assert!(Path::new(&path).starts_with(out.path().join(format!("{name}-signatures"))), "{path}");
+    }
+
+    // The same report-path twice at once: one run signs, the other stops before sending anything.
+    let sim = signing_sim::SimHandle::spawn(signing_sim::SimConfig::default()).expect("simulator");
+    let same = out.path().join("same.json").to_string_lossy().into_owned();
+    let mut c = gate_for(&sim, 7);
+    c.input("report-path", &same);
+    let mut d = gate_for(&sim, 8);
+    d.input("report-path", &same);
+    let runs = run_together(&[&c, &d]);
+    let mut codes: Vec<i32> = runs.iter().map(|r| r.code).collect();
+    codes.sort_unstable();
+    assert_eq!(codes, [0, 2], "{}\n{}", runs[0].debug(), runs[1].debug());
+    let refused = runs.iter().find(|r| r.code == 2).expect("one refused");
+    assert!(refused.stderr.contains("same"), "names the path: {}", refused.stderr);
+    assert_eq!(sim.state().tpp_tokens.len(), 1, "only one run talked to TPP");
+}
+
+#[test]
+fn a_signature_that_cannot_be_written_fails_its_artifact_and_the_others_are_kept() {
+    let sim = sim();
+    let mut gate = Gate::empty();
+    // A valid file name whose signature name (`dist%2F…​.signed`) is over the 255-byte limit.
+    let long = format!("dist/{}.exe", "a".repeat(246));
+    gate.file(&long, b"long name");
+    gate.file("dist/b.exe", b"short name");
+    gate.input("artifacts", "dist/*.exe");
+    gate.tpp(&sim).avx(&sim);
+    let ran = gate.run();
+    assert_eq!(ran.code, 1, "{}", ran.debug());
+    assert_eq!(ran.output("result"), "failure");
+    assert_eq!(ran.output("signed"), "1", "{}", ran.outputs_raw);
+    assert_eq!(ran.output("failed"), "1", "{}", ran.outputs_raw);
+    let artifacts = ran.report()["artifacts"].as_array().expect("artifacts").clone();
+    let failed = artifacts.iter().find(|a| a["name"] == long.as_str()).expect("the long name");
+    assert_eq!(failed["sign"]["status"], "failed", "{failed}");
+    let message = failed["sign"]["message"].as_str().expect("why");
+    assert!(message.contains("AppViewX signed it") && message.contains("cannot be written"), "{message}");
+    assert!(ran.stdout.contains("cannot be written"), "annotated: {}", ran.stdout);
+    let kept = artifacts.iter().find(|a| a["name"] == "dist/b.exe").expect("b.exe");
+    assert_eq!(kept["sign"]["status"], "signed");
+    assert!(!signature_of(&ran, "dist/b.exe").is_empty());
+}
+
+#[test]
+fn names_that_differ_only_in_case_get_two_signature_files() {
+    let sim = sim();
+    let mut gate = Gate::empty();
+    let (upper, lower) = (sha2_hex(b"upper"), sha2_hex(b"lower"));
+    gate.file("SHA256SUMS", format!("{upper}  dist/App.exe\n{lower}  dist/app.exe\n").as_bytes());
+    gate.input("artifacts", "SHA256SUMS").input("digest-files", "list");
+    gate.tpp(&sim).avx(&sim);
+    let ran = gate.run();
+    assert_eq!(ran.code, 0, "{}", ran.debug());
+    let mut names: Vec<String> =
+        ran.signatures.iter().filter_map(|(p, _)| p.file_name().map(|n| n.to_string_lossy().into_owned())).collect();
+    names.sort();
+    // One folder on Windows and macOS holds both, as they compare names without case.
+    assert_eq!(names, ["dist%2FApp.exe.signed", "dist%2Fapp.exe~2.signed"]);
+    assert!(!signature_of(&ran, "dist/App.exe").is_empty() && !signature_of(&ran, "dist/app.exe").is_empty());
+}
+
+fn sha2_hex(data: &[u8]) -> String {
+    sha2::Digest::finalize(<sha2::Sha256 as sha2::Digest>::new_with_prefix(data))
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }

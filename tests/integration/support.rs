@@ -196,7 +196,11 @@ impl Gate {
         let printed = stdout.lines().rev().find_map(|l| l.strip_prefix("report: ")).map(PathBuf::from);
         let report_path = printed.unwrap_or_else(|| self.report_path());
         let report_raw = std::fs::read_to_string(&report_path).unwrap_or_default();
-        let sig_dir = report_path.parent().expect("report dir").join("codesign-gate-signatures");
+        // Beside a given report-path, `<name>-signatures`; in a run folder, `codesign-gate-signatures`.
+        let sig_dir = match (self.env.contains_key("INPUT_REPORT-PATH"), report_path.file_stem()) {
+            (true, Some(stem)) => report_path.with_file_name(format!("{}-signatures", stem.to_string_lossy())),
+            _ => report_path.parent().expect("report dir").join("codesign-gate-signatures"),
+        };
         let mut signatures = Vec::new();
         if let Ok(entries) = std::fs::read_dir(&sig_dir) {
             for e in entries.flatten() {
