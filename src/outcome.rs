@@ -420,7 +420,8 @@ impl Outcome {
                 }
             }
         }
-        self.calls.clear();
+        // `calls` stays: planned calls never enter it, and a call a plan does send (the
+        // address echo) was made.
         self.plan = Some(plan);
         self
     }

@@ -126,6 +126,13 @@ pub async fn find(cfg: &TppConfig, github_hosted: bool, http: &Http) -> Result<R
                 .sent_in_plans();
             let reply =
                 http.send(&call).await.map_err(|e| RunError::Setup(format!("runner-ip from-url {url}: {}", e.kind)))?;
+            if reply.status >= 500 || reply.status == 429 {
+                // The echo is down or busy (after the client's retries): no input to fix.
+                return Err(RunError::Setup(format!(
+                    "runner-ip from-url {url} answered HTTP {}: the address echo is unavailable; try again, or set runner-ip to an address",
+                    reply.status
+                )));
+            }
             if !(200..300).contains(&reply.status) {
                 return Err(input_error(format!(
                     "from-url {url} answered HTTP {}: give the URL of an endpoint that answers the caller's IP address",

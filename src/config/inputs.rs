@@ -46,7 +46,7 @@ pub const INPUTS: &[InputSpec] = &[
     InputSpec { name: "poll-interval", help: "Time between status polls: auto (soon, then less often) or e.g. 5s [default: auto]" },
     InputSpec { name: "request-timeout", help: "Limit for one HTTP request [default: 30s]" },
     InputSpec { name: "max-concurrency", help: "Parallel requests per stage, 1-64 [default: 16]" },
-    InputSpec { name: "dry-run", help: "true: plan only. Validate every input, hash the artifacts, resolve the runner IP and print every request the gate would send (secrets as ***), sending none; result `planned` [default: false]" },
+    InputSpec { name: "dry-run", help: "true: plan only. Validate every input, hash the artifacts, resolve the runner IP and print every request the gate would send (secrets as ***), sending nothing to TPP, AppViewX or GitHub (only a runner-ip from-url: echo is asked); result `planned` [default: false]" },
     InputSpec { name: "ca-certificates", help: "PEM file of CA certificates to trust besides the system roots" },
     InputSpec { name: "check-run", help: "Also publish the result as a check run of this name on the commit (needs github-token with checks: write)" },
     InputSpec { name: "github-token", help: "Token for the GitHub API, used only for check-run (e.g. secrets.GITHUB_TOKEN)" },

@@ -140,4 +140,24 @@ fn a_plan_asks_the_echo_and_plans_the_pre_approval_for_its_answer() {
         .unwrap_or_else(|| panic!("no AddPreApproval planned: {planned:?}"));
     assert_eq!(preapproval["body"]["IPAddress"], "127.0.0.1", "{preapproval}");
     assert_eq!(ran.report()["runner_ip_source"], format!("from-url {url}").as_str());
+    let calls = ran.report()["calls"].as_array().expect("calls").clone();
+    let endpoints: Vec<&str> = calls.iter().filter_map(|c| c["endpoint"].as_str()).collect();
+    assert_eq!(endpoints, ["from-url"], "the audit record lists the one call that was made");
+}
+
+#[test]
+fn an_echo_that_is_down_fails_the_run_with_a_report() {
+    let sim = sim();
+    let busy = signing_sim::FaultKind::Status { code: 503, retry_after: None };
+    sim.add_fault(signing_sim::Fault::new("__sim/ip", busy).times(0));
+    let url = format!("{}/__sim/ip", sim.base_url());
+    let mut gate = tpp_only(&sim);
+    gate.input("runner-ip", &format!("from-url:{url}")).input("timeout", "5s");
+    let ran = gate.run();
+    assert_eq!(ran.code, 1, "not an input to fix: {}", ran.debug());
+    assert_eq!(ran.report()["result"], "failure");
+    assert!(ran.report_raw.contains("HTTP 503"), "{}", ran.report_raw);
+    let state = sim.state();
+    assert!(state.requests.len() > 1, "the echo was asked again");
+    assert!(state.requests.iter().all(|r| r.path == "/__sim/ip"), "nothing was sent to TPP");
 }
