@@ -20,7 +20,6 @@ use std::time::Duration;
 
 pub use appviewx::{AppViewXConfig, AvxWork};
 pub use artifacts::{ArtifactsConfig, DigestFiles, IfNoFilesFound, Pattern};
-pub use fork::is_fork_pull_request;
 pub use github::{CheckRunConfig, GithubContext};
 pub use inputs::{env_name, InputError, InputSpec, Inputs, INPUTS};
 pub use tpp::{OidcAuth, TppAuth, TppConfig};
