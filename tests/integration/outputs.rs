@@ -156,14 +156,6 @@ fn an_earlier_runs_files_are_never_signed_by_a_later_run() {
     assert_eq!(names, ["dist/app4.exe"], "the first run's report and signatures are not artifacts");
 }
 
-/// Runs the gates at once, each in its own process, and collects them in order.
-fn run_together(gates: &[&Gate]) -> Vec<Ran> {
-    std::thread::scope(|s| {
-        let handles: Vec<_> = gates.iter().map(|g| s.spawn(|| g.run())).collect();
-        handles.into_iter().map(|h| h.join().expect("a gate thread")).collect()
-    })
-}
-
 #[test]
 fn reports_given_in_one_folder_keep_their_own_signatures_and_one_path_is_one_run() {
     let sim = sim();
@@ -228,7 +220,7 @@ fn a_signature_that_cannot_be_written_fails_its_artifact_and_the_others_are_kept
 fn names_that_differ_only_in_case_get_two_signature_files() {
     let sim = sim();
     let mut gate = Gate::empty();
-    let (upper, lower) = (sha2_hex(b"upper"), sha2_hex(b"lower"));
+    let (upper, lower) = (sha256_hex(b"upper"), sha256_hex(b"lower"));
     gate.file("SHA256SUMS", format!("{upper}  dist/App.exe\n{lower}  dist/app.exe\n").as_bytes());
     gate.input("artifacts", "SHA256SUMS").input("digest-files", "list");
     gate.tpp(&sim).avx(&sim);
@@ -240,11 +232,4 @@ fn names_that_differ_only_in_case_get_two_signature_files() {
     // One folder on Windows and macOS holds both, as they compare names without case.
     assert_eq!(names, ["dist%2FApp.exe.signed", "dist%2Fapp.exe~2.signed"]);
     assert!(!signature_of(&ran, "dist/App.exe").is_empty() && !signature_of(&ran, "dist/app.exe").is_empty());
-}
-
-fn sha2_hex(data: &[u8]) -> String {
-    sha2::Digest::finalize(<sha2::Sha256 as sha2::Digest>::new_with_prefix(data))
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
 }

@@ -73,10 +73,7 @@ fn sixteen_gates_at_once_each_keep_their_own_complete_results() {
         .collect();
 
     let started = std::time::Instant::now();
-    let runs: Vec<Ran> = std::thread::scope(|s| {
-        let handles: Vec<_> = gates.iter().map(|g| s.spawn(|| g.run())).collect();
-        handles.into_iter().map(|h| h.join().expect("a gate thread")).collect()
-    });
+    let runs = run_together(&gates.iter().collect::<Vec<_>>());
     let elapsed = started.elapsed();
 
     let state = sim.state();

@@ -290,6 +290,18 @@ pub fn sha256_b64(data: &[u8]) -> String {
     base64::engine::general_purpose::STANDARD.encode(sha2::Sha256::digest(data))
 }
 
+pub fn sha256_hex(data: &[u8]) -> String {
+    sha2::Sha256::digest(data).iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Runs the gates at once, each in its own process, and collects them in order.
+pub fn run_together(gates: &[&Gate]) -> Vec<Ran> {
+    std::thread::scope(|s| {
+        let handles: Vec<_> = gates.iter().map(|g| s.spawn(|| g.run())).collect();
+        handles.into_iter().map(|h| h.join().expect("a gate thread")).collect()
+    })
+}
+
 pub fn b64(data: &[u8]) -> String {
     base64::engine::general_purpose::STANDARD.encode(data)
 }
