@@ -4,7 +4,9 @@
 
 use crate::config::{AvxWork, Config};
 use crate::http::Note;
-use crate::outcome::{ArtifactRecord, CallRecord, DigestRecord, Outcome, PlanRecord, SignRecord, StageStatus};
+use crate::outcome::{
+    ArtifactRecord, CallRecord, DigestRecord, Outcome, PlanRecord, PreApprovalRecord, SignRecord, StageStatus,
+};
 use crate::stage::digest::Digested;
 use crate::stage::sign::{Planned, SignResult};
 use crate::stage::tpp::TppResult;
@@ -66,6 +68,7 @@ pub fn signing<'a>(enabled: Enabled, digested: &'a [Digested], tpp: Option<&TppR
         return Signing::NothingToDo;
     }
     let prequalify_failed = |i: usize| tpp.is_some_and(|t| t.prequalify.get(i).is_some_and(|(s, _)| s.is_failed()));
+    let preapproval = |i: usize| tpp.and_then(|t| t.preapproval(i));
     Signing::Run(
         digested
             .iter()
@@ -73,9 +76,33 @@ pub fn signing<'a>(enabled: Enabled, digested: &'a [Digested], tpp: Option<&TppR
             .map(|(i, d)| match &d.digest {
                 Err(_) => Planned::Skip("not submitted: no digest"),
                 Ok(_) if prequalify_failed(i) => Planned::Skip("not submitted: pre-qualification failed"),
-                Ok(digest) => Planned::Submit { name: &d.artifact.name, digest },
+                Ok(_) if preapproval(i).is_some_and(|p| p.outcome.is_failed()) => {
+                    Planned::Skip("not submitted: pre-approval failed")
+                }
+                Ok(digest) => {
+                    Planned::Submit { name: &d.artifact.name, digest, if_waiting: if_waiting(preapproval(i)) }
+                }
             })
             .collect(),
+    )
+}
+
+/// Why a signing may still be waiting when the run's timeout passes, as far as the gate can
+/// tell from what it asked TPP for: the AppViewX status says only `Inprogress`.
+fn if_waiting(preapproval: Option<&PreApprovalRecord>) -> String {
+    let Some(p) = preapproval else {
+        return "no pre-approval was asked for it, so it waits for a Key Use Approver in TPP".to_string();
+    };
+    let address = p.ip_address.as_deref().map_or_else(|| "any address".to_string(), |ip| format!("the address {ip}"));
+    let at = p.requested_at.as_deref().unwrap_or("this run");
+    let used_up = if p.single_use {
+        "another signing used up this single-use pre-approval".to_string()
+    } else {
+        format!("its {} h had passed", p.hours)
+    };
+    format!(
+        "the pre-approval made for it at {at} was not used: TPP uses it only for a signer at {address} (runner-ip){}, and not once {used_up}; so it waits for a Key Use Approver in TPP",
+        p.not_before.as_deref().map(|n| format!(" after {n}")).unwrap_or_default(),
     )
 }
 
@@ -128,6 +155,7 @@ pub fn outcome(config: &Config, enabled: Enabled, r: Results<'_>) -> Outcome {
         );
     }
     outcome.tpp_url = config.tpp.as_ref().map(|t| t.base_url.to_string());
+    outcome.preapproval_mode = config.tpp.as_ref().filter(|t| t.pre_approve).map(|t| t.pre_approval.name());
     outcome.appviewx_url = config.appviewx.as_ref().map(|a| a.base_url.to_string());
     if let Some(w) = r.discover_warning {
         outcome.warning("discover", None, w);
@@ -138,6 +166,7 @@ pub fn outcome(config: &Config, enabled: Enabled, r: Results<'_>) -> Outcome {
         }
         let (prequalify, prequalify_result) =
             r.tpp.as_ref().and_then(|t| t.prequalify.get(i).cloned()).unwrap_or((StageStatus::NotRun, None));
+        let preapproval = r.tpp.as_ref().and_then(|t| t.preapproval(i));
         let sign = match &r.signed {
             Signed::NotRun => None,
             Signed::Skipped(why) => Some(SignRecord::not_submitted(why)),
@@ -155,6 +184,8 @@ pub fn outcome(config: &Config, enabled: Enabled, r: Results<'_>) -> Outcome {
             digest_error: d.digest.as_ref().err().cloned(),
             prequalify,
             prequalify_result,
+            preapproval: preapproval.map_or(StageStatus::NotRun, |p| p.outcome.clone()),
+            preapproval_index: r.tpp.as_ref().and_then(|t| t.preapproval_of.get(i).copied().flatten()),
             sign,
         });
     }
@@ -169,7 +200,7 @@ pub fn outcome(config: &Config, enabled: Enabled, r: Results<'_>) -> Outcome {
     if let Some(tpp) = r.tpp {
         outcome.problems.extend(tpp.problems.0);
         outcome.tpp_auth = Some(tpp.auth);
-        outcome.preapproval = tpp.preapproval;
+        outcome.preapprovals = tpp.preapprovals;
         outcome.runner_ip = tpp.runner_ip;
         outcome.runner_ip_source = tpp.runner_ip_source;
     }
@@ -229,12 +260,37 @@ mod tests {
                 error: None,
             },
             prequalify: prequalified.iter().map(|ok| (status(*ok), None)).collect(),
-            preapproval: None,
+            preapprovals: Vec::new(),
+            preapproval_of: vec![None; prequalified.len()],
             runner_ip: None,
             runner_ip_source: None,
             problems: Problems::default(),
             may_sign,
         }
+    }
+
+    /// `tpp` with one pre-approval per artifact that has `Some(accepted)`.
+    fn preapproved(mut t: TppResult, each: &[Option<bool>]) -> TppResult {
+        for (i, ok) in each.iter().enumerate() {
+            let Some(ok) = ok else { continue };
+            t.preapproval_of[i] = Some(t.preapprovals.len());
+            t.preapprovals.push(PreApprovalRecord {
+                serves: vec![format!("artifact {i}")],
+                requested_at: Some("2026-01-01T00:00:00Z".into()),
+                dn: String::new(),
+                user: String::new(),
+                comment: String::new(),
+                hours: 1,
+                ip_address: Some("192.0.2.7".into()),
+                ip_source: "given".into(),
+                not_before: None,
+                signing_executable: None,
+                single_use: true,
+                outcome: if *ok { StageStatus::Done } else { StageStatus::Failed { message: "refused".into() } },
+                result: None,
+            });
+        }
+        t
     }
 
     /// What the signing stage does with each artifact, in words.
@@ -284,6 +340,22 @@ mod tests {
                 Some(tpp(true, &[true, false])),
                 true,
                 "submit a, not submitted: pre-qualification failed",
+            ),
+            (
+                "an artifact whose pre-approval failed is not submitted; the others go on",
+                both,
+                &ok2,
+                Some(preapproved(tpp(true, &[true, true]), &[Some(true), Some(false)])),
+                true,
+                "submit a, not submitted: pre-approval failed",
+            ),
+            (
+                "a failed pre-qualification is reported before its pre-approval",
+                both,
+                &ok2,
+                Some(preapproved(tpp(true, &[false, true]), &[None, Some(true)])),
+                true,
+                "not submitted: pre-qualification failed, submit b",
             ),
             ("no AppViewX", tpp_only, &ok2, Some(tpp(true, &[true, true])), true, "not configured"),
             ("no artifacts, nothing to wait for", both, &none, None, false, "nothing to do"),

@@ -65,12 +65,17 @@ pub async fn demo(artifacts: Option<PathBuf>) -> anyhow::Result<u8> {
     writeln!(out, "\nThe job summary a workflow would show:\n")?;
     summary::markdown(&outcome, &mut out)?;
     let state = sim.state();
+    // The simulator enforces the approval chain: a signing pre-approved by TPP used one
+    // pre-qualification and one pre-approval; any other waited for an approver.
     writeln!(
         out,
-        "The simulator now holds {} pre-qualification(s), {} pre-approval(s), {} sign request(s); tokens revoked: {}/{}.",
+        "The simulator now holds {} pre-qualification(s), {} pre-approval(s) ({} used), {} sign request(s) ({} pre-approved, {} waiting for an approver); tokens revoked: {}/{}.",
         state.prequalifications.len(),
         state.preapprovals.len(),
+        state.preapprovals.iter().filter(|p| !p.used_by.is_empty()).count(),
         state.sign_requests.len(),
+        state.sign_requests.iter().filter(|r| r.approval == "pre-approved").count(),
+        state.sign_requests.iter().filter(|r| r.approval.starts_with("awaiting")).count(),
         state.tpp_tokens.iter().filter(|t| t.revoked).count(),
         state.tpp_tokens.len()
     )?;

@@ -132,31 +132,42 @@ pub struct ArtifactRecord {
     pub prequalify: StageStatus,
     /// TPP's `Result` code for the pre-qualification, when its answer carried one.
     pub prequalify_result: Option<i64>,
+    /// How the pre-approval its signing relies on ended; `NotRun` when none was asked for it.
+    pub preapproval: StageStatus,
+    /// Which pre-approval serves its signing: an index into the report's `preapprovals`.
+    pub preapproval_index: Option<usize>,
     /// `None` when AppViewX is not configured, or the run only waits for given sign ids.
     pub sign: Option<SignRecord>,
 }
 
 impl ArtifactRecord {
-    /// Counted as failed: no digest, a failed pre-qualification, or a sign request not signed
-    /// (a request still pending after a cancellation is left to the cancellation error).
+    /// Counted as failed: no digest, a failed pre-qualification or pre-approval, or a sign
+    /// request not signed (a request still pending after a cancellation is left to the
+    /// cancellation error).
     pub fn failed(&self) -> bool {
         self.digest_error.is_some()
             || self.prequalify.is_failed()
+            || self.preapproval.is_failed()
             || self.sign.as_ref().is_some_and(|s| {
                 matches!(s.status, SignStatus::Failed | SignStatus::TimedOut | SignStatus::NotSubmitted)
             })
     }
 }
 
-/// The pre-approval exactly as it was asked for: there is no API to list or revoke one later,
+/// A pre-approval exactly as it was asked for: there is no API to list or revoke one later,
 /// so the audit record is the only place an administrator can find it.
 #[derive(Debug, Clone, Serialize)]
 pub struct PreApprovalRecord {
+    /// The artifacts whose signings it serves: one for a per-signing pre-approval, every
+    /// artifact to sign for a shared one.
+    pub serves: Vec<String>,
+    /// UTC, when the gate sent it; `None` when it was not sent.
+    pub requested_at: Option<String>,
     /// TPP's `Dn`: the project environment.
     pub dn: String,
     /// TPP's `User`: the project key user who will sign (`local:name` or `local:{guid}`).
     pub user: String,
-    /// TPP's `Comment`: the reason for the pre-approval.
+    /// TPP's `Comment`: the reason for the pre-approval; a per-signing one names its artifact.
     pub comment: String,
     /// TPP's `Hours`; always sent, so TPP's 24-hour default never applies.
     pub hours: u32,
@@ -332,8 +343,11 @@ pub struct Outcome {
     pub awaited: Vec<SignRecord>,
     /// `None` when TPP did not run.
     pub tpp_auth: Option<AuthRecord>,
-    /// `None` when pre-approval is off or was never reached.
-    pub preapproval: Option<PreApprovalRecord>,
+    /// `per-signing` or `shared` (the `pre-approval` input); `None` when pre-approval is off.
+    pub preapproval_mode: Option<&'static str>,
+    /// Every pre-approval asked for, in the order they were sent; each artifact's
+    /// `preapproval_index` points into it.
+    pub preapprovals: Vec<PreApprovalRecord>,
     /// The signal that stopped the run early.
     pub cancelled: Option<&'static str>,
     /// In the order the run met them.
@@ -362,7 +376,8 @@ impl Outcome {
             artifacts: Vec::new(),
             awaited: Vec::new(),
             tpp_auth: None,
-            preapproval: None,
+            preapproval_mode: None,
+            preapprovals: Vec::new(),
             cancelled: None,
             problems: Vec::new(),
             calls: Vec::new(),
@@ -400,6 +415,7 @@ impl Outcome {
         };
         for a in &mut self.artifacts {
             planned(&mut a.prequalify);
+            planned(&mut a.preapproval);
             a.prequalify_result = None;
             if let Some(s) = a.sign.as_mut() {
                 planned_sign(s, true);
@@ -408,7 +424,7 @@ impl Outcome {
         for s in &mut self.awaited {
             planned_sign(s, false);
         }
-        if let Some(p) = self.preapproval.as_mut() {
+        for p in &mut self.preapprovals {
             planned(&mut p.outcome);
             p.result = None;
         }
@@ -434,6 +450,11 @@ impl Outcome {
     /// Artifacts TPP pre-qualified.
     pub fn prequalified(&self) -> usize {
         self.artifacts.iter().filter(|a| a.prequalify == StageStatus::Done).count()
+    }
+
+    /// Artifacts whose signing a pre-approval TPP accepted serves.
+    pub fn preapproved(&self) -> usize {
+        self.artifacts.iter().filter(|a| a.preapproval == StageStatus::Done).count()
     }
 
     fn sign_records(&self) -> impl Iterator<Item = &SignRecord> {

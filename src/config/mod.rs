@@ -22,7 +22,7 @@ pub use appviewx::{AppViewXConfig, AvxWork};
 pub use artifacts::{ArtifactsConfig, DigestFiles, IfNoFilesFound, Pattern};
 pub use github::{CheckRunConfig, GithubContext};
 pub use inputs::{env_name, InputError, InputSpec, Inputs, INPUTS};
-pub use tpp::{OidcAuth, TppAuth, TppConfig};
+pub use tpp::{OidcAuth, PreApprovalMode, TppAuth, TppConfig};
 pub use values::{parse_duration, ReportTarget, RunnerIp};
 
 use crate::poll::PollInterval;
@@ -180,6 +180,9 @@ mod tests {
         let tpp = c.tpp.unwrap();
         assert_eq!(tpp.base_url.as_str(), "https://tpp.example.com/");
         assert_eq!((tpp.hours, tpp.single_use, tpp.pre_qualify, tpp.pre_approve), (1, true, true, true));
+        assert_eq!(tpp.pre_approval, PreApprovalMode::PerSigning);
+        let shared = with(&[("pre-approval", "Shared")]).unwrap().tpp.unwrap();
+        assert_eq!(shared.pre_approval, PreApprovalMode::Shared);
         assert_eq!(tpp.runner_ip, RunnerIp::Auto);
         assert!(matches!(tpp.auth, TppAuth::Password { ref scope, .. } if scope == "codesign:approve"));
         assert_eq!(c.timeout, Duration::from_secs(1800));
@@ -228,6 +231,8 @@ mod tests {
             (&[("not-before", "2026-02-30T00:00:00Z")], "not-before"),
             (&[("not-before", "2026-02-01T00:00:00+25:00")], "not-before"),
             (&[("pre-qualify", "false"), ("pre-approve", "false")], "pre-approve"),
+            (&[("pre-approval", "each")], "pre-approval"),
+            (&[("pre-approval", "shared"), ("pre-approve", "false")], "pre-approval"),
             (&[("timeout", "soon")], "timeout"),
             (&[("timeout", "0")], "timeout"),
             (&[("timeout", "1000h")], "timeout"),

@@ -55,10 +55,13 @@ pub struct TppConfig {
     pub environment_dn: String,
     /// The key user who will sign, prefixed with its identity provider as TPP names identities.
     pub key_user: String,
-    /// Lifetime of the pre-qualifications and the pre-approval, kept short on purpose.
+    /// Lifetime of the pre-qualifications and the pre-approvals, kept short on purpose.
     pub hours: u32,
-    /// Each record allows one signing, so what this run approved cannot be reused by another.
+    /// Each pre-qualification allows one signing of its digest, so what this run approved cannot
+    /// be reused by another.
     pub single_use: bool,
+    /// One single-use pre-approval per signing, or one shared by all of them.
+    pub pre_approval: PreApprovalMode,
     /// Stored with each record so an administrator can trace it back to the run.
     pub comment: String,
     /// The address the pre-approval is limited to.
@@ -69,8 +72,30 @@ pub struct TppConfig {
     pub signing_executable: Option<String>,
     /// Pre-qualify each digest (PreQualify/Create); at least one of the two stages is on.
     pub pre_qualify: bool,
-    /// Request a pre-approval for the runner (Codesign/AddPreApproval).
+    /// Request pre-approvals for the runner (Codesign/AddPreApproval).
     pub pre_approve: bool,
+}
+
+/// How many pre-approvals a run asks for. TPP's `SingleUse: true` allows exactly one signing, so
+/// a run that signs N artifacts under single-use approval needs N of them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PreApprovalMode {
+    /// One `SingleUse: true` pre-approval per artifact to sign: each is used up by its own
+    /// signing, so nothing is left open once the run is done.
+    PerSigning,
+    /// One `SingleUse: false` pre-approval for the whole run: one call, but an approval open to
+    /// any signing by the key user from the runner's address until `hours` pass.
+    Shared,
+}
+
+impl PreApprovalMode {
+    /// The input's spelling, for the report.
+    pub fn name(self) -> &'static str {
+        match self {
+            PreApprovalMode::PerSigning => "per-signing",
+            PreApprovalMode::Shared => "shared",
+        }
+    }
 }
 
 /// Inputs that mean something only with `tpp-url`.
@@ -91,6 +116,7 @@ const TPP_ONLY: &[&str] = &[
     "signing-executable",
     "pre-qualify",
     "pre-approve",
+    "pre-approval",
 ];
 
 /// None when `tpp-url` is unset; its dependent inputs are then refused rather than ignored.
@@ -114,6 +140,7 @@ pub(super) fn tpp_config(
     let signing_executable = inputs.trimmed("signing-executable").map(str::to_string);
     let comment = comment(inputs, github)?;
     let single_use = parse_bool(inputs, "single-use", true)?;
+    let pre_approval = pre_approval(inputs, pre_approve)?;
     Ok(Some(TppConfig {
         base_url,
         auth,
@@ -121,6 +148,7 @@ pub(super) fn tpp_config(
         key_user,
         hours,
         single_use,
+        pre_approval,
         comment,
         runner_ip,
         not_before,
@@ -231,6 +259,20 @@ fn stages(inputs: &Inputs) -> Result<(bool, bool), InputError> {
         ));
     }
     Ok((pre_qualify, pre_approve))
+}
+
+/// `per-signing` or `shared`; meaningless, so refused, when no pre-approval is asked for.
+fn pre_approval(inputs: &Inputs, pre_approve: bool) -> Result<PreApprovalMode, InputError> {
+    let Some(value) = inputs.trimmed("pre-approval") else { return Ok(PreApprovalMode::PerSigning) };
+    let mode = match value.to_ascii_lowercase().as_str() {
+        "per-signing" => PreApprovalMode::PerSigning,
+        "shared" => PreApprovalMode::Shared,
+        _ => return Err(bad("pre-approval", format!("must be per-signing or shared, not `{}`", truncate(value, 40)))),
+    };
+    if !pre_approve {
+        return Err(bad("pre-approval", "has no effect with pre-approve: false: remove one of the two"));
+    }
+    Ok(mode)
 }
 
 /// A DN as TPP prints it. YAML's double-quoted strings need `\\`; a DN that still contains

@@ -87,6 +87,7 @@ pub fn outputs(outcome: &Outcome, report_path: &Path, delimiter: &str, w: &mut d
                 "size": a.size,
                 "digest": a.digest.as_ref().map(|d| &d.hex),
                 "prequalified": a.prequalify == crate::outcome::StageStatus::Done,
+                "preapproved": a.preapproval == crate::outcome::StageStatus::Done,
                 "sign-id": a.sign.as_ref().and_then(|s| s.sign_id.as_ref()),
                 "status": a.sign.as_ref().map(|s| s.status.label()),
                 "signature-path": a.sign.as_ref().and_then(|s| s.signature_path.as_ref()),
@@ -98,6 +99,7 @@ pub fn outputs(outcome: &Outcome, report_path: &Path, delimiter: &str, w: &mut d
     output(w, "artifacts", &artifacts, delimiter)?;
     output(w, "count", &outcome.artifacts.len().to_string(), delimiter)?;
     output(w, "prequalified", &outcome.prequalified().to_string(), delimiter)?;
+    output(w, "preapproved", &outcome.preapproved().to_string(), delimiter)?;
     output(w, "signed", &outcome.signed().to_string(), delimiter)?;
     output(w, "failed", &outcome.failed().to_string(), delimiter)?;
     output(w, "runner-ip", outcome.runner_ip.as_deref().unwrap_or(""), delimiter)?;

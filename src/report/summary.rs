@@ -19,7 +19,8 @@ fn code(s: &str) -> String {
     }
 }
 
-fn prequalified(s: &StageStatus) -> &'static str {
+/// A TPP stage's cell: a pre-qualification or a pre-approval.
+fn mark(s: &StageStatus) -> &'static str {
     match s {
         StageStatus::NotRun => "–",
         StageStatus::Done => "✅",
@@ -91,17 +92,18 @@ pub fn markdown(outcome: &Outcome, w: &mut dyn Write) -> io::Result<()> {
     writeln!(w, "### {icon} codesign-gate {verdict}\n")?;
     writeln!(
         w,
-        "{} artifact(s) · {} pre-qualified · {} signed · {} failed · {}\n",
+        "{} artifact(s) · {} pre-qualified · {} pre-approved · {} signed · {} failed · {}\n",
         outcome.artifacts.len(),
         outcome.prequalified(),
+        outcome.preapproved(),
         outcome.signed(),
         outcome.failed(),
         human_ms(outcome.duration_ms)
     )?;
     let alg = outcome.hash_algorithm.to_uppercase().replace("SHA", "SHA-");
     if !outcome.artifacts.is_empty() || !outcome.awaited.is_empty() {
-        writeln!(w, "| Artifact | Size | {alg} | Pre-qualified | Sign id | Status | Time |")?;
-        writeln!(w, "|---|---:|---|:---:|---|---|---:|")?;
+        writeln!(w, "| Artifact | Size | {alg} | Pre-qualified | Pre-approved | Sign id | Status | Time |")?;
+        writeln!(w, "|---|---:|---|:---:|:---:|---|---|---:|")?;
         for a in &outcome.artifacts {
             let digest = match (&a.digest, &a.digest_error) {
                 (Some(d), _) => format!("`{}…`", &d.hex[..16]),
@@ -111,11 +113,12 @@ pub fn markdown(outcome: &Outcome, w: &mut dyn Write) -> io::Result<()> {
             let (id, status, time) = sign_cells(a.sign.as_ref());
             writeln!(
                 w,
-                "| {} | {} | {} | {} | {} | {} | {} |",
+                "| {} | {} | {} | {} | {} | {} | {} | {} |",
                 code(&a.name),
                 a.size.map_or_else(|| "–".into(), human_size),
                 digest,
-                prequalified(&a.prequalify),
+                mark(&a.prequalify),
+                mark(&a.preapproval),
                 id,
                 status,
                 time
@@ -123,29 +126,12 @@ pub fn markdown(outcome: &Outcome, w: &mut dyn Write) -> io::Result<()> {
         }
         for s in &outcome.awaited {
             let (id, status, time) = sign_cells(Some(s));
-            writeln!(w, "| (sign id) | – | – | – | {id} | {status} | {time} |")?;
+            writeln!(w, "| (sign id) | – | – | – | – | {id} | {status} | {time} |")?;
         }
         writeln!(w)?;
     }
-    if let Some(p) = &outcome.preapproval {
-        let state = match &p.outcome {
-            StageStatus::Done => "created",
-            StageStatus::Planned => "planned",
-            StageStatus::Failed { .. } => "**failed**",
-            StageStatus::NotRun => "not requested",
-        };
-        writeln!(
-            w,
-            "**Pre-approval** {state}: {} on {} from {} (runner-ip {}) for {} h{}{}{}\n",
-            code(&p.user),
-            code(&p.dn),
-            p.ip_address.as_deref().map_or_else(|| "any address".into(), code),
-            cell(&p.ip_source),
-            p.hours,
-            if p.single_use { ", single use" } else { "" },
-            p.not_before.as_deref().map(|n| format!(", not before {}", code(n))).unwrap_or_default(),
-            p.signing_executable.as_deref().map(|e| format!(", for {}", code(e))).unwrap_or_default(),
-        )?;
+    if let Some(line) = super::preapprovals_line(outcome, &code) {
+        writeln!(w, "**Pre-approvals** {line}\n")?;
     }
     if let Some(line) = outcome.tpp_auth.as_ref().and_then(|a| revocation_line(&a.revocations)) {
         writeln!(w, "{line}\n")?;
@@ -177,7 +163,7 @@ mod tests {
     fn the_table_as_a_release_engineer_reads_it() {
         let mut o = empty_outcome();
         o.duration_ms = 2400;
-        let artifact = |name: &str, prequalify, sign| ArtifactRecord {
+        let artifact = |name: &str, prequalify, preapproval, sign| ArtifactRecord {
             name: name.into(),
             path: format!("/ws/{name}"),
             size: Some(1536),
@@ -185,6 +171,8 @@ mod tests {
             digest_error: None,
             prequalify,
             prequalify_result: None,
+            preapproval,
+            preapproval_index: None,
             sign,
         };
         let signed = SignRecord {
@@ -192,13 +180,16 @@ mod tests {
             elapsed_ms: Some(1250),
             ..SignRecord::pending("65c47fa41112f940dab1cb12")
         };
-        o.artifacts.push(artifact("dist/app.exe", StageStatus::Done, Some(signed)));
+        o.artifacts.push(artifact("dist/app.exe", StageStatus::Done, StageStatus::Done, Some(signed)));
         o.artifacts.push(artifact(
             "dist/a|b.dll",
             StageStatus::Failed { message: "no".into() },
+            StageStatus::NotRun,
             Some(SignRecord::not_submitted("x")),
         ));
-        o.preapproval = Some(PreApprovalRecord {
+        o.preapprovals.push(PreApprovalRecord {
+            serves: vec!["dist/app.exe".into()],
+            requested_at: Some("2026-01-01T00:00:01Z".into()),
             dn: r"\VED\Code Signing\P".into(),
             user: "local:u".into(),
             comment: String::new(),
@@ -217,12 +208,12 @@ mod tests {
         assert_eq!(
             String::from_utf8(out).unwrap(),
             "### ❌ codesign-gate failed\n\n\
-             2 artifact(s) · 1 pre-qualified · 1 signed · 1 failed · 2.4 s\n\n\
-             | Artifact | Size | SHA-256 | Pre-qualified | Sign id | Status | Time |\n\
-             |---|---:|---|:---:|---|---|---:|\n\
-             | `dist/app.exe` | 1.5 KiB | `abababababababab…` | ✅ | `65c47fa41112f940dab1cb12` | signed | 1.2 s |\n\
-             | `dist/a\\|b.dll` | 1.5 KiB | `abababababababab…` | ❌ | – | not submitted | – |\n\n\
-             **Pre-approval** created: `local:u` on `\\VED\\Code Signing\\P` from `10.0.0.7` (runner-ip auto (route to TPP)) for 1 h, single use\n\n\
+             2 artifact(s) · 1 pre-qualified · 1 pre-approved · 1 signed · 1 failed · 2.4 s\n\n\
+             | Artifact | Size | SHA-256 | Pre-qualified | Pre-approved | Sign id | Status | Time |\n\
+             |---|---:|---|:---:|:---:|---|---|---:|\n\
+             | `dist/app.exe` | 1.5 KiB | `abababababababab…` | ✅ | ✅ | `65c47fa41112f940dab1cb12` | signed | 1.2 s |\n\
+             | `dist/a\\|b.dll` | 1.5 KiB | `abababababababab…` | ❌ | – | – | not submitted | – |\n\n\
+             **Pre-approvals** 1 created: `local:u` on `\\VED\\Code Signing\\P` from `10.0.0.7` (runner-ip auto (route to TPP)) for 1 h (single use, one per signing)\n\n\
              **Problems**\n\n\
              - ❌ `dist/a\\|b.dll` (prequalify) refused: Result 2\n\n"
         );

@@ -8,19 +8,23 @@ use crate::units::{human_ms, human_size};
 
 /// The per-artifact table, then the problems, for a log that is not GitHub's.
 pub fn table(outcome: &Outcome, w: &mut impl Write) -> io::Result<()> {
-    let mut rows: Vec<[String; 6]> =
-        vec![["ARTIFACT", "SIZE", "DIGEST", "PRE-QUALIFIED", "SIGN ID", "STATUS"].map(String::from)];
+    let mut rows: Vec<[String; 7]> =
+        vec![["ARTIFACT", "SIZE", "DIGEST", "PRE-QUALIFIED", "PRE-APPROVED", "SIGN ID", "STATUS"].map(String::from)];
+    let mark = |s: &StageStatus| -> String {
+        match s {
+            StageStatus::NotRun => "-".into(),
+            StageStatus::Done => "yes".into(),
+            StageStatus::Planned => "planned".into(),
+            StageStatus::Failed { .. } => "FAILED".into(),
+        }
+    };
     for a in &outcome.artifacts {
         rows.push([
             a.name.clone(),
             a.size.map_or_else(|| "-".into(), human_size),
             a.digest.as_ref().map_or_else(|| "-".into(), |d| format!("{}…", &d.hex[..16])),
-            match a.prequalify {
-                StageStatus::NotRun => "-".into(),
-                StageStatus::Done => "yes".into(),
-                StageStatus::Planned => "planned".into(),
-                StageStatus::Failed { .. } => "FAILED".into(),
-            },
+            mark(&a.prequalify),
+            mark(&a.preapproval),
             a.sign.as_ref().and_then(|s| s.sign_id.clone()).unwrap_or_else(|| "-".into()),
             a.sign.as_ref().map_or_else(|| "-".into(), |s| s.status.label().to_string()),
         ]);
@@ -31,33 +35,20 @@ pub fn table(outcome: &Outcome, w: &mut impl Write) -> io::Result<()> {
             "-".into(),
             "-".into(),
             "-".into(),
+            "-".into(),
             s.sign_id.clone().unwrap_or_default(),
             s.status.label().into(),
         ]);
     }
-    let widths: Vec<usize> = (0..6).map(|c| rows.iter().map(|r| r[c].chars().count()).max().unwrap_or(0)).collect();
+    let widths: Vec<usize> = (0..7).map(|c| rows.iter().map(|r| r[c].chars().count()).max().unwrap_or(0)).collect();
     writeln!(w)?;
     for r in &rows {
         let line: Vec<String> = r.iter().zip(&widths).map(|(v, wd)| format!("{v:<wd$}")).collect();
         writeln!(w, "{}", line.join("  ").trim_end())?;
     }
     writeln!(w)?;
-    if let Some(p) = &outcome.preapproval {
-        writeln!(
-            w,
-            "pre-approval: {} on {} from {} (runner-ip {}) for {}h: {}",
-            p.user,
-            p.dn,
-            p.ip_address.as_deref().unwrap_or("any address"),
-            p.ip_source,
-            p.hours,
-            match &p.outcome {
-                StageStatus::Done => "created",
-                StageStatus::Planned => "planned",
-                StageStatus::Failed { .. } => "FAILED",
-                StageStatus::NotRun => "not requested",
-            }
-        )?;
+    if let Some(line) = super::preapprovals_line(outcome, &|s: &str| s.to_string()) {
+        writeln!(w, "pre-approvals: {line}")?;
     }
     for p in &outcome.problems {
         let tag = match p.severity {
@@ -69,7 +60,7 @@ pub fn table(outcome: &Outcome, w: &mut impl Write) -> io::Result<()> {
     }
     writeln!(
         w,
-        "{}: {} artifact(s), {} pre-qualified, {} signed, {} failed in {}",
+        "{}: {} artifact(s), {} pre-qualified, {} pre-approved, {} signed, {} failed in {}",
         match outcome.result() {
             RunResult::Planned => "PLANNED (nothing was sent)",
             RunResult::Success => "PASSED",
@@ -77,6 +68,7 @@ pub fn table(outcome: &Outcome, w: &mut impl Write) -> io::Result<()> {
         },
         outcome.artifacts.len(),
         outcome.prequalified(),
+        outcome.preapproved(),
         outcome.signed(),
         outcome.failed(),
         human_ms(outcome.duration_ms)

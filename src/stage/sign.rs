@@ -25,6 +25,8 @@ pub enum Planned<'a> {
         name: &'a str,
         /// As the digest stage computed it (or read it from a digest file).
         digest: &'a Digest,
+        /// Why its signing may still be waiting at the timeout, as far as the gate can tell.
+        if_waiting: String,
     },
     /// Not submitted, and why.
     Skip(&'static str),
@@ -76,6 +78,18 @@ pub async fn run(
 ) -> SignResult {
     let mut result = SignResult::default();
     let wait_started = Instant::now();
+    let nothing_to_submit = !plan.iter().any(|p| matches!(p, Planned::Submit { .. }));
+    if nothing_to_submit && matches!(cfg.work, AvxWork::Submit { .. }) {
+        // Every artifact was stopped before signing: a session would only be opened and dropped.
+        result.artifacts = plan
+            .iter()
+            .map(|p| match p {
+                Planned::Skip(why) => Some(SignRecord::not_submitted(why)),
+                Planned::Submit { .. } => None,
+            })
+            .collect();
+        return result;
+    }
     let session = match client.login().await {
         Ok(s) => s,
         Err(e) => {
@@ -135,7 +149,7 @@ async fn submit_all<C: SigningService>(
     for (i, p) in s.plan.iter().enumerate() {
         match p {
             Planned::Skip(why) => result.artifacts[i] = Some(SignRecord::not_submitted(why)),
-            Planned::Submit { name, digest } => jobs.push((
+            Planned::Submit { name, digest, .. } => jobs.push((
                 i,
                 *name,
                 GenerateHashRequest {
@@ -215,10 +229,10 @@ async fn wait_all<C: SigningService>(
     )
     .await;
     for ((slot, id), fin) in polling.into_iter().zip(finals) {
-        let name = slot.and_then(|i| match &plan[i] {
-            Planned::Submit { name, .. } => Some(*name),
-            Planned::Skip(_) => None,
-        });
+        let (name, if_waiting) = match slot.map(|i| &plan[i]) {
+            Some(Planned::Submit { name, if_waiting, .. }) => (Some(*name), Some(if_waiting.as_str())),
+            _ => (None, None),
+        };
         let mut record = SignRecord::pending(&id);
         match fin {
             Final::Signed { encoded, elapsed } => {
@@ -241,10 +255,11 @@ async fn wait_all<C: SigningService>(
             }
             Final::TimedOut { last_error } => {
                 let message = format!(
-                    "sign id {id} still not signed after {} (timeout {}){}",
+                    "sign id {id} still not signed after {} (timeout {}){}{}",
                     human_ms(millis(started.elapsed())),
                     human_ms(millis(config.timeout)),
-                    last_error.map(|e| format!("; last error: {e}")).unwrap_or_default()
+                    last_error.map(|e| format!("; last error: {e}")).unwrap_or_default(),
+                    if_waiting.map(|why| format!("; {why}")).unwrap_or_default()
                 );
                 result.problems.error("sign", name, message.clone());
                 record.status = SignStatus::TimedOut;

@@ -1,14 +1,17 @@
 //! The TPP stage: authenticate, pre-qualify every digest, pre-approve the runner, and revoke
 //! every token the gate obtained.
 
+use std::time::SystemTime;
+
 use futures_util::stream::{self, StreamExt};
 
 use super::digest::Digested;
 use super::renew::Renewable;
 use super::{Context, Problems};
-use crate::config::{OidcAuth, TppAuth, TppConfig};
+use crate::config::{OidcAuth, PreApprovalMode, TppAuth, TppConfig};
+use crate::digest::Digest;
 use crate::http;
-use crate::outcome::{AuthRecord, PreApprovalRecord, Revocation, StageStatus};
+use crate::outcome::{utc_timestamp, AuthRecord, PreApprovalRecord, Revocation, StageStatus};
 use crate::report::Log;
 use crate::runner_ip::RunnerAddress;
 use crate::secret::Secret;
@@ -94,21 +97,32 @@ pub struct TppResult {
     /// Per artifact, in order: its pre-qualification, and TPP's `Result` code when the answer
     /// carried one.
     pub prequalify: Vec<(StageStatus, Option<i64>)>,
-    /// Exactly as asked for; `None` when pre-approval is off or was never reached.
-    pub preapproval: Option<PreApprovalRecord>,
-    /// The address the pre-approval was asked for.
+    /// Every pre-approval asked for, in the order sent; empty when pre-approval is off or was
+    /// never reached.
+    pub preapprovals: Vec<PreApprovalRecord>,
+    /// Per artifact, in order: the index in `preapprovals` of the one that serves its signing.
+    pub preapproval_of: Vec<Option<usize>>,
+    /// The address the pre-approvals were asked for.
     pub runner_ip: Option<String>,
     /// How that address was found: `auto (route to TPP)`, `from-url <url>`, `given` or `none`.
     pub runner_ip_source: Option<String>,
     /// Authentication, pre-flight, pre-qualification, pre-approval and revocation problems.
     pub problems: Problems,
-    /// Whether signing can still succeed.
+    /// Whether signing can still succeed for the artifacts that TPP accepted.
     pub may_sign: bool,
 }
 
-/// Authenticates, checks the environment, pre-qualifies every digest, pre-approves the runner
-/// at `runner` (found before the stage, present when pre-approval is on; `Err` says why it could
-/// not be found, and then nothing is sent) and revokes every token it obtained, whatever failed.
+impl TppResult {
+    /// How the pre-approval that serves artifact `i` ended; `NotRun` when none was asked for it.
+    pub fn preapproval(&self, i: usize) -> Option<&PreApprovalRecord> {
+        self.preapproval_of.get(i).copied().flatten().and_then(|k| self.preapprovals.get(k))
+    }
+}
+
+/// Authenticates, checks the environment, pre-qualifies every digest, pre-approves each
+/// signing (or once for all) for the runner at `runner` (found before the stage, present when
+/// pre-approval is on; `Err` says why it could not be found, and then nothing is sent) and
+/// revokes every token it obtained, whatever failed.
 pub async fn run(
     ctx: &Context<'_>,
     cfg: &TppConfig,
@@ -130,7 +144,8 @@ pub async fn run(
             error: None,
         },
         prequalify: vec![(StageStatus::NotRun, None); digested.len()],
-        preapproval: None,
+        preapprovals: Vec::new(),
+        preapproval_of: vec![None; digested.len()],
         runner_ip: None,
         runner_ip_source: None,
         problems: Problems::default(),
@@ -176,23 +191,20 @@ pub async fn run(
         obtained: std::sync::Mutex::new(if result.auth.obtained { vec![first] } else { Vec::new() }),
     };
 
-    let mut ok = match preflight(cfg, &tokens, &mut result.problems).await {
+    result.may_sign = match preflight(cfg, &tokens, &mut result.problems).await {
         Err(why) => {
             not_attempted(&mut result, why);
             false
         }
-        Ok(()) => true,
+        Ok(()) => {
+            let runner = runner.and_then(|r| r.as_ref().ok());
+            approve_all(ctx, cfg, &tokens, digested, runner, &mut result).await;
+            true
+        }
     };
-    if cfg.pre_qualify && ok {
-        ok &= prequalify_all(ctx, cfg, &tokens, digested, &mut result).await;
-    }
-    if let (Some(Ok(runner)), true) = (runner, cfg.pre_approve && ok) {
-        ok &= preapprove(cfg, &tokens, runner, &mut result, log).await;
-    }
 
     let owed = tokens.obtained.lock().map(|o| o.clone()).unwrap_or_default();
     revoke_all(client, &owed, log, &mut result).await;
-    result.may_sign = ok;
     result
 }
 
@@ -246,123 +258,210 @@ async fn preflight<C: Tpp>(
     }
 }
 
-/// One PreQualify/Create per digest, side by side; the body is built here.
-async fn prequalify_all<C: Tpp>(
+/// What TPP answered for one artifact: its index, its pre-qualification (`None` when off) and
+/// its per-signing pre-approval (`None` when none was asked for it).
+type Answers = (usize, Option<Result<Accepted, TppError>>, Option<PreApprovalRecord>);
+
+/// Pre-qualifies every digest and pre-approves every signing that may follow, side by side:
+/// at most `max-concurrency` pre-qualifications and as many per-signing pre-approvals in
+/// flight, each artifact's pre-approval sent as soon as its pre-qualification is accepted. A
+/// shared pre-approval is sent once the pre-qualifications are done, if any signing may follow.
+async fn approve_all<C: Tpp>(
     ctx: &Context<'_>,
     cfg: &TppConfig,
     tokens: &Tokens<'_, C>,
     digested: &[Digested],
+    runner: Option<&RunnerAddress>,
     result: &mut TppResult,
-) -> bool {
-    let jobs: Vec<(usize, PreQualifyRequest)> = digested
-        .iter()
-        .enumerate()
-        .filter_map(|(i, d)| d.digest.as_ref().ok().map(|d| (i, d)))
-        .map(|(i, d)| {
-            let body = PreQualifyRequest {
-                dn: cfg.environment_dn.clone(),
-                data: d.base64(),
-                user: cfg.key_user.clone(),
-                comment: cfg.comment.clone(),
-                hours: cfg.hours,
-                single_use: cfg.single_use,
-            };
-            (i, body)
-        })
-        .collect();
-    let answers: Vec<(usize, Result<Accepted, TppError>)> = stream::iter(jobs)
-        .map(|(i, body)| async move {
-            let body = &body;
+) {
+    let max = ctx.config.max_concurrency;
+    let runner = runner.filter(|_| cfg.pre_approve);
+    if let Some(runner) = runner {
+        result.runner_ip = runner.ip.map(|ip| ip.to_string());
+        result.runner_ip_source = Some(runner.source.clone());
+        announce(cfg, runner, &mut result.problems, ctx.log);
+    }
+    let per_signing = runner.filter(|_| cfg.pre_approval == PreApprovalMode::PerSigning);
+    let targets: Vec<(usize, &Digest)> =
+        digested.iter().enumerate().filter_map(|(i, d)| d.digest.as_ref().ok().map(|digest| (i, digest))).collect();
+    let count = targets.len();
+    let mut answers: Vec<Answers> = stream::iter(targets.into_iter().enumerate())
+        .map(|(k, (i, digest))| async move {
             let name = digested[i].artifact.name.as_str();
-            (i, tokens.call(|t| async move { tokens.client.prequalify(&t, body, name).await }).await)
+            let prequalified = if cfg.pre_qualify { Some(prequalify(cfg, tokens, name, digest).await) } else { None };
+            if let Some(Ok(accepted)) = &prequalified {
+                ctx.log.info(&format!("pre-qualified {name}{}", result_note(*accepted)));
+            }
+            (k, i, prequalified)
         })
-        .buffered(ctx.config.max_concurrency)
+        .buffer_unordered(max)
+        .map(|(k, i, prequalified)| async move {
+            let name = digested[i].artifact.name.as_str();
+            let approval = match (&prequalified, per_signing) {
+                (Some(Err(_)), _) | (_, None) => None,
+                (_, Some(runner)) => {
+                    let comment = per_signing_comment(&cfg.comment, k + 1, count, name);
+                    let record = request(cfg, runner, comment, true, vec![name.to_string()]);
+                    let record = preapprove(tokens, record, Some(name)).await;
+                    log_preapproved(&record, Some(name), ctx.log);
+                    Some(record)
+                }
+            };
+            (i, prequalified, approval)
+        })
+        .buffer_unordered(max)
         .collect()
         .await;
-    let mut ok = true;
-    for (i, answer) in answers {
+    answers.sort_by_key(|(i, _, _)| *i);
+
+    let mut shared_for = Vec::new();
+    for (i, prequalified, approval) in answers {
         let name = &digested[i].artifact.name;
-        match answer {
-            Ok(accepted) => {
-                ctx.log.info(&format!("pre-qualified {name}{}", result_note(accepted)));
-                result.prequalify[i] = (StageStatus::Done, accepted.result);
-            }
-            Err(e) => {
-                ok = false;
+        match prequalified {
+            Some(Ok(accepted)) => result.prequalify[i] = (StageStatus::Done, accepted.result),
+            Some(Err(e)) => {
                 result.problems.error("prequalify", Some(name), e.to_string());
                 result.prequalify[i] = (StageStatus::Failed { message: e.to_string() }, None);
+                continue;
             }
+            None => {}
+        }
+        match approval {
+            Some(record) => {
+                if let StageStatus::Failed { message } = &record.outcome {
+                    result.problems.error("preapprove", Some(name), message.clone());
+                }
+                result.preapproval_of[i] = Some(result.preapprovals.len());
+                result.preapprovals.push(record);
+            }
+            None => shared_for.push(i),
         }
     }
-    ok
+    if let Some(runner) = runner.filter(|_| cfg.pre_approval == PreApprovalMode::Shared && !shared_for.is_empty()) {
+        let serves = shared_for.iter().map(|&i| digested[i].artifact.name.clone()).collect();
+        let record = preapprove(tokens, request(cfg, runner, cfg.comment.clone(), false, serves), None).await;
+        log_preapproved(&record, None, ctx.log);
+        if let StageStatus::Failed { message } = &record.outcome {
+            result.problems.error("preapprove", None, message.clone());
+        }
+        for i in shared_for {
+            result.preapproval_of[i] = Some(result.preapprovals.len());
+        }
+        result.preapprovals.push(record);
+    }
 }
 
-/// One Codesign/AddPreApproval for the runner; the body is built here.
-async fn preapprove<C: Tpp>(
+/// One PreQualify/Create; the body is built here.
+async fn prequalify<C: Tpp>(
     cfg: &TppConfig,
     tokens: &Tokens<'_, C>,
-    runner: &RunnerAddress,
-    result: &mut TppResult,
-    log: &Log,
-) -> bool {
-    let ip = runner.ip.map(|ip| ip.to_string());
-    if ip.is_none() {
-        result.problems.warning(
-            "preapprove",
-            None,
-            "runner-ip is none: the pre-approval holds for a signer at any address, not only this runner",
-        );
-    }
-    let mut record = PreApprovalRecord {
+    name: &str,
+    digest: &Digest,
+) -> Result<Accepted, TppError> {
+    let body = PreQualifyRequest {
         dn: cfg.environment_dn.clone(),
+        data: digest.base64(),
         user: cfg.key_user.clone(),
         comment: cfg.comment.clone(),
         hours: cfg.hours,
-        ip_address: ip.clone(),
+        single_use: cfg.single_use,
+    };
+    let body = &body;
+    tokens.call(|t| async move { tokens.client.prequalify(&t, body, name).await }).await
+}
+
+/// Says once what every pre-approval of the run will name, and warns when it names no address.
+fn announce(cfg: &TppConfig, runner: &RunnerAddress, problems: &mut Problems, log: &Log) {
+    let ip = runner.ip.map_or_else(|| "any address".to_string(), |ip| ip.to_string());
+    if runner.ip.is_none() {
+        problems.warning(
+            "preapprove",
+            None,
+            "runner-ip is none: the pre-approvals hold for a signer at any address, not only this runner",
+        );
+    }
+    let how = match cfg.pre_approval {
+        PreApprovalMode::PerSigning => "one single-use pre-approval per signing",
+        PreApprovalMode::Shared => "one shared pre-approval (not single use) for every signing",
+    };
+    log.info(&format!(
+        "pre-approving {how}: {} from {ip} ({}) on {} for {}h",
+        cfg.key_user, runner.source, cfg.environment_dn, cfg.hours
+    ));
+}
+
+/// A per-signing pre-approval's `Comment`: the run's comment, then which signing it is for, so
+/// that an administrator reading TPP's records can match each to its artifact.
+fn per_signing_comment(comment: &str, k: usize, count: usize, name: &str) -> String {
+    let name: String = match name.chars().count() {
+        n if n > 200 => format!("…{}", name.chars().skip(n - 199).collect::<String>()),
+        _ => name.to_string(),
+    };
+    format!("{comment}; signing {k}/{count}: {name}")
+}
+
+/// A pre-approval not sent yet, exactly as it will be asked for.
+fn request(
+    cfg: &TppConfig,
+    runner: &RunnerAddress,
+    comment: String,
+    single_use: bool,
+    serves: Vec<String>,
+) -> PreApprovalRecord {
+    PreApprovalRecord {
+        serves,
+        requested_at: None,
+        dn: cfg.environment_dn.clone(),
+        user: cfg.key_user.clone(),
+        comment,
+        hours: cfg.hours,
+        ip_address: runner.ip.map(|ip| ip.to_string()),
         ip_source: runner.source.clone(),
         not_before: cfg.not_before.clone(),
         signing_executable: cfg.signing_executable.clone(),
-        single_use: cfg.single_use,
+        single_use,
         outcome: StageStatus::NotRun,
         result: None,
-    };
-    result.runner_ip = ip.clone();
-    result.runner_ip_source = Some(runner.source.clone());
+    }
+}
+
+/// One Codesign/AddPreApproval; the body is built here, from the record it fills in.
+async fn preapprove<C: Tpp>(
+    tokens: &Tokens<'_, C>,
+    mut record: PreApprovalRecord,
+    artifact: Option<&str>,
+) -> PreApprovalRecord {
     let body = AddPreApprovalRequest {
         dn: record.dn.clone(),
         user: record.user.clone(),
         comment: record.comment.clone(),
         hours: record.hours,
-        ip_address: ip,
+        ip_address: record.ip_address.clone(),
         not_before: record.not_before.clone(),
         signing_executable: record.signing_executable.clone(),
         single_use: record.single_use,
     };
     let body = &body;
-    let ok = match tokens.call(|t| async move { tokens.client.add_preapproval(&t, body).await }).await {
+    record.requested_at = Some(utc_timestamp(SystemTime::now()));
+    match tokens.call(|t| async move { tokens.client.add_preapproval(&t, body, artifact).await }).await {
         Ok(accepted) => {
-            log.info(&format!(
-                "pre-approved {} for {} ({}) on {} for {}h{}{}",
-                record.user,
-                record.ip_address.as_deref().unwrap_or("any address"),
-                record.ip_source,
-                record.dn,
-                record.hours,
-                if record.single_use { ", single use" } else { "" },
-                result_note(accepted)
-            ));
             record.outcome = StageStatus::Done;
             record.result = accepted.result;
-            true
         }
-        Err(e) => {
-            result.problems.error("preapprove", None, e.to_string());
-            record.outcome = StageStatus::Failed { message: e.to_string() };
-            false
-        }
-    };
-    result.preapproval = Some(record);
-    ok
+        Err(e) => record.outcome = StageStatus::Failed { message: e.to_string() },
+    }
+    record
+}
+
+/// Logs a pre-approval TPP accepted, for `artifact` or every signing, as soon as it is.
+fn log_preapproved(record: &PreApprovalRecord, artifact: Option<&str>, log: &Log) {
+    if record.outcome == StageStatus::Done {
+        log.info(&format!(
+            "pre-approved {}{}",
+            artifact.map_or_else(|| format!("{} artifact(s)", record.serves.len()), str::to_string),
+            result_note(Accepted { result: record.result })
+        ));
+    }
 }
 
 /// ` (Result 1 Success)` when TPP's answer carried a Result code; the documented success has none.

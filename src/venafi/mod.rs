@@ -85,11 +85,13 @@ pub trait Tpp: Sync {
         body: &PreQualifyRequest,
         artifact: &str,
     ) -> impl Future<Output = Result<Accepted, TppError>> + Send;
-    /// Pre-approves the key user; no call can list or revoke it afterwards.
+    /// Pre-approves the key user; no call can list or revoke it afterwards. `artifact` ties a
+    /// pre-approval made for one signing to it in the audit record.
     fn add_preapproval(
         &self,
         token: &Secret,
         body: &AddPreApprovalRequest,
+        artifact: Option<&str>,
     ) -> impl Future<Output = Result<Accepted, TppError>> + Send;
     /// Keyless: the job's OIDC token from the runner, exchanged at `/vedauth/authorize/jwt`.
     fn authorize_oidc(&self, oidc: &OidcAuth) -> impl Future<Output = Result<Grant, TppError>> + Send;
@@ -253,8 +255,13 @@ impl Tpp for TppClient {
         .await
     }
 
-    async fn add_preapproval(&self, token: &Secret, body: &AddPreApprovalRequest) -> Result<Accepted, TppError> {
-        self.sign_call("Codesign/AddPreApproval", "vedsdk/Codesign/AddPreApproval", token, body, None).await
+    async fn add_preapproval(
+        &self,
+        token: &Secret,
+        body: &AddPreApprovalRequest,
+        artifact: Option<&str>,
+    ) -> Result<Accepted, TppError> {
+        self.sign_call("Codesign/AddPreApproval", "vedsdk/Codesign/AddPreApproval", token, body, artifact).await
     }
 
     async fn authorize_oidc(&self, oidc: &OidcAuth) -> Result<Grant, TppError> {

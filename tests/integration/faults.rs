@@ -13,7 +13,7 @@ const ENDPOINTS: &[Endpoint] = &[
     ("authorize/oauth", "authorize/oauth", false, Some(1)),
     ("Codesign/GetEnvironment", "Codesign/GetEnvironment", false, Some(1)),
     ("PreQualify/Create", "Flow/Actions/CodeSign/PreQualify/Create", false, Some(2)),
-    ("Codesign/AddPreApproval", "Codesign/AddPreApproval", false, Some(1)),
+    ("Codesign/AddPreApproval", "Codesign/AddPreApproval", false, Some(2)),
     ("revoke/token", "revoke/token", true, Some(1)),
     ("avxapi/login", "login", false, Some(1)),
     ("code-signing-generate-hash", "code-signing-generate-hash", false, Some(2)),

@@ -35,16 +35,26 @@ fn full_run_prequalifies_preapproves_signs_and_revokes() {
         assert!(p.comment.contains("acme/rocket@0123456789ab"), "comment traces the run: {}", p.comment);
         assert!(p.comment.contains("https://github.com/acme/rocket/actions/runs/4242"), "{}", p.comment);
     }
-    assert_eq!(state.preapprovals.len(), 1);
-    let pa = &state.preapprovals[0];
-    assert_eq!(
-        (pa.dn.as_str(), pa.user.as_str(), pa.ip_address.as_deref()),
-        (DN, "local:sample-cs-user", Some("127.0.0.1"))
-    );
-    assert_eq!(
-        (pa.hours, pa.single_use, pa.not_before.as_deref(), pa.signing_executable.as_deref()),
-        (Some(1), Some(true), None, None)
-    );
+    // One single-use pre-approval per signing, each naming its artifact, each used by it.
+    assert_eq!(state.preapprovals.len(), 2);
+    let mut comments: Vec<&str> = state.preapprovals.iter().map(|p| p.comment.as_str()).collect();
+    comments.sort_unstable();
+    assert!(comments[0].ends_with("; signing 1/2: dist/app.exe"), "{comments:?}");
+    assert!(comments[1].ends_with("; signing 2/2: dist/lib/helper.dll"), "{comments:?}");
+    for pa in &state.preapprovals {
+        assert_eq!(
+            (pa.dn.as_str(), pa.user.as_str(), pa.ip_address.as_deref()),
+            (DN, "local:sample-cs-user", Some("127.0.0.1"))
+        );
+        assert_eq!(
+            (pa.hours, pa.single_use, pa.not_before.as_deref(), pa.signing_executable.as_deref()),
+            (Some(1), Some(true), None, None)
+        );
+        assert_eq!(pa.used_by.len(), 1, "used by exactly one signing: {pa:?}");
+    }
+    for r in &state.sign_requests {
+        assert_eq!(r.approval, "pre-approved", "{r:?}");
+    }
 
     // The token the gate obtained was revoked.
     assert_eq!(state.tpp_tokens.len(), 1);
@@ -68,7 +78,7 @@ fn full_run_prequalifies_preapproves_signs_and_revokes() {
 
     // The summary table and the signature files.
     assert!(
-        ran.summary.contains("| Artifact | Size | SHA-256 | Pre-qualified | Sign id | Status | Time |"),
+        ran.summary.contains("| Artifact | Size | SHA-256 | Pre-qualified | Pre-approved | Sign id | Status | Time |"),
         "{}",
         ran.summary
     );
@@ -89,7 +99,17 @@ fn full_run_prequalifies_preapproves_signs_and_revokes() {
     assert_eq!(report["result"], "success");
     assert_eq!(report["github"]["run_id"], "4242");
     assert_eq!(report["artifacts"][0]["digest"]["base64"], sha256_b64(b"the application"));
-    assert_eq!(report["preapproval"]["ip_address"], "127.0.0.1");
+    assert_eq!(report["preapproval_mode"], "per-signing");
+    for (i, name) in ["dist/app.exe", "dist/lib/helper.dll"].into_iter().enumerate() {
+        let index = report["artifacts"][i]["preapproval_index"].as_u64().expect("a pre-approval serves it");
+        let pa = &report["preapprovals"][usize::try_from(index).expect("index")];
+        assert_eq!(pa["serves"], serde_json::json!([name]));
+        assert_eq!((pa["ip_address"].as_str(), pa["single_use"].as_bool()), (Some("127.0.0.1"), Some(true)));
+        assert_eq!(pa["outcome"]["status"], "done");
+        assert!(pa["requested_at"].as_str().is_some_and(|t| t.ends_with('Z')), "{pa}");
+        assert!(pa["comment"].as_str().is_some_and(|c| c.ends_with(name)), "{pa}");
+    }
+    assert_eq!(ran.output("preapproved"), "2");
     assert_eq!(report["tpp_auth"]["revocations"], serde_json::json!(["revoked"]));
     let endpoints: Vec<&str> =
         report["calls"].as_array().expect("calls").iter().map(|c| c["endpoint"].as_str().expect("endpoint")).collect();

@@ -1,6 +1,7 @@
 //! Integration tests: the built binary against the in-process simulator over loopback HTTP.
 
 mod action;
+mod approval;
 mod check_run;
 mod digest_lists;
 mod documented;

@@ -84,8 +84,8 @@ fn a_plan_prints_in_order_exactly_what_a_real_run_sends() {
     );
     assert_eq!(
         printed.len(),
-        11,
-        "grant, environment, 2 pre-qualifications, pre-approval, revoke, login, 2 submissions, 2 status asks"
+        12,
+        "grant, environment, 2 pre-qualifications, 2 pre-approvals, revoke, login, 2 submissions, 2 status asks"
     );
     for (p, r) in printed.iter().zip(&received) {
         assert_eq!(p.body, r.body, "{}: the body, secrets masked on both sides", p.title);
@@ -103,7 +103,7 @@ fn a_plan_prints_in_order_exactly_what_a_real_run_sends() {
     }
     assert_eq!(
         printed.iter().filter(|p| p.headers.iter().any(|h| h == "authorization: ***")).count(),
-        5,
+        6,
         "every TPP call after the grant carries the bearer, shown as ***"
     );
 }
@@ -135,13 +135,16 @@ fn a_plan_sends_nothing_and_reports_planned_without_a_secret() {
     assert_eq!(report["result"], "planned");
     assert_eq!(report["plan"]["reason"], "dry-run");
     assert_eq!(report["calls"].as_array().map(Vec::len), Some(0), "no call was made");
-    assert_eq!(report["plan"]["requests"].as_array().map(Vec::len), Some(11));
-    assert_eq!(report["preapproval"]["outcome"]["status"], "planned");
+    assert_eq!(report["plan"]["requests"].as_array().map(Vec::len), Some(12));
+    for pa in report["preapprovals"].as_array().expect("pre-approvals") {
+        assert_eq!(pa["outcome"]["status"], "planned", "{pa}");
+    }
+    assert_eq!(report["preapprovals"].as_array().map(Vec::len), Some(2), "one per signing");
     assert_eq!(report["tpp_auth"]["revocations"], serde_json::json!(["planned"]));
     assert!(ran.signatures.is_empty(), "a plan writes no signature");
     assert!(!ran.report_raw.contains("\"signed\""), "nothing is reported signed");
     assert!(ran.summary.contains("codesign-gate planned: nothing was sent"), "{}", ran.summary);
-    assert!(ran.summary.contains("**Planned requests** (11,"), "{}", ran.summary);
+    assert!(ran.summary.contains("**Planned requests** (12,"), "{}", ran.summary);
     assert!(ran.stdout.contains("check run `codesign-gate` not published"), "{}", ran.stdout);
     assert!(ran.stdout.contains("gwkey=***"), "the tenant key in the query is hidden: {}", ran.stdout);
     assert!(ran.stdout.contains(r#""password":"***""#), "{}", ran.stdout);
@@ -200,7 +203,7 @@ fn a_pull_request_from_a_fork_without_secrets_runs_as_a_plan_and_says_so_once() 
     assert_eq!(report["result"], "planned");
     assert_eq!(report["plan"]["reason"], "fork-pull-request");
     assert_eq!(report["plan"]["withheld"], serde_json::json!(["tpp-password", "appviewx-password"]));
-    assert_eq!(printed_requests(&ran.stdout).len(), 11, "the whole run is planned");
+    assert_eq!(printed_requests(&ran.stdout).len(), 12, "the whole run is planned");
 }
 
 #[test]

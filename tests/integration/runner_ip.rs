@@ -34,7 +34,7 @@ fn from_url_pre_approves_what_the_echo_answers_as_text_or_json() {
         assert_eq!(ran.output("runner-ip"), "127.0.0.1");
         let source = format!("from-url {url}");
         assert_eq!(ran.report()["runner_ip_source"], source.as_str(), "{shape}");
-        assert_eq!(ran.report()["preapproval"]["ip_source"], source.as_str(), "{shape}");
+        assert_eq!(ran.report()["preapprovals"][0]["ip_source"], source.as_str(), "{shape}");
         assert!(ran.summary.contains(&format!("from `127.0.0.1` (runner-ip {source})")), "{}", ran.summary);
         // The echo is asked first and is told nothing secret.
         let state = sim.state();
@@ -107,7 +107,7 @@ fn auto_on_loopback_given_and_none_say_how_the_address_was_found() {
     let ran = gate.run();
     assert_eq!(ran.code, 0, "{}", ran.debug());
     assert_eq!(preapproved(&sim).0.as_deref(), Some("203.0.113.7"));
-    assert_eq!(ran.report()["preapproval"]["ip_source"], "given");
+    assert_eq!(ran.report()["preapprovals"][0]["ip_source"], "given");
     assert!(ran.summary.contains("from `203.0.113.7` (runner-ip given)"), "{}", ran.summary);
 
     let sim = signing_sim::SimHandle::spawn(signing_sim::SimConfig::default()).expect("simulator");
@@ -119,7 +119,7 @@ fn auto_on_loopback_given_and_none_say_how_the_address_was_found() {
     assert_eq!(ran.report()["runner_ip_source"], "none");
     assert!(ran.summary.contains("from any address (runner-ip none)"), "{}", ran.summary);
     let warning = ran.stdout.lines().find(|l| l.starts_with("::warning")).expect("an annotation");
-    assert!(warning.contains("holds for a signer at any address"), "{warning}");
+    assert!(warning.contains("hold for a signer at any address"), "{warning}");
 }
 
 #[test]

@@ -94,9 +94,14 @@ fn sixteen_gates_at_once_each_keep_their_own_complete_results() {
         }
         assert_eq!(report["tpp_auth"]["revocations"], serde_json::json!(["revoked"]), "gate {i}");
         let comment = format!("soak gate {i}");
-        assert_eq!(report["preapproval"]["outcome"]["status"], "done", "gate {i}");
-        assert_eq!(report["preapproval"]["comment"], comment.as_str());
-        claimed_preapproval.push(comment.clone());
+        let preapprovals = report["preapprovals"].as_array().expect("pre-approvals");
+        assert_eq!(preapprovals.len(), 2, "gate {i}: one per signing");
+        for pa in preapprovals {
+            assert_eq!(pa["outcome"]["status"], "done", "gate {i}");
+            let text = pa["comment"].as_str().expect("comment");
+            assert!(text.starts_with(&format!("{comment}; signing ")), "gate {i}: {text}");
+            claimed_preapproval.push(text.to_string());
+        }
         let artifacts = report["artifacts"].as_array().expect("artifacts");
         assert_eq!(artifacts.len(), 2, "gate {i}");
         let mut signature_files = Vec::new();
@@ -106,6 +111,7 @@ fn sixteen_gates_at_once_each_keep_their_own_complete_results() {
             let digest = sha256_b64(&content(i, file));
             assert_eq!(a["digest"]["base64"], digest.as_str(), "gate {i} {name}");
             assert_eq!(a["prequalify"]["status"], "done", "gate {i} {name}");
+            assert_eq!(a["preapproval"]["status"], "done", "gate {i} {name}");
             claimed_prequal.push((digest.clone(), comment.clone()));
             assert_eq!(a["sign"]["status"], "signed", "gate {i} {name}");
             let sign_id = a["sign"]["sign_id"].as_str().expect("sign id");
@@ -153,8 +159,11 @@ fn sixteen_gates_at_once_each_keep_their_own_complete_results() {
     assert_eq!(state.requests.len(), calls, "requests seen vs calls reported");
     let faulted = state.requests.iter().filter(|r| r.fault.as_deref().is_some_and(|f| f != "latency")).count();
     assert_eq!(faulted, ENDPOINTS.len() * 3 + REPEATABLE.len() * 3, "every armed fault fired");
-    // Bounded: sixteen runs of eleven-odd calls each, plus a retry per fault and a few polls.
-    assert!(calls <= GATES * 24, "{calls} requests for {GATES} gates");
+    // Bounded: sixteen runs of twelve-odd calls each, plus a retry per fault and a few polls.
+    assert!(calls <= GATES * 25, "{calls} requests for {GATES} gates");
+    // Enforced approval: every signing used one pre-approval, and none was left over.
+    assert!(state.sign_requests.iter().all(|r| r.approval == "pre-approved"), "{:?}", state.sign_requests);
+    assert!(state.preapprovals.iter().all(|p| p.used_by.len() == 1), "{:?}", state.preapprovals);
     println!(
         "soak: {GATES} gates ({ON_GITHUB} sharing one RUNNER_TEMP), {faulted} faults, {} requests, {} signatures, {:.1} s",
         state.requests.len(),

@@ -168,7 +168,14 @@ fn sigterm_during_tpp_still_revokes_the_token() {
     assert_eq!(state.tpp_tokens.len(), 1);
     assert!(state.tpp_tokens[0].revoked, "revoked after the cancel: {:?}", state.requests);
     assert!(state.sign_requests.is_empty(), "nothing submitted after the cancel");
-    assert_eq!(ran.report()["preapproval"]["outcome"]["status"], "failed");
+    let report = ran.report();
+    let failed = report["preapprovals"]
+        .as_array()
+        .expect("pre-approvals")
+        .iter()
+        .filter(|p| p["outcome"]["status"] == "failed")
+        .count();
+    assert!(failed >= 1, "the hung one was cut short: {}", report["preapprovals"]);
 }
 
 #[test]
@@ -213,7 +220,8 @@ fn a_post_retried_after_503_is_flagged_in_the_report() {
         .filter(|c| c["endpoint"] == "Codesign/AddPreApproval")
         .map(|c| c["attempt"].as_u64().expect("attempt"))
         .collect();
-    assert_eq!(attempts, [1, 2]);
+    assert_eq!(attempts.iter().filter(|a| **a == 1).count(), 2, "one pre-approval per signing: {attempts:?}");
+    assert_eq!(attempts.iter().filter(|a| **a == 2).count(), 1, "the one that met the 503 was sent again");
 }
 
 /// Answers every request with a redirect to `target`, and records whether it was followed.

@@ -25,6 +25,10 @@ pub struct SimConfig {
     /// optional fields absent or `null`, unknown extra fields. `None` answers the default shape.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub variants: Option<u64>,
+    /// Whether an AppViewX signing needs TPP's pre-qualification and pre-approval (our model of a
+    /// deployment where CodeSign Protect approves what AppViewX signs), or only records them as
+    /// before, for tests that exercise AppViewX alone.
+    pub approval: ApprovalMode,
     /// The Venafi side: who may log in, which environments and key users exist.
     pub tpp: TppConfig,
     /// The AppViewX side: accounts, policies and how signing ends.
@@ -35,6 +39,21 @@ pub struct SimConfig {
     pub faults: Vec<Fault>,
     /// `None` serves plain HTTP, which is what most tests want.
     pub tls: Option<TlsConfig>,
+}
+
+/// How the simulator links TPP's approvals to AppViewX's signing. Neither vendor documents the
+/// link, so `Enforced` is the simulator's model of it (see the README's "The approval chain").
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ApprovalMode {
+    /// A signing needs a live pre-qualification of its digest and a live pre-approval for the
+    /// submitter's address on its policy's environment, or an approver's decision; what it
+    /// uses is consumed.
+    #[default]
+    Enforced,
+    /// PreQualify/Create and AddPreApproval are recorded and never asked for: every signing that
+    /// passes AppViewX's own checks proceeds.
+    Recorded,
 }
 
 /// Venafi TPP (VEDAuth + WebSDK) side.
@@ -169,6 +188,13 @@ pub struct AvxConfig {
     pub users: Vec<AvxUser>,
     /// Signing policies; setting the list replaces the demo policy.
     pub policies: Vec<AvxPolicy>,
+    /// How long a signing without a usable pre-approval waits for an approver before it ends as
+    /// `Failed` with `failedDueToTimeoutError: true`; TPP documents no such limit, so it is ours.
+    pub approval_timeout_ms: u64,
+    /// A stand-in approver who approves every waiting signing this long after its submission
+    /// (unless it timed out first). `None`: nobody approves but `POST /__sim/approve`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub manual_approval_after_ms: Option<u64>,
 }
 
 /// An AppViewX account with its lockout budget and signing right.
@@ -213,9 +239,16 @@ pub struct AvxPolicy {
     /// `# SIG # End signature block`, every line ending in `\r\n`. See `fake_signed_script`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub signed_script: Option<String>,
+    /// The TPP environment (DN, compared without case) whose approvals govern this policy's keys
+    /// in the enforced approval chain. `None`: the first of `tpp.environments`, so a setup with
+    /// one environment needs no link.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub environment_dn: Option<String>,
 }
 
-/// The demo policy, so a test can write `AvxPolicy { name: "p".into(), ..AvxPolicy::default() }`.
+/// The demo policy's rules, so a test can write `AvxPolicy { name: "p".into(), ..AvxPolicy::default() }`.
+/// It is not linked to an environment (the demo config links its copy), so it follows whatever
+/// environments a test configures instead of naming one that may not exist there.
 impl Default for AvxPolicy {
     fn default() -> Self {
         AvxPolicy {
@@ -226,6 +259,7 @@ impl Default for AvxPolicy {
             outcome: SignOutcome::Signed,
             sign_delay_ms: None,
             signed_script: None,
+            environment_dn: None,
         }
     }
 }
@@ -325,7 +359,9 @@ impl Default for AvxConfig {
                 login_attempts: 10,
                 can_sign: true,
             }],
-            policies: vec![AvxPolicy::default()],
+            policies: vec![AvxPolicy { environment_dn: Some(DEMO_ENVIRONMENT_DN.to_string()), ..AvxPolicy::default() }],
+            approval_timeout_ms: 3_600_000,
+            manual_approval_after_ms: None,
         }
     }
 }
@@ -375,6 +411,7 @@ impl SimConfig {
         dupes("tpp user", t.users.iter().map(|u| u.username.to_lowercase()), &mut problems);
         dupes("tpp environment", t.environments.iter().map(|e| e.dn.to_lowercase()), &mut problems);
         self.appviewx.check(&mut problems);
+        self.check_governance(&mut problems);
         for f in &self.faults {
             if let Err(e) = f.check() {
                 problems.push(e);
@@ -384,6 +421,36 @@ impl SimConfig {
             Ok(())
         } else {
             Err(Error::Config(problems.join("; ")))
+        }
+    }
+
+    /// The environment whose approvals govern a policy: its `environment_dn` as configured in
+    /// `tpp.environments`, else the first environment. `None` when there is none to govern it.
+    pub(crate) fn governing_environment(&self, policy: &AvxPolicy) -> Option<&TppEnvironment> {
+        match &policy.environment_dn {
+            Some(dn) => self.tpp.environments.iter().find(|e| e.dn.eq_ignore_ascii_case(dn)),
+            None => self.tpp.environments.first(),
+        }
+    }
+
+    /// A policy linked to an environment that does not exist, or (when the chain is enforced)
+    /// governed by none, could never sign: say so at load time.
+    fn check_governance(&self, problems: &mut Vec<String>) {
+        for p in &self.appviewx.policies {
+            match &p.environment_dn {
+                Some(dn) if self.governing_environment(p).is_none() => problems.push(format!(
+                    "appviewx policy {:?}: environment_dn {dn:?} is not one of tpp.environments",
+                    p.name
+                )),
+                None if self.approval == ApprovalMode::Enforced && self.tpp.environments.is_empty() => {
+                    problems.push(format!(
+                        "appviewx policy {:?}: no TPP environment governs it (tpp.environments is empty); \
+                         add one or set approval = \"recorded\"",
+                        p.name
+                    ));
+                }
+                _ => {}
+            }
         }
     }
 
@@ -452,6 +519,24 @@ impl SimConfig {
         if let Some(key) = &a.gwkey {
             let _ = writeln!(s, "  multi-tenant: every call needs gwkey={key}");
         }
+        match self.approval {
+            ApprovalMode::Enforced => {
+                let approver = match a.manual_approval_after_ms {
+                    Some(ms) => format!("an approver approves it {ms} ms after submission"),
+                    None => "approve it with POST /__sim/approve {\"signId\":\"...\"}".to_string(),
+                };
+                let _ = writeln!(
+                    s,
+                    "  approval chain enforced: a signing needs a live pre-qualification of its digest (else Failed) \
+                     and a live pre-approval for the submitter's address, else it waits up to {} ms; {approver}",
+                    a.approval_timeout_ms
+                );
+            }
+            ApprovalMode::Recorded => {
+                let _ =
+                    writeln!(s, "  approval chain recorded only: signing needs no pre-qualification or pre-approval");
+            }
+        }
         if a.visibility_delay_ms > 0 {
             let _ = writeln!(
                 s,
@@ -480,6 +565,10 @@ impl SimConfig {
                 outcome_name(p.outcome),
                 p.sign_delay_ms.map(|ms| format!(" after {ms} ms")).unwrap_or_default()
             );
+            if self.approval == ApprovalMode::Enforced {
+                let governing = self.governing_environment(p).map_or("(none)", |e| e.dn.as_str());
+                let _ = writeln!(s, "    approvals from TPP environment {governing}");
+            }
             if let Some(script) = &p.signed_script {
                 let _ = writeln!(s, "    encodedHashData: the signed script {script:?} with a signature block");
             }
@@ -568,6 +657,9 @@ impl AvxConfig {
                         .push(format!("appviewx policy {:?}: allowed_ips entry {ip:?} is not an IP address", p.name));
                 }
             }
+        }
+        if self.approval_timeout_ms == 0 {
+            problems.push("appviewx.approval_timeout_ms must be positive".to_string());
         }
         if self.gwkey.as_deref().is_some_and(|k| k.trim().is_empty()) {
             problems

@@ -3,7 +3,8 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
-/// Why the simulator could not start; once it serves, problems are HTTP answers instead.
+/// Why the simulator could not start (once it serves, problems are HTTP answers instead), or
+/// why it refused an approver's decision given through `SimHandle`.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// The config contradicts itself or is not valid TOML.
@@ -33,4 +34,8 @@ pub enum Error {
     /// The background runtime or thread of `SimHandle::spawn` could not start.
     #[error("cannot start the simulator: {0}")]
     Runtime(String),
+    /// `SimHandle::approve`/`reject` on an unknown sign id, or one not awaiting approval: a test
+    /// that decides what nobody waits for has a wrong picture of the chain.
+    #[error("approval refused: {0}")]
+    Approval(String),
 }

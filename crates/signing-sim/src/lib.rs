@@ -2,7 +2,10 @@
 //!
 //! One listener serves both vendors (`/vedauth`, `/vedsdk`, `/avxapi`), a stand-in for GitHub
 //! Actions' OIDC token endpoint at `/__sim/oidc/token` (whose tokens `/vedauth/authorize/jwt`
-//! accepts) and a read-only snapshot at `/__sim/state`. It exists so the gate's tests, its `demo` command and users'
+//! accepts), a read-only snapshot at `/__sim/state` and an approver at `/__sim/approve`. By
+//! default AppViewX signs only what TPP pre-qualified and pre-approved (or an approver let
+//! through): the approval chain, our model of a deployment the vendors document one side at a
+//! time. It exists so the gate's tests, its `demo` command and users'
 //! workflows can exercise real HTTP, real authentication rules and real failure modes without a
 //! vendor installation. Its wire types are written independently of the gate's client.
 //!
@@ -17,16 +20,21 @@
 //!   `avx_codes` (AppViewX's status codes and messages), `variants`;
 //! - `fault` (on `avx_codes`), `config` (on `error`, `fault`, `scope`), `jwt` and `tls` (on
 //!   `config`), `state` (on `config`, `fault`), then `shared` (config, store, clock, JWT key);
+//! - `chain` (on `shared`, `state`, `timefmt` and `http`): the approval chain, what a signing
+//!   takes from TPP's records, and the approver's decision and `/__sim/approve` route;
 //! - the routes on `shared` and what lies below it: `tpp` (its `common` and `approver` under
-//!   `auth`, `flow` and `codesign`), `avx` (`envelope` under `login` under `signing`), `oidc`;
-//! - `server` (listens, reads requests, applies faults, routes to `tpp`, `avx` and `oidc`), and
-//!   this file, which starts it and hands out `SimHandle`. Nothing imports `server` or this file.
+//!   `auth`, `flow` and `codesign`), `avx` (`envelope` under `login` under `signing`, which runs
+//!   `chain` at submission), `oidc`;
+//! - `server` (listens, reads requests, applies faults, routes to `tpp`, `avx`, `oidc` and
+//!   `chain`), and this file, which starts it and hands out `SimHandle` (whose `approve` and
+//!   `reject` use `chain`). Nothing imports `server` or this file.
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
 mod avx;
 mod avx_codes;
+mod chain;
 mod config;
 mod error;
 mod fault;
@@ -52,8 +60,8 @@ use tokio::sync::oneshot;
 pub use avx::{fake_signature, fake_signed_script};
 pub use avx_codes::{app_code, app_status_message};
 pub use config::{
-    AvxConfig, AvxPolicy, AvxUser, JwtMapping, KeyUser, OidcConfig, SignOutcome, SimConfig, TlsConfig, TppClient,
-    TppConfig, TppEnvironment, TppUser, DEMO_ENVIRONMENT_DN, GITHUB_OIDC_ISSUER,
+    ApprovalMode, AvxConfig, AvxPolicy, AvxUser, JwtMapping, KeyUser, OidcConfig, SignOutcome, SimConfig, TlsConfig,
+    TppClient, TppConfig, TppEnvironment, TppUser, DEMO_ENVIRONMENT_DN, GITHUB_OIDC_ISSUER,
 };
 pub use error::Error;
 pub use fault::{Fault, FaultKind};
@@ -248,8 +256,35 @@ impl SimHandle {
         self.shared.lock().faults.clear();
     }
 
-    /// Moves the simulator's clock forward, so token and session expiry and signing delays can
-    /// be reached without sleeping.
+    /// Acts as the approver of a signing held for a manual approval (no usable pre-approval):
+    /// signing starts now and ends after its policy's delay. The same as `POST /__sim/approve`.
+    ///
+    /// # Errors
+    /// `Error::Approval` when no sign request has that id, or it is not awaiting approval
+    /// (pre-approved, recorded, not pre-qualified, already decided, or timed out).
+    pub fn approve(&self, sign_id: &str) -> Result<(), Error> {
+        self.decide(sign_id, true)
+    }
+
+    /// Acts as an approver who rejects a signing held for a manual approval: it ends `Failed`
+    /// with `failedDueToTimeoutError: false`.
+    ///
+    /// # Errors
+    /// As `approve`.
+    pub fn reject(&self, sign_id: &str) -> Result<(), Error> {
+        self.decide(sign_id, false)
+    }
+
+    fn decide(&self, sign_id: &str, approve: bool) -> Result<(), Error> {
+        let now = self.shared.clock.now_ms();
+        chain::decide(&mut self.shared.lock(), sign_id, approve, now)
+            .map(|_| ())
+            .map_err(|refused| Error::Approval(refused.describe(sign_id)))
+    }
+
+    /// Moves the simulator's clock forward, so token and session expiry, signing delays, the
+    /// expiry of pre-qualifications and pre-approvals, their `NotBefore`, the automatic approver
+    /// and the approval timeout can be reached without sleeping.
     pub fn advance_time(&self, by: Duration) {
         let ms = i64::try_from(by.as_millis()).unwrap_or(i64::MAX);
         self.shared.clock.advance_ms(ms);

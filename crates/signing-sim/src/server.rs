@@ -31,7 +31,7 @@ use crate::http::{Reply, Req};
 use crate::shared::Shared;
 use crate::state::{recorded_body, recorded_query, RequestRecord};
 use crate::variants::{self, Vendor};
-use crate::{avx, oidc, tpp};
+use crate::{avx, chain, oidc, tpp};
 
 /// Request bodies larger than this are refused; real clients send a few hundred bytes.
 const MAX_BODY: usize = 1024 * 1024;
@@ -244,6 +244,9 @@ fn route(shared: &Shared, req: &Req) -> Reply {
     }
     if l == "/__sim/ip" {
         return echo_ip(req);
+    }
+    if l == "/__sim/approve" {
+        return chain::approve_route(shared, req);
     }
     if l.starts_with("/vedauth/") || l.starts_with("/vedsdk/") {
         return tpp::route(shared, req);

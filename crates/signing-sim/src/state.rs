@@ -48,7 +48,7 @@ pub struct TokenRecord {
     pub grant: u64,
 }
 
-/// A pre-qualified hash, field for field as the request carried it.
+/// A pre-qualified hash, field for field as the request carried it, and what used it since.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PreQualRecord {
     /// The environment DN as sent.
@@ -61,13 +61,19 @@ pub struct PreQualRecord {
     pub comment: String,
     /// `Hours` as sent; `None` when absent (TPP's default then is 24).
     pub hours: Option<i64>,
-    /// `SingleUse` as sent; `None` when absent.
+    /// `SingleUse` as sent; `None` when absent (then, as with `false`, it serves until `Hours` pass).
     pub single_use: Option<bool>,
     /// Who created it (the token's username).
     pub created_by: String,
+    /// When it was created, in unix milliseconds of the simulator's clock: `Hours` count from here.
+    #[serde(default)]
+    pub created_ms: i64,
+    /// The sign ids of the AppViewX signings that used it, in order; a single-use one serves one.
+    #[serde(default)]
+    pub used_by: Vec<String>,
 }
 
-/// A pre-approval, field for field as the request carried it.
+/// A pre-approval, field for field as the request carried it, and what used it since.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PreApprovalRecord {
     /// The environment DN as sent.
@@ -78,16 +84,23 @@ pub struct PreApprovalRecord {
     pub comment: String,
     /// `Hours` as sent; `None` when absent.
     pub hours: Option<i64>,
-    /// `IPAddress` as sent; stored, not enforced.
+    /// `IPAddress` as sent; the enforced chain compares it with the submitter's address.
     pub ip_address: Option<String>,
     /// `NotBefore` as sent (not normalised).
     pub not_before: Option<String>,
-    /// `SigningExecutable` as sent; stored, not enforced.
+    /// `SigningExecutable` as sent; stored, never compared (AppViewX hash signing carries no
+    /// executable path).
     pub signing_executable: Option<String>,
     /// `SingleUse` as sent; `None` when absent.
     pub single_use: Option<bool>,
     /// Who created it (the token's username).
     pub created_by: String,
+    /// When it was created, in unix milliseconds of the simulator's clock: `Hours` count from here.
+    #[serde(default)]
+    pub created_ms: i64,
+    /// The sign ids of the AppViewX signings that used it, in order; a single-use one serves one.
+    #[serde(default)]
+    pub used_by: Vec<String>,
 }
 
 /// An AppViewX session, without its id (a credential).
@@ -120,6 +133,21 @@ pub struct SignRecord {
     pub status: String,
     /// The submitting user; only they may fetch it.
     pub username: String,
+    /// Where the request stands in the approval chain, as of the snapshot: `recorded`,
+    /// `pre-approved`, `awaiting approval: no live pre-approval for <dn> from <ip>`,
+    /// `approved by approver`, `approved by approver (automatic)`, `rejected`,
+    /// `failed: approval timed out` or `failed: digest not pre-qualified`.
+    #[serde(default)]
+    pub approval: String,
+    /// Why it could not be pre-approved (`none-for-address`, `not-yet-valid`, `all-used`,
+    /// `expired`) or pre-qualified (`none-for-digest`, `all-used`, `expired`); `None` when nothing
+    /// was missing.
+    #[serde(default)]
+    pub approval_reason: Option<String>,
+    /// The address it was submitted from, as this server saw it (an IPv4-mapped IPv6 address as
+    /// IPv4): what a pre-approval's `IPAddress` is compared with.
+    #[serde(default)]
+    pub peer: Option<std::net::IpAddr>,
 }
 
 /// One request as received, for conformance checks on what a client put on the wire. Header
@@ -236,6 +264,62 @@ pub(crate) struct SignRequest {
     pub outcome: SignOutcome,
     /// The policy's `signed_script`, when `encodedHashData` is a whole signed script.
     pub script: Option<String>,
+    /// What the approval chain decided at submission, and what an approver did since.
+    pub chain: Chain,
+}
+
+/// A sign request's standing in the approval chain, fixed at submission except for an
+/// approver's decision. Time-driven changes (the automatic approver, the approval timeout) are
+/// not stored but computed from the clock, like the signing delay, so advancing the clock
+/// reaches them at once and no background task has to run.
+#[derive(Debug, Clone)]
+pub(crate) enum Chain {
+    /// `approval = "recorded"`: nothing was asked.
+    Recorded,
+    /// A live pre-qualification and a live pre-approval were found and used.
+    PreApproved,
+    /// No live pre-qualification matched the digest: signing fails at once.
+    NotPreQualified { reason: &'static str },
+    /// Pre-qualified, but no pre-approval could serve: a manual approval stage holds it.
+    Awaiting {
+        dn: String,
+        peer: std::net::IpAddr,
+        reason: &'static str,
+        decision: Option<Decision>,
+        /// `appviewx.manual_approval_after_ms` at submission.
+        auto_after_ms: Option<u64>,
+        /// `appviewx.approval_timeout_ms` at submission.
+        timeout_ms: u64,
+    },
+}
+
+/// What an approver did with a waiting request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Decision {
+    Approved { at_ms: i64 },
+    Rejected,
+}
+
+/// Whether a request may be signed at a given instant, and from when.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Clearance {
+    /// Signing runs from `from_ms` (its delay counts from there).
+    Cleared { from_ms: i64, by: ClearedBy },
+    /// Held for an approver.
+    Waiting,
+    /// Not pre-qualified, or rejected: it failed, but not for a timeout.
+    Refused,
+    /// Nobody approved it in time.
+    TimedOut,
+}
+
+/// Who let a request through, for the snapshot's `approval`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ClearedBy {
+    Nothing,
+    PreApproval,
+    Approver,
+    AutomaticApprover,
 }
 
 /// What a status call would say about a sign request at a given instant.
@@ -245,18 +329,76 @@ pub(crate) enum SignPhase {
     Signed,
     TimedOut,
     FetchFails,
+    /// Terminal `Failed` that is not a timeout: not pre-qualified, or rejected by an approver.
+    Failed,
+}
+
+/// Milliseconds from the config as a clock offset; absurd values saturate instead of wrapping.
+fn ms(value: u64) -> i64 {
+    i64::try_from(value).unwrap_or(i64::MAX)
 }
 
 impl SignRequest {
+    pub fn clearance(&self, now_ms: i64) -> Clearance {
+        match &self.chain {
+            Chain::Recorded => Clearance::Cleared { from_ms: self.created_ms, by: ClearedBy::Nothing },
+            Chain::PreApproved => Clearance::Cleared { from_ms: self.created_ms, by: ClearedBy::PreApproval },
+            Chain::NotPreQualified { .. } => Clearance::Refused,
+            Chain::Awaiting { decision: Some(Decision::Approved { at_ms }), .. } => {
+                Clearance::Cleared { from_ms: *at_ms, by: ClearedBy::Approver }
+            }
+            Chain::Awaiting { decision: Some(Decision::Rejected), .. } => Clearance::Refused,
+            Chain::Awaiting { decision: None, auto_after_ms, timeout_ms, .. } => {
+                // The stand-in approver only acts while the request still waits.
+                let auto = auto_after_ms.filter(|after| after < timeout_ms);
+                if let Some(at) = auto.map(|after| self.created_ms.saturating_add(ms(after))) {
+                    if now_ms >= at {
+                        return Clearance::Cleared { from_ms: at, by: ClearedBy::AutomaticApprover };
+                    }
+                }
+                if now_ms >= self.created_ms.saturating_add(ms(*timeout_ms)) {
+                    Clearance::TimedOut
+                } else {
+                    Clearance::Waiting
+                }
+            }
+        }
+    }
+
     pub fn phase(&self, now_ms: i64) -> SignPhase {
-        let delay = i64::try_from(self.delay_ms).unwrap_or(i64::MAX);
-        let done = now_ms >= self.created_ms.saturating_add(delay);
+        let from_ms = match self.clearance(now_ms) {
+            Clearance::Cleared { from_ms, .. } => from_ms,
+            Clearance::Waiting => return SignPhase::InProgress,
+            Clearance::Refused => return SignPhase::Failed,
+            Clearance::TimedOut => return SignPhase::TimedOut,
+        };
+        let done = now_ms >= from_ms.saturating_add(ms(self.delay_ms));
         match (self.outcome, done) {
             (SignOutcome::Never, _) | (_, false) => SignPhase::InProgress,
             (SignOutcome::Signed, true) => SignPhase::Signed,
             (SignOutcome::TimeoutError, true) => SignPhase::TimedOut,
             (SignOutcome::FetchError, true) => SignPhase::FetchFails,
         }
+    }
+
+    /// The snapshot's `approval` and `approval_reason` at a given instant.
+    pub fn approval(&self, now_ms: i64) -> (String, Option<String>) {
+        let (dn, peer, reason) = match &self.chain {
+            Chain::Recorded => return ("recorded".to_string(), None),
+            Chain::PreApproved => return ("pre-approved".to_string(), None),
+            Chain::NotPreQualified { reason } => {
+                return ("failed: digest not pre-qualified".to_string(), Some((*reason).to_string()))
+            }
+            Chain::Awaiting { dn, peer, reason, .. } => (dn, peer, Some((*reason).to_string())),
+        };
+        let label = match self.clearance(now_ms) {
+            Clearance::Waiting => format!("awaiting approval: no live pre-approval for {dn} from {peer}"),
+            Clearance::Cleared { by: ClearedBy::AutomaticApprover, .. } => "approved by approver (automatic)".into(),
+            Clearance::Cleared { .. } => "approved by approver".into(),
+            Clearance::Refused => "rejected".into(),
+            Clearance::TimedOut => "failed: approval timed out".into(),
+        };
+        (label, reason)
     }
 }
 
@@ -266,7 +408,7 @@ impl SignPhase {
         match self {
             SignPhase::InProgress | SignPhase::FetchFails => "Inprogress",
             SignPhase::Signed => "Signed",
-            SignPhase::TimedOut => "Failed",
+            SignPhase::TimedOut | SignPhase::Failed => "Failed",
         }
     }
 }
@@ -324,6 +466,7 @@ impl Store {
                 .map(|s| {
                     let mut r = s.record.clone();
                     r.status = s.phase(now_ms).label().to_string();
+                    (r.approval, r.approval_reason) = s.approval(now_ms);
                     r
                 })
                 .collect(),

@@ -10,10 +10,11 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::avx_codes::{app_code, message};
-use crate::config::AvxUser;
+use crate::chain::{self, Submission};
+use crate::config::{ApprovalMode, AvxUser};
 use crate::http::{Reply, Req};
 use crate::shared::Shared;
-use crate::state::{SignPhase, SignRecord, SignRequest, Store};
+use crate::state::{Chain, SignPhase, SignRecord, SignRequest, Store};
 
 use super::envelope::{fail, ok, parse_json};
 use super::login::authenticate;
@@ -154,8 +155,10 @@ fn encoded_data(sign: &SignRequest) -> String {
 }
 
 /// `fileHashContent` must be the Base64 of a SHA-1/256/384/512 DigestInfo with the digest
-/// length its prefix announces, as the 2024.x guides describe the payload.
-fn validate_file_hash(content: &str) -> Result<(), Reply> {
+/// length its prefix announces, as the 2024.x guides describe the payload. Returns the decoded
+/// DigestInfo and where its digest starts, which the approval chain matches pre-qualified hashes
+/// against.
+fn validate_file_hash(content: &str) -> Result<(Vec<u8>, usize), Reply> {
     let bad = |why: String| {
         fail(
             400,
@@ -168,7 +171,7 @@ fn validate_file_hash(content: &str) -> Result<(), Reply> {
         if der.starts_with(prefix) {
             let got = der.len() - prefix.len();
             return if got == len {
-                Ok(())
+                Ok((der, prefix.len()))
             } else {
                 Err(bad(format!("{name} prefix followed by {got} bytes, not {len}")))
             };
@@ -178,7 +181,9 @@ fn validate_file_hash(content: &str) -> Result<(), Reply> {
 }
 
 /// `POST /avxapi/code-signing-generate-hash`: submits a DigestInfo for signing. Checks run
-/// session → may sign → body → policy → key → signedType → IP allow-list → `fileHashContent`.
+/// session → may sign → body → policy → key → signedType → IP allow-list → `fileHashContent`;
+/// the approval chain comes last, because it never refuses the submission: what it lacks shows
+/// in the request's status (`Failed`, or `Inprogress` while an approver is awaited).
 pub(super) fn generate_hash(shared: &Shared, req: &Req) -> Result<Reply, Reply> {
     let now = shared.clock.now_ms();
     let account = authenticate(shared, &shared.lock(), req, now)?;
@@ -203,9 +208,32 @@ pub(super) fn generate_hash(shared: &Shared, req: &Req) -> Result<Reply, Reply> 
             return Err(fail(500, app_code::IP_NOT_ALLOWED, message::IP_NOT_ALLOWED));
         }
     }
-    validate_file_hash(&body.file_hash_content)?;
+    let (digest_info, digest_at) = validate_file_hash(&body.file_hash_content)?;
+    let peer = req.peer.ip().to_canonical();
+    let config = &shared.config;
     let mut store = shared.lock();
     let sign_id = new_sign_id(&mut store, now);
+    let chain = match config.approval {
+        ApprovalMode::Recorded => Chain::Recorded,
+        ApprovalMode::Enforced => {
+            // `validate` refuses a policy no environment governs; were there none, no
+            // pre-qualification could match the empty DN and the signing would fail.
+            let dn = config.governing_environment(policy).map_or("", |e| e.dn.as_str());
+            chain::submit(
+                &mut store,
+                &Submission {
+                    dn,
+                    digest: digest_info.get(digest_at..).unwrap_or_default(),
+                    digest_info: &digest_info,
+                    peer,
+                    sign_id: &sign_id,
+                    now_ms: now,
+                    auto_after_ms: config.appviewx.manual_approval_after_ms,
+                    timeout_ms: config.appviewx.approval_timeout_ms,
+                },
+            )
+        }
+    };
     store.signs.push(SignRequest {
         record: SignRecord {
             sign_id: sign_id.clone(),
@@ -217,11 +245,15 @@ pub(super) fn generate_hash(shared: &Shared, req: &Req) -> Result<Reply, Reply> 
             version_number: body.version_number,
             status: "Inprogress".to_string(),
             username: account.username.clone(),
+            approval: String::new(),
+            approval_reason: None,
+            peer: Some(peer),
         },
         created_ms: now,
-        delay_ms: policy.sign_delay_ms.unwrap_or(shared.config.appviewx.sign_delay_ms),
+        delay_ms: policy.sign_delay_ms.unwrap_or(config.appviewx.sign_delay_ms),
         outcome: policy.outcome,
         script: policy.signed_script.clone(),
+        chain,
     });
     Ok(ok(SubmitResponse { sign_id }))
 }
@@ -283,6 +315,12 @@ pub(super) fn fetch_status(shared: &Shared, req: &Req) -> Result<Reply, Reply> {
             no_of_in_progress_requests: Some(in_progress),
             failed_due_to_timeout_error: Some(true),
         })),
+        SignPhase::Failed => Ok(ok(StatusResponse {
+            encoded_hash_data: None,
+            status: SignPhase::Failed.label(),
+            no_of_in_progress_requests: Some(in_progress),
+            failed_due_to_timeout_error: Some(false),
+        })),
         SignPhase::FetchFails => Err(fail(500, app_code::FETCH_SIGN_DATA_FAILED, message::FETCH_SIGN_DATA_FAILED)),
     }
 }
@@ -298,7 +336,9 @@ pub(super) fn download(shared: &Shared, req: &Req) -> Result<Reply, Reply> {
     match sign.phase(now) {
         SignPhase::Signed => Ok(ok(DownloadResponse { encoded_hash_data: encoded_data(sign), status: "Signed" })),
         SignPhase::FetchFails => Err(fail(500, app_code::FETCH_SIGN_DATA_FAILED, message::FETCH_SIGN_DATA_FAILED)),
-        SignPhase::InProgress | SignPhase::TimedOut => Err(fail(400, app_code::NOT_SIGNED, message::NOT_SIGNED)),
+        SignPhase::InProgress | SignPhase::TimedOut | SignPhase::Failed => {
+            Err(fail(400, app_code::NOT_SIGNED, message::NOT_SIGNED))
+        }
     }
 }
 
@@ -314,7 +354,8 @@ mod tests {
 
     #[test]
     fn digest_info_validation() {
-        assert!(validate_file_hash(&digest_info(0, 20)).is_ok());
+        let (der, at) = validate_file_hash(&digest_info(0, 20)).expect("valid");
+        assert_eq!((der.len(), at), (35, 15));
         assert!(validate_file_hash(&digest_info(1, 32)).is_ok());
         assert!(validate_file_hash(&digest_info(2, 48)).is_ok());
         assert!(validate_file_hash(&digest_info(3, 64)).is_ok());

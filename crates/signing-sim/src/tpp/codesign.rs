@@ -100,6 +100,7 @@ pub(super) fn add_preapproval(shared: &Shared, req: &Req) -> Result<Reply, Reply
         return Err(bad_request("SigningExecutable must not be empty when present"));
     }
     approver_checks(shared, &caller, &body.dn, &body.user)?;
+    let now = shared.clock.now_ms();
     shared.lock().preapprovals.push(PreApprovalRecord {
         dn: body.dn,
         user: body.user,
@@ -110,6 +111,8 @@ pub(super) fn add_preapproval(shared: &Shared, req: &Req) -> Result<Reply, Reply
         signing_executable: body.signing_executable,
         single_use: body.single_use,
         created_by: caller.username,
+        created_ms: now,
+        used_by: Vec::new(),
     });
     Ok(success())
 }

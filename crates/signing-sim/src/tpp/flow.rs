@@ -39,6 +39,7 @@ pub(super) fn prequalify(shared: &Shared, req: &Req) -> Result<Reply, Reply> {
     }
     validate_hours(body.hours, shared.config.tpp.max_hours)?;
     approver_checks(shared, &caller, &body.dn, &body.user)?;
+    let now = shared.clock.now_ms();
     shared.lock().prequalifications.push(PreQualRecord {
         dn: body.dn,
         data: body.data,
@@ -47,6 +48,8 @@ pub(super) fn prequalify(shared: &Shared, req: &Req) -> Result<Reply, Reply> {
         hours: body.hours,
         single_use: body.single_use,
         created_by: caller.username,
+        created_ms: now,
+        used_by: Vec::new(),
     });
     Ok(success())
 }

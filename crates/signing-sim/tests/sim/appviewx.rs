@@ -176,7 +176,7 @@ async fn gateway_rules_gwsource_method_and_headers() {
 
 #[tokio::test]
 async fn submit_then_poll_until_signed() {
-    let mut config = SimConfig::default();
+    let mut config = recorded();
     config.appviewx.sign_delay_ms = 60_000;
     let sim = sim(config).await;
     let session = avx_session(&sim).await;
@@ -241,7 +241,7 @@ async fn submit_then_poll_until_signed() {
 
 #[tokio::test]
 async fn real_time_delay_also_finishes_signing() {
-    let mut config = SimConfig::default();
+    let mut config = recorded();
     config.appviewx.sign_delay_ms = 150;
     let sim = sim(config).await;
     let session = avx_session(&sim).await;
@@ -404,7 +404,7 @@ async fn status_errors() {
 
 #[tokio::test]
 async fn per_policy_outcomes() {
-    let mut config = SimConfig::default();
+    let mut config = recorded();
     config.appviewx.policies.push(extra_policy("timeout", SignOutcome::TimeoutError));
     config.appviewx.policies.push(extra_policy("fetch", SignOutcome::FetchError));
     config.appviewx.policies.push(extra_policy("never", SignOutcome::Never));
@@ -460,7 +460,7 @@ async fn policy_ip_allow_list() {
 /// A multi-tenant install: every call carries `gwkey=<tenant key>` next to `gwsource`.
 #[tokio::test]
 async fn gwkey_when_configured_is_required_on_every_call() {
-    let mut config = SimConfig::default();
+    let mut config = recorded();
     config.appviewx.gwkey = Some("f000ca01".into());
     let sim = sim(config).await;
     let login_at = |query: &str| {

@@ -1,4 +1,4 @@
-use signing_sim::{Fault, FaultKind, SignOutcome, SimConfig, TlsConfig};
+use signing_sim::{ApprovalMode, Fault, FaultKind, SignOutcome, SimConfig, TlsConfig};
 
 #[test]
 fn default_round_trips_through_toml() {
@@ -217,6 +217,53 @@ message = "Service unavailable"
         ),
         ("[[faults]]\nendpoint = \"x\"\nkind = \"app-status\"\ncode = 500\napp_status_code = \"\"", "app_status_code"),
         ("variants = \"x\"", "variants"),
+    ] {
+        let err = SimConfig::from_toml_str(text).expect_err(text).to_string();
+        assert!(err.contains(needle), "{text} -> {err}");
+    }
+}
+
+#[test]
+fn approval_keys_parse_and_policy_links_are_checked() {
+    let defaults = SimConfig::default();
+    assert_eq!(defaults.approval, ApprovalMode::Enforced);
+    assert_eq!(defaults.appviewx.policies[0].environment_dn.as_deref(), Some(signing_sim::DEMO_ENVIRONMENT_DN));
+    assert_eq!((defaults.appviewx.approval_timeout_ms, defaults.appviewx.manual_approval_after_ms), (3_600_000, None));
+    assert!(defaults.describe().contains("approval chain enforced"));
+
+    let text = r#"
+approval = "recorded"
+
+[appviewx]
+approval_timeout_ms = 90000
+manual_approval_after_ms = 2500
+
+[[appviewx.policies]]
+name = "p"
+keys = ["k"]
+environment_dn = '\ved\code signing\projects\sample\production environment'
+"#;
+    let c = SimConfig::from_toml_str(text).expect("parse");
+    assert_eq!(c.approval, ApprovalMode::Recorded);
+    assert_eq!((c.appviewx.approval_timeout_ms, c.appviewx.manual_approval_after_ms), (90_000, Some(2_500)));
+    assert!(c.appviewx.policies[0].environment_dn.is_some(), "DNs are compared without case");
+    assert_eq!(SimConfig::from_toml_str(&c.to_toml_string().expect("toml")).expect("reparse"), c);
+    // Without a link, the first environment governs: nothing to refuse.
+    let unlinked = "[[appviewx.policies]]\nname = \"p\"\nkeys = []";
+    assert_eq!(SimConfig::from_toml_str(unlinked).expect("parse").appviewx.policies[0].environment_dn, None);
+    // With no environment at all, only the recorded mode can sign; the demo policy's link to the
+    // demo environment is refused there too.
+    let no_env = "[tpp]\nenvironments = []\n[[appviewx.policies]]\nname = \"p\"\nkeys = []";
+    assert!(SimConfig::from_toml_str(&format!("approval = \"recorded\"\n{no_env}")).is_ok());
+    let err = SimConfig::from_toml_str("approval = \"recorded\"\n[tpp]\nenvironments = []").expect_err("link");
+    assert!(err.to_string().contains("is not one of tpp.environments"), "{err}");
+
+    for (text, needle) in [
+        ("approval = \"strict\"", "strict"),
+        (no_env, "no TPP environment governs"),
+        ("[[appviewx.policies]]\nname = \"p\"\nkeys = []\nenvironment_dn = 'nowhere'", "nowhere"),
+        ("[appviewx]\napproval_timeout_ms = 0", "appviewx.approval_timeout_ms"),
+        ("[appviewx]\nmanual_approval_after = 5", "manual_approval_after"),
     ] {
         let err = SimConfig::from_toml_str(text).expect_err(text).to_string();
         assert!(err.contains(needle), "{text} -> {err}");

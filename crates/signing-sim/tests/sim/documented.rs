@@ -17,8 +17,11 @@ const EXAMPLE_TOKEN: &str = "4MyGeneratedBearerTknz==";
 /// A setup in which the documents' examples name things that exist: both example environments,
 /// the key user `local:sample-cs-user`, AppViewX's example users, and a policy whose signed data is
 /// a script as in the status document's example.
+///
+/// The examples sign without pre-qualifying or pre-approving anything, so the chain is only
+/// recorded here.
 fn documents_config() -> SimConfig {
-    let mut config = SimConfig::default();
+    let mut config = recorded();
     config.tpp.environments.push(TppEnvironment { dn: EXAMPLE_DN.into(), approvers: vec!["sample-approver".into()] });
     config.appviewx.sign_delay_ms = 60_000;
     config.appviewx.users = vec![

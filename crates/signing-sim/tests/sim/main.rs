@@ -2,6 +2,7 @@
 
 mod appviewx;
 mod capture;
+mod chain;
 mod config;
 mod documented;
 mod faults;
@@ -15,12 +16,18 @@ use std::time::Duration;
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
 use serde_json::{json, Value};
-use signing_sim::{SimConfig, SimHandle};
+use signing_sim::{ApprovalMode, SimConfig, SimHandle};
 
 pub const DN: &str = signing_sim::DEMO_ENVIRONMENT_DN;
 
 pub async fn sim(config: SimConfig) -> SimHandle {
     signing_sim::start(config, "127.0.0.1:0".parse().expect("addr")).await.expect("simulator starts")
+}
+
+/// The demo setup with the approval chain recorded only, for tests of AppViewX alone: they sign
+/// without pre-qualifying or pre-approving anything.
+pub fn recorded() -> SimConfig {
+    SimConfig { approval: ApprovalMode::Recorded, ..SimConfig::default() }
 }
 
 pub fn client() -> reqwest::Client {

@@ -21,7 +21,8 @@ fn absent_null_or(v: &Value, key: &str, allowed: &Value) -> bool {
 }
 
 fn config(seed: u64) -> SimConfig {
-    let mut config = SimConfig { variants: Some(seed), ..SimConfig::default() };
+    // The scenario signs without pre-approvals: the chain is only recorded.
+    let mut config = SimConfig { variants: Some(seed), ..recorded() };
     config.appviewx.sign_delay_ms = 60_000;
     config.appviewx.policies.push(AvxPolicy {
         name: "times-out".into(),
