@@ -4,7 +4,9 @@
 //! - streaming SHA-256 of a large file vs hashing the same bytes already in memory (≈1: the
 //!   streaming costs nothing), and the growth of peak memory while doing it (≈ the read buffer);
 //! - hashing many files on all cores vs on one (the parallel speed-up);
-//! - a full run against the simulator with `max-concurrency` 16 vs 1 (what side-by-side calls buy).
+//! - a full run against the simulator with `max-concurrency` 16 vs 1 (what side-by-side calls buy);
+//! - one pre-approval per signing vs one shared: 500 artifacts through TPP at 50 ms per call, and
+//!   1, 3 and 50 artifacts end to end against the simulator enforcing the approval chain.
 
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
@@ -146,6 +148,87 @@ fn main() {
         parallel.as_secs_f64(),
         serial.as_secs_f64() / parallel.as_secs_f64()
     );
+
+    // 5. Pre-approvals at 50 ms per call: TPP alone for 500 artifacts, then the whole run for 1, 3
+    //    and 50 against the simulator that enforces the approval chain (its default).
+    let workspace = |n: usize| {
+        let ws = dir.path().join(format!("ws{n}"));
+        for i in 0..n {
+            let p = ws.join(format!("dist/b{i:03}.exe"));
+            std::fs::create_dir_all(p.parent().expect("parent")).expect("mkdir");
+            std::fs::write(&p, format!("{n} artifacts, number {i}")).expect("write");
+        }
+        ws
+    };
+    let mut report = 0;
+    // Each run on a simulator of its own, so no run uses what another left in TPP.
+    // Returns (wall time, calls made, AddPreApproval calls, artifacts signed).
+    let mut timed = |ws: &Path, mode: &str, sign: bool| {
+        let mut sim_config = signing_sim::SimConfig::default();
+        sim_config.appviewx.sign_delay_ms = 0;
+        sim_config.faults.push(signing_sim::Fault {
+            endpoint: "*".into(),
+            kind: signing_sim::FaultKind::Latency { ms: 50 },
+            times: 0,
+            after: 0,
+        });
+        let sim = signing_sim::SimHandle::spawn(sim_config).expect("simulator");
+        let mut inputs = Inputs::default();
+        for (k, v) in [
+            ("artifacts", "dist/*.exe"),
+            ("tpp-username", "sample-approver"),
+            ("tpp-password", "sample-approver-password"),
+            ("tpp-client-id", "codesign-gate"),
+            ("environment-dn", r"\VED\Code Signing\Projects\Sample\Production Environment"),
+            ("key-user", "local:sample-cs-user"),
+            ("pre-approval", mode),
+            ("timeout", "60s"),
+        ] {
+            inputs.set(k, v);
+        }
+        inputs.set("tpp-url", sim.base_url());
+        if sign {
+            for (k, v) in [
+                ("appviewx-username", "avx-user"),
+                ("appviewx-password", "avx-password"),
+                ("appviewx-signing-policy", "sample-policy"),
+                ("appviewx-signing-key", "sample-key"),
+            ] {
+                inputs.set(k, v);
+            }
+            inputs.set("appviewx-url", sim.base_url());
+        }
+        report += 1;
+        inputs.set("report-path", dir.path().join(format!("report{report}.json")).to_string_lossy());
+        let config = Config::from_inputs(&inputs, &|_| None, ws).expect("config");
+        let log = Log::new(Box::new(std::io::sink()), false);
+        let started = Instant::now();
+        let outcome = runtime.block_on(codesign_gate::run(&config, &log, &Cancel::never())).expect("run");
+        let wall = started.elapsed();
+        assert!(outcome.success(), "{:?}", outcome.problems);
+        let approvals = outcome.calls.iter().filter(|c| c.endpoint == "Codesign/AddPreApproval").count();
+        (wall, outcome.calls.len(), approvals, outcome.signed())
+    };
+    let ws500 = workspace(500);
+    let (per_signing, calls_p, approvals_p, _) = timed(&ws500, "per-signing", false);
+    let (shared, calls_s, approvals_s, _) = timed(&ws500, "shared", false);
+    println!(
+        "500 artifacts through TPP (50 ms per call, concurrency 16): per-signing {:.2} s ({calls_p} calls, {approvals_p} pre-approvals), shared {:.2} s ({calls_s} calls, {approvals_s}), ratio {:.2} (target: per-signing < 2 s)",
+        per_signing.as_secs_f64(),
+        shared.as_secs_f64(),
+        per_signing.as_secs_f64() / shared.as_secs_f64()
+    );
+    println!("whole runs against the simulator enforcing the approval chain (50 ms per call):");
+    for n in [1, 3, 50] {
+        let ws = workspace(n);
+        for mode in ["per-signing", "shared"] {
+            let (wall, calls, approvals, signed) = timed(&ws, mode, true);
+            println!(
+                "  {n:>2} artifact(s), {mode:<11}: {:.2} s, {calls:>3} calls ({approvals:>2} AddPreApproval), {signed} signed without an approver",
+                wall.as_secs_f64()
+            );
+        }
+    }
 
     // 4. Waiting for a signature, on the simulated clock of the poll schedule: when a signing
     //    that takes T is noticed, and how many status requests that costs, `auto` vs a fixed 5 s.

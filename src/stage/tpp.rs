@@ -3,7 +3,8 @@
 
 use std::time::SystemTime;
 
-use futures_util::stream::{self, StreamExt};
+use futures_util::stream::{FuturesUnordered, StreamExt};
+use tokio::sync::Semaphore;
 
 use super::digest::Digested;
 use super::renew::Renewable;
@@ -285,23 +286,30 @@ async fn approve_all<C: Tpp>(
     let targets: Vec<(usize, &Digest)> =
         digested.iter().enumerate().filter_map(|(i, d)| d.digest.as_ref().ok().map(|digest| (i, digest))).collect();
     let count = targets.len();
-    let mut answers: Vec<Answers> = stream::iter(targets.into_iter().enumerate())
+    // Every artifact's chain at once, each call waiting for a slot of its kind: a pre-approval
+    // never waits for another artifact's pre-qualification, nor the other way round.
+    let (prequalify_slots, preapprove_slots) = (Semaphore::new(max), Semaphore::new(max));
+    let (prequalify_slots, preapprove_slots) = (&prequalify_slots, &preapprove_slots);
+    let mut answers: Vec<Answers> = targets
+        .into_iter()
+        .enumerate()
         .map(|(k, (i, digest))| async move {
             let name = digested[i].artifact.name.as_str();
-            let prequalified = if cfg.pre_qualify { Some(prequalify(cfg, tokens, name, digest).await) } else { None };
+            let prequalified = if cfg.pre_qualify {
+                let _slot = prequalify_slots.acquire().await;
+                Some(prequalify(cfg, tokens, name, digest).await)
+            } else {
+                None
+            };
             if let Some(Ok(accepted)) = &prequalified {
                 ctx.log.info(&format!("pre-qualified {name}{}", result_note(*accepted)));
             }
-            (k, i, prequalified)
-        })
-        .buffer_unordered(max)
-        .map(|(k, i, prequalified)| async move {
-            let name = digested[i].artifact.name.as_str();
             let approval = match (&prequalified, per_signing) {
                 (Some(Err(_)), _) | (_, None) => None,
                 (_, Some(runner)) => {
                     let comment = per_signing_comment(&cfg.comment, k + 1, count, name);
                     let record = request(cfg, runner, comment, true, vec![name.to_string()]);
+                    let _slot = preapprove_slots.acquire().await;
                     let record = preapprove(tokens, record, Some(name)).await;
                     log_preapproved(&record, Some(name), ctx.log);
                     Some(record)
@@ -309,7 +317,7 @@ async fn approve_all<C: Tpp>(
             };
             (i, prequalified, approval)
         })
-        .buffer_unordered(max)
+        .collect::<FuturesUnordered<_>>()
         .collect()
         .await;
     answers.sort_by_key(|(i, _, _)| *i);
