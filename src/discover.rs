@@ -178,7 +178,7 @@ impl Walk<'_> {
             let path = entry.path();
             let child = rel.join(entry.file_name());
             let name = display_name(&child);
-            if excluded(&name, self.excludes) || name == crate::report::outputs::RUNS_FOLDER {
+            if excluded(&name, self.excludes) || name == crate::config::RUNS_FOLDER {
                 continue;
             }
             match std::fs::metadata(&path) {

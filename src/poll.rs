@@ -9,16 +9,7 @@ use tokio::time::Instant;
 
 use crate::appviewx::{AvxError, SignState, StatusError};
 use crate::cancel::Cancel;
-
-/// When to ask about a sign request again.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum PollInterval {
-    /// Soon after submitting, then less and less often: a request that finishes at time T is
-    /// noticed by 1.1·T + 1 s, and a 30-minute wait costs at most 60 asks per sign id.
-    Auto,
-    /// A fixed interval, as the user asked.
-    Fixed(Duration),
-}
+use crate::config::PollInterval;
 
 /// The longest wait between two asks in `auto`: a long timeout must not leave a finished
 /// signature unnoticed for long. The schedule reaches it only after about 20 minutes.

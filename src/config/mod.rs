@@ -23,9 +23,7 @@ pub use artifacts::{ArtifactsConfig, DigestFiles, IfNoFilesFound, Pattern};
 pub use github::{CheckRunConfig, GithubContext};
 pub use inputs::{env_name, InputError, InputSpec, Inputs, INPUTS};
 pub use tpp::{OidcAuth, PreApprovalMode, TppAuth, TppConfig};
-pub use values::{parse_duration, ReportTarget, RunnerIp};
-
-use crate::poll::PollInterval;
+pub use values::{parse_duration, PollInterval, ReportTarget, RunnerIp, RUNS_FOLDER};
 
 /// Everything a run needs, validated before the first network call.
 #[derive(Debug, Clone)]

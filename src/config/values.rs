@@ -9,7 +9,21 @@ use std::time::Duration;
 use reqwest::Url;
 
 use super::inputs::{bad, env_var, truncate, InputError, Inputs};
-use crate::poll::PollInterval;
+
+/// When to ask about a sign request again (`poll-interval`); the schedule `Auto` follows is the
+/// poll stage's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PollInterval {
+    /// Soon after submitting, then less and less often: a request that finishes at time T is
+    /// noticed by 1.1·T + 1 s, and a 30-minute wait costs at most 60 asks per sign id.
+    Auto,
+    /// A fixed interval, as the user asked.
+    Fixed(Duration),
+}
+
+/// The folder, in the working directory, that holds one folder per run outside GitHub.
+/// Discovery never looks inside it, so a later `**/*` does not sign an earlier run's report.
+pub const RUNS_FOLDER: &str = "codesign-gate-runs";
 
 /// The pre-approval's `IPAddress`: the address the signing request is expected to come from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -234,7 +248,7 @@ pub(super) fn report_target(
     let Some(p) = inputs.trimmed("report-path") else {
         return Ok(ReportTarget::RunFolder(match env_var(env, "RUNNER_TEMP") {
             Some(temp) => PathBuf::from(temp).join("codesign-gate"),
-            None => working_directory.join(crate::report::outputs::RUNS_FOLDER),
+            None => working_directory.join(RUNS_FOLDER),
         }));
     };
     let report_path = cwd.join(p);

@@ -12,9 +12,6 @@ use std::time::SystemTime;
 
 use crate::config::{InputError, ReportTarget};
 
-/// The folder, in the working directory, that holds one folder per run outside GitHub.
-/// Discovery never looks inside it, so a later `**/*` does not sign an earlier run's report.
-pub const RUNS_FOLDER: &str = "codesign-gate-runs";
 const REPORT_NAME: &str = "codesign-gate-report.json";
 const SIGNATURES_FOLDER: &str = "codesign-gate-signatures";
 
