@@ -72,6 +72,9 @@ def sdk_requests(state):
     return [(r["method"], r["path"], r["status"]) for r in state["requests"] if r["path"] != "/__sim/state"]
 
 
+CHAIN_FIELDS = ("created_ms", "used_by")
+
+
 class Delta:
     """What changed in the simulator while the body of a `with` ran."""
 
@@ -88,7 +91,10 @@ class Delta:
             for key in ("tpp_tokens", "prequalifications", "preapprovals"):
                 old = self.before[key]
                 assert after[key][:len(old)] == old or key == "tpp_tokens", f"{key} changed in place"
-                setattr(self, key, after[key][len(old):])
+                # When a record was made and which signings used it are the simulator's own
+                # bookkeeping of the approval chain, not what the SDK sent.
+                added = [{k: v for k, v in r.items() if k not in CHAIN_FIELDS} for r in after[key][len(old):]]
+                setattr(self, key, added)
             self.tokens_now = after["tpp_tokens"]
             self.requests = sdk_requests(after)[len(sdk_requests(self.before)):]
         return False
