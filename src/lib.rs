@@ -4,8 +4,8 @@
 //! The pipeline is [`run`]: config → [`discover`] → [`stage::digest`] → [`stage::tpp`] →
 //! [`stage::sign`] → [`outcome::Outcome`] → [`report`]. Each stage returns a typed result;
 //! [`decide`] says which stage runs next and builds the outcome from the results, so the token
-//! is revoked and the report written whatever failed. A plan ([`plan`]) runs the same pipeline
-//! over a transport that sends nothing.
+//! is revoked and the report written whatever failed. A plan ([`http::plan`]) runs the same
+//! pipeline over a transport that sends nothing.
 
 #![warn(missing_docs)]
 
@@ -19,7 +19,6 @@ pub mod discover;
 pub mod http;
 pub mod oidc;
 pub mod outcome;
-pub mod plan;
 pub mod poll;
 pub mod report;
 pub mod runner_ip;

@@ -12,8 +12,12 @@ use reqwest::{Method, Url};
 use tokio::time::Instant;
 
 use crate::cancel::Cancel;
-use crate::outcome::{CallRecord, PlannedRequest};
 use crate::secret::Secret;
+
+mod journal;
+pub mod plan;
+
+pub use journal::{CallRecord, PlannedRequest};
 
 /// Bodies larger than this are not a vendor answer; refuse rather than buffer them.
 const MAX_BODY: usize = 16 * 1024 * 1024;
@@ -348,8 +352,8 @@ impl Http {
         }
         let mut journal = self.journal.lock().map_err(|_| fail(ErrorKind::Transport("the plan is unusable".into())))?;
         let nth = journal.planned.iter().filter(|p| p.endpoint == call.endpoint).count();
-        journal.planned.push(crate::plan::describe(call));
-        let (status, body) = crate::plan::answer(call.endpoint, nth)
+        journal.planned.push(plan::describe(call));
+        let (status, body) = plan::answer(call.endpoint, nth)
             .ok_or_else(|| fail(ErrorKind::Transport("a plan has no answer for this call".into())))?;
         Ok(Reply { status, body })
     }

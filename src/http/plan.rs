@@ -1,8 +1,8 @@
 //! The plan transport: in a plan (`dry-run`, or a pull request from a fork) every call still goes
-//! through [`crate::http::Http::send`], which records it here with its secrets as `***` instead of
+//! through [`super::Http::send`], which records it here with its secrets as `***` instead of
 //! sending it, and answers as the service documents its success, so every stage takes the same
 //! path as in a real run. The answers carry placeholders named `planned-…`; the outcome of a plan
-//! turns every success they lead to into "planned" ([`crate::outcome::Outcome::into_plan`]).
+//! turns every success they lead to into "planned".
 
 use std::fmt;
 
@@ -10,8 +10,7 @@ use serde::de::{MapAccess, Visitor};
 use serde::ser::SerializeMap;
 use serde_json::{json, Value};
 
-use crate::http::{Call, Header};
-use crate::outcome::PlannedRequest;
+use super::{Call, Header, PlannedRequest};
 
 /// What a secret reads as in a plan.
 pub const HIDDEN: &str = "***";
