@@ -31,7 +31,7 @@ use std::time::SystemTime;
 
 use tokio::time::Instant;
 
-use appviewx::AvxClient;
+use appviewx::{AvxAccount, AvxClient};
 use cancel::Cancel;
 use config::{Config, InputError, TppAuth};
 use decide::{Enabled, Results, Signed, Signing};
@@ -103,7 +103,13 @@ pub async fn run(config: &Config, log: &Log, cancel: &Cancel) -> Result<Outcome,
     let signed = match (decide::signing(enabled, &digested, tpp.as_ref()), &config.appviewx) {
         (Signing::Run(plan), Some(cfg)) => {
             log.group("AppViewX signing");
-            let result = stage::sign::run(&ctx, cfg, &AvxClient::new(http.clone(), cfg), &plan).await;
+            let account = AvxAccount {
+                base_url: cfg.base_url.clone(),
+                username: cfg.username.clone(),
+                password: cfg.password.clone(),
+                gwkey: cfg.gwkey.clone(),
+            };
+            let result = stage::sign::run(&ctx, cfg, &AvxClient::new(http.clone(), account), &plan).await;
             log.endgroup();
             Signed::Ran(result)
         }

@@ -2,11 +2,25 @@
 //! `GET $ACTIONS_ID_TOKEN_REQUEST_URL&audience=…` with the request token as bearer, answering
 //! `{"value": "<jwt>"}`.
 
-use reqwest::Method;
+use reqwest::{Method, Url};
 
-use crate::config::OidcAuth;
 use crate::http::{field_names, Call, Http};
 use crate::secret::Secret;
+
+/// Where the runner hands out the job's OIDC token, and what to ask TPP for with it.
+#[derive(Debug, Clone)]
+pub struct OidcAuth {
+    /// `ACTIONS_ID_TOKEN_REQUEST_URL`, held to the https rule as the request token travels to it.
+    pub request_url: Url,
+    /// `ACTIONS_ID_TOKEN_REQUEST_TOKEN`, a secret of the job's own.
+    pub request_token: Secret,
+    /// The `aud` the TPP JWT mapping expects, so a token minted for another service is refused.
+    pub audience: String,
+    /// The TPP API Integration the JWT mapping belongs to.
+    pub client_id: String,
+    /// The narrowest scope that does the job, codesign:approve unless set.
+    pub scope: String,
+}
 
 #[derive(serde::Deserialize)]
 struct IdTokenResponse {

@@ -6,7 +6,6 @@ use std::future::Future;
 
 use reqwest::{Method, Url};
 
-use crate::config::AppViewXConfig;
 use crate::http::{field_names, json_kind, Call, Http, HttpError};
 use crate::secret::Secret;
 use model::{documented_message, Envelope, GenerateHashRequest, LoginResponse, SignStatusResponse};
@@ -131,6 +130,18 @@ pub trait SigningService: Sync {
     fn status(&self, session: &Secret, sign_id: &str) -> impl Future<Output = Result<SignState, AvxError>> + Send;
 }
 
+/// Where AppViewX is and the service account it is spoken to with.
+pub struct AvxAccount {
+    /// The gateway's scheme, host and port.
+    pub base_url: Url,
+    /// The service account, sent as the `username` header on every call.
+    pub username: String,
+    /// Sent as the `password` header on every call.
+    pub password: Secret,
+    /// A multi-tenant install's tenant key (`gwkey`), on every call.
+    pub gwkey: Option<Secret>,
+}
+
 /// Speaks AppViewX's `/avxapi` with the service account's credentials on every call.
 pub struct AvxClient {
     http: Http,
@@ -147,14 +158,14 @@ const GENERATE: &str = "code-signing-generate-hash";
 const STATUS: &str = "code-signing-fetch-status-sync-requests";
 
 impl AvxClient {
-    /// Takes the base URL, the credentials and the tenant key from the configuration.
-    pub fn new(http: Http, cfg: &AppViewXConfig) -> Self {
+    /// A client for `account`, over the run's one HTTP client.
+    pub fn new(http: Http, account: AvxAccount) -> Self {
         AvxClient {
             http,
-            base: cfg.base_url.clone(),
-            username: cfg.username.clone(),
-            password: cfg.password.clone(),
-            gwkey: cfg.gwkey.clone(),
+            base: account.base_url,
+            username: account.username,
+            password: account.password,
+            gwkey: account.gwkey,
         }
     }
 

@@ -7,6 +7,7 @@ use super::fork::Withheld;
 use super::github::GithubContext;
 use super::inputs::{bad, env_var, none_without, truncate, InputError, Inputs};
 use super::values::{self, https_or_loopback, parse_bool, service_url, RunnerIp};
+pub use crate::oidc::OidcAuth;
 use crate::secret::Secret;
 
 /// How the gate authenticates to TPP, which also decides whose the token is to revoke.
@@ -27,21 +28,6 @@ pub enum TppAuth {
     },
     /// The job's OIDC token exchanged at `/vedauth/authorize/jwt`: no stored TPP secret at all.
     Oidc(OidcAuth),
-}
-
-/// Where the runner hands out the job's OIDC token, and what to ask TPP for with it.
-#[derive(Debug, Clone)]
-pub struct OidcAuth {
-    /// `ACTIONS_ID_TOKEN_REQUEST_URL`, held to the https rule as the request token travels to it.
-    pub request_url: Url,
-    /// `ACTIONS_ID_TOKEN_REQUEST_TOKEN`, a secret of the job's own.
-    pub request_token: Secret,
-    /// The `aud` the TPP JWT mapping expects, so a token minted for another service is refused.
-    pub audience: String,
-    /// The TPP API Integration the JWT mapping belongs to.
-    pub client_id: String,
-    /// The narrowest scope that does the job, codesign:approve unless set.
-    pub scope: String,
 }
 
 /// The TPP inputs, checked; present only when `tpp-url` is set.

@@ -7,9 +7,9 @@ use std::future::Future;
 
 use reqwest::{Method, Url};
 
-use crate::config::OidcAuth;
 use crate::http::Http;
 use crate::http::{field_names, Call, HttpError, Repeat};
+use crate::oidc::OidcAuth;
 use crate::secret::Secret;
 pub use auth::Grant;
 use model::{
