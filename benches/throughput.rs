@@ -48,6 +48,50 @@ fn write_file(path: &Path, size: usize) {
     f.flush().expect("flush");
 }
 
+/// A simulator that signs at once and answers every call after `ms` milliseconds.
+fn slow_simulator(ms: u64) -> signing_sim::SimHandle {
+    let mut sim_config = signing_sim::SimConfig::default();
+    sim_config.appviewx.sign_delay_ms = 0;
+    sim_config.faults.push(signing_sim::Fault {
+        endpoint: "*".into(),
+        kind: signing_sim::FaultKind::Latency { ms },
+        times: 0,
+        after: 0,
+    });
+    signing_sim::SimHandle::spawn(sim_config).expect("simulator")
+}
+
+/// The inputs of a run against `sim`: TPP always, AppViewX when `sign`, then `extra`.
+fn inputs_for(sim: &signing_sim::SimHandle, sign: bool, extra: &[(&'static str, &str)]) -> Inputs {
+    let mut inputs = Inputs::default();
+    for (k, v) in [
+        ("artifacts", "dist/*.exe"),
+        ("tpp-username", "sample-approver"),
+        ("tpp-password", "sample-approver-password"),
+        ("tpp-client-id", "codesign-gate"),
+        ("environment-dn", r"\VED\Code Signing\Projects\Sample\Production Environment"),
+        ("key-user", "local:sample-cs-user"),
+    ] {
+        inputs.set(k, v);
+    }
+    inputs.set("tpp-url", sim.base_url());
+    if sign {
+        for (k, v) in [
+            ("appviewx-username", "avx-user"),
+            ("appviewx-password", "avx-password"),
+            ("appviewx-signing-policy", "sample-policy"),
+            ("appviewx-signing-key", "sample-key"),
+        ] {
+            inputs.set(k, v);
+        }
+        inputs.set("appviewx-url", sim.base_url());
+    }
+    for &(k, v) in extra {
+        inputs.set(k, v);
+    }
+    inputs
+}
+
 fn main() {
     let dir = tempfile::tempdir().expect("tempdir");
     let cores = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
@@ -105,35 +149,9 @@ fn main() {
         std::fs::create_dir_all(p.parent().expect("parent")).expect("mkdir");
         std::fs::write(&p, format!("artifact {i}")).expect("write");
     }
-    let mut sim_config = signing_sim::SimConfig::default();
-    sim_config.appviewx.sign_delay_ms = 0;
-    sim_config.faults.push(signing_sim::Fault {
-        endpoint: "*".into(),
-        kind: signing_sim::FaultKind::Latency { ms: 5 },
-        times: 0,
-        after: 0,
-    });
-    let sim = signing_sim::SimHandle::spawn(sim_config).expect("simulator");
+    let sim = slow_simulator(5);
     let run = |concurrency: &str| {
-        let mut inputs = Inputs::default();
-        for (k, v) in [
-            ("artifacts", "dist/*.exe"),
-            ("tpp-username", "sample-approver"),
-            ("tpp-password", "sample-approver-password"),
-            ("tpp-client-id", "codesign-gate"),
-            ("environment-dn", r"\VED\Code Signing\Projects\Sample\Production Environment"),
-            ("key-user", "local:sample-cs-user"),
-            ("appviewx-username", "avx-user"),
-            ("appviewx-password", "avx-password"),
-            ("appviewx-signing-policy", "sample-policy"),
-            ("appviewx-signing-key", "sample-key"),
-            ("poll-interval", "100ms"),
-        ] {
-            inputs.set(k, v);
-        }
-        inputs.set("tpp-url", sim.base_url());
-        inputs.set("appviewx-url", sim.base_url());
-        inputs.set("max-concurrency", concurrency);
+        let mut inputs = inputs_for(&sim, true, &[("poll-interval", "100ms"), ("max-concurrency", concurrency)]);
         inputs.set("report-path", dir.path().join("report.json").to_string_lossy());
         let config = Config::from_inputs(&inputs, &|_| None, &ws).expect("config");
         let log = Log::new(Box::new(std::io::sink()), false);
@@ -164,40 +182,8 @@ fn main() {
     // Each run on a simulator of its own, so no run uses what another left in TPP.
     // Returns (wall time, calls made, AddPreApproval calls, artifacts signed).
     let mut timed = |ws: &Path, mode: &str, sign: bool| {
-        let mut sim_config = signing_sim::SimConfig::default();
-        sim_config.appviewx.sign_delay_ms = 0;
-        sim_config.faults.push(signing_sim::Fault {
-            endpoint: "*".into(),
-            kind: signing_sim::FaultKind::Latency { ms: 50 },
-            times: 0,
-            after: 0,
-        });
-        let sim = signing_sim::SimHandle::spawn(sim_config).expect("simulator");
-        let mut inputs = Inputs::default();
-        for (k, v) in [
-            ("artifacts", "dist/*.exe"),
-            ("tpp-username", "sample-approver"),
-            ("tpp-password", "sample-approver-password"),
-            ("tpp-client-id", "codesign-gate"),
-            ("environment-dn", r"\VED\Code Signing\Projects\Sample\Production Environment"),
-            ("key-user", "local:sample-cs-user"),
-            ("pre-approval", mode),
-            ("timeout", "60s"),
-        ] {
-            inputs.set(k, v);
-        }
-        inputs.set("tpp-url", sim.base_url());
-        if sign {
-            for (k, v) in [
-                ("appviewx-username", "avx-user"),
-                ("appviewx-password", "avx-password"),
-                ("appviewx-signing-policy", "sample-policy"),
-                ("appviewx-signing-key", "sample-key"),
-            ] {
-                inputs.set(k, v);
-            }
-            inputs.set("appviewx-url", sim.base_url());
-        }
+        let sim = slow_simulator(50);
+        let mut inputs = inputs_for(&sim, sign, &[("pre-approval", mode), ("timeout", "60s")]);
         report += 1;
         inputs.set("report-path", dir.path().join(format!("report{report}.json")).to_string_lossy());
         let config = Config::from_inputs(&inputs, &|_| None, ws).expect("config");
