@@ -84,6 +84,12 @@ pub fn normalize_not_before(v: &str) -> Option<String> {
     })
 }
 
+/// UTC `YYYY-MM-DDTHH:MM:SSZ`, the report's one timestamp format.
+pub fn utc_timestamp(t: std::time::SystemTime) -> String {
+    let secs = t.duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
+    format!("{}Z", format_utc(i64::try_from(secs).unwrap_or(i64::MAX)))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

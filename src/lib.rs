@@ -20,6 +20,7 @@ pub mod http;
 pub mod oidc;
 pub mod outcome;
 pub mod poll;
+pub mod progress;
 pub mod report;
 pub mod runner_ip;
 pub mod secret;
@@ -33,23 +34,13 @@ use tokio::time::Instant;
 
 use appviewx::{AvxAccount, AvxClient};
 use cancel::Cancel;
+pub use config::RunError;
 use config::{Config, InputError, TppAuth};
 use decide::{Enabled, Results, Signed, Signing};
 use http::{Http, HttpOptions};
 use outcome::Outcome;
 use report::Log;
 use venafi::TppClient;
-
-/// Why a run could not even start.
-#[derive(Debug, thiserror::Error)]
-pub enum RunError {
-    /// An input is missing or invalid; the error names it.
-    #[error(transparent)]
-    Input(#[from] InputError),
-    /// The gate could not set itself up (the hashing pool, the HTTP client): no input to fix.
-    #[error("{0}")]
-    Setup(String),
-}
 
 /// Runs the whole gate. Service failures land in the returned outcome; only problems found
 /// before anything was sent come back as errors. Waiting ends at `timeout` after the start (a

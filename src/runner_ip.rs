@@ -8,9 +8,8 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use reqwest::{Method, Url};
 
-use crate::config::{InputError, RunnerIp, TppConfig};
+use crate::config::{InputError, RunError, RunnerIp, TppConfig};
 use crate::http::{Call, Http};
-use crate::RunError;
 
 /// What `auto` makes of the route's source address.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

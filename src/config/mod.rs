@@ -130,6 +130,17 @@ impl Config {
     }
 }
 
+/// Why a run could not even start.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    /// An input is missing or invalid; the error names it.
+    #[error(transparent)]
+    Input(#[from] InputError),
+    /// The gate could not set itself up (the hashing pool, the HTTP client): no input to fix.
+    #[error("{0}")]
+    Setup(String),
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

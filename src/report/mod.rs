@@ -156,6 +156,24 @@ impl Log {
     }
 }
 
+impl crate::progress::Progress for Log {
+    fn info(&self, line: &str) {
+        Log::info(self, line);
+    }
+
+    fn mask(&self, secret: &Secret) {
+        Log::mask(self, secret);
+    }
+
+    fn group(&self, name: &str) {
+        Log::group(self, name);
+    }
+
+    fn endgroup(&self) {
+        Log::endgroup(self);
+    }
+}
+
 /// Writes the signature files and the JSON report, then the workflow's views of the outcome,
 /// and publishes the check run when one is asked for. Returns the problems met on the way (the
 /// run's result is already decided by then; a check run that cannot be created is a warning).

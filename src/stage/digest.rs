@@ -4,11 +4,10 @@
 //! artifact; a bad list is an input error, found before anything is sent.
 
 use crate::cancel::Cancel;
-use crate::config::{ArtifactsConfig, DigestFiles, InputError};
+use crate::config::{ArtifactsConfig, DigestFiles, InputError, RunError};
 use crate::digest::{self, Digest, HashAlgorithm, ListError, Listed};
 use crate::discover::Artifact;
-use crate::report::Log;
-use crate::RunError;
+use crate::progress::Progress;
 
 /// One artifact and its digest, or why it has none.
 #[derive(Debug, Clone)]
@@ -24,7 +23,7 @@ pub struct Digested {
 pub async fn run(
     found: Vec<Artifact>,
     cfg: &ArtifactsConfig,
-    log: &Log,
+    log: &dyn Progress,
     cancel: &Cancel,
 ) -> Result<Vec<Digested>, RunError> {
     if cfg.digest_files == DigestFiles::List {
@@ -57,7 +56,11 @@ pub async fn run(
 
 /// Reads every list, then checks names across them, before any artifact is returned: a run
 /// signs all the listed artifacts or, when one line is wrong, none.
-async fn run_lists(lists: Vec<Artifact>, algorithm: HashAlgorithm, log: &Log) -> Result<Vec<Digested>, RunError> {
+async fn run_lists(
+    lists: Vec<Artifact>,
+    algorithm: HashAlgorithm,
+    log: &dyn Progress,
+) -> Result<Vec<Digested>, RunError> {
     let read = tokio::task::spawn_blocking(move || -> Result<Vec<(Artifact, Vec<Listed>)>, ListError> {
         let read: Vec<(Artifact, Vec<Listed>)> = lists
             .into_iter()

@@ -1,8 +1,9 @@
 //! The stages of a run after discovery: digest, TPP, signing. Each is a function from typed
-//! inputs to a typed result; [`crate::decide`] says which run and builds the outcome from what
+//! inputs to a typed result; `decide` (a floor up) says which run and builds the outcome from what
 //! they return.
 
 pub mod digest;
+pub mod record;
 mod renew;
 pub mod sign;
 pub mod tpp;
@@ -11,15 +12,15 @@ use tokio::time::Instant;
 
 use crate::cancel::Cancel;
 use crate::config::Config;
-use crate::outcome::{Problem, Severity};
-use crate::report::Log;
+use crate::progress::Progress;
+use record::{Problem, Severity};
 
 /// What every network stage needs besides its own client and inputs.
 pub struct Context<'a> {
     /// For the settings every stage shares (concurrency, poll interval, timeout, GitHub context).
     pub config: &'a Config,
     /// Progress, and masking every secret a stage obtains before anything else prints.
-    pub log: &'a Log,
+    pub log: &'a dyn Progress,
     /// The end of waiting for the whole run.
     pub deadline: Instant,
     /// Waiting stops when it fires; clean-up calls still go out.

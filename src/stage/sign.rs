@@ -4,19 +4,19 @@
 use futures_util::stream::{self, StreamExt};
 use tokio::time::Instant;
 
+use super::record::{SignRecord, SignStatus};
 use super::renew::Renewable;
 use super::{Context, Problems};
 use crate::appviewx::model::GenerateHashRequest;
 use crate::appviewx::{self, AvxError, SignState, SigningService};
 use crate::config::{AppViewXConfig, AvxWork};
 use crate::digest::Digest;
-use crate::outcome::{SignRecord, SignStatus};
 use crate::poll::{self, Final};
-use crate::report::Log;
+use crate::progress::Progress;
 use crate::secret::Secret;
 use crate::units::{human_ms, millis};
 
-/// What the signing stage is to do with one artifact, as [`crate::decide`] planned it.
+/// What the signing stage is to do with one artifact, as `decide` planned it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Planned<'a> {
     /// Sent to AppViewX as the DigestInfo of `digest`.
@@ -46,7 +46,7 @@ pub struct SignResult {
 /// The AppViewX session, logged in again once if it expires mid-run.
 struct Session<'a, C> {
     client: &'a C,
-    log: &'a Log,
+    log: &'a dyn Progress,
     current: Renewable,
 }
 

@@ -7,13 +7,14 @@ use futures_util::stream::{FuturesUnordered, StreamExt};
 use tokio::sync::Semaphore;
 
 use super::digest::Digested;
+use super::record::{AuthRecord, PreApprovalRecord, Revocation, StageStatus};
 use super::renew::Renewable;
 use super::{Context, Problems};
+use crate::civil::utc_timestamp;
 use crate::config::{OidcAuth, PreApprovalMode, TppAuth, TppConfig};
 use crate::digest::Digest;
 use crate::http;
-use crate::outcome::{utc_timestamp, AuthRecord, PreApprovalRecord, Revocation, StageStatus};
-use crate::report::Log;
+use crate::progress::Progress;
 use crate::runner_ip::RunnerAddress;
 use crate::secret::Secret;
 use crate::venafi::model::{AddPreApprovalRequest, PreQualifyRequest};
@@ -41,7 +42,7 @@ impl<'a> Grantor<'a> {
 }
 
 /// A new token; everything the grant yields is masked before anything else is printed.
-async fn obtain(client: &impl Tpp, grantor: Grantor<'_>, log: &Log) -> Result<Grant, TppError> {
+async fn obtain(client: &impl Tpp, grantor: Grantor<'_>, log: &dyn Progress) -> Result<Grant, TppError> {
     let grant = match grantor {
         Grantor::Password { client_id, username, password, scope } => {
             client.authorize(client_id, username, password, scope).await?
@@ -63,7 +64,7 @@ struct Tokens<'a, C> {
     client: &'a C,
     /// `None` for a token the caller gave: its rejection is final.
     grantor: Option<Grantor<'a>>,
-    log: &'a Log,
+    log: &'a dyn Progress,
     current: Renewable,
     /// Every token obtained, each owed a revocation.
     obtained: std::sync::Mutex<Vec<Secret>>,
@@ -213,7 +214,7 @@ pub async fn run(
 /// other trouble with the pre-flight (an older TPP, a narrower scope) is only a warning: the
 /// calls that matter will say what is wrong.
 /// Gives back every token the gate obtained, whatever failed before, and records how each ended.
-async fn revoke_all(client: &impl Tpp, owed: &[Secret], log: &Log, result: &mut TppResult) {
+async fn revoke_all(client: &impl Tpp, owed: &[Secret], log: &dyn Progress, result: &mut TppResult) {
     let mut failures = Vec::new();
     for token in owed {
         result.auth.revocations.push(match client.revoke(token).await {
@@ -379,7 +380,7 @@ async fn prequalify<C: Tpp>(
 }
 
 /// Says once what every pre-approval of the run will name, and warns when it names no address.
-fn announce(cfg: &TppConfig, runner: &RunnerAddress, problems: &mut Problems, log: &Log) {
+fn announce(cfg: &TppConfig, runner: &RunnerAddress, problems: &mut Problems, log: &dyn Progress) {
     let ip = runner.ip.map_or_else(|| "any address".to_string(), |ip| ip.to_string());
     if runner.ip.is_none() {
         problems.warning(
@@ -462,7 +463,7 @@ async fn preapprove<C: Tpp>(
 }
 
 /// Logs a pre-approval TPP accepted, for `artifact` or every signing, as soon as it is.
-fn log_preapproved(record: &PreApprovalRecord, artifact: Option<&str>, log: &Log) {
+fn log_preapproved(record: &PreApprovalRecord, artifact: Option<&str>, log: &dyn Progress) {
     if record.outcome == StageStatus::Done {
         log.info(&format!(
             "pre-approved {}{}",

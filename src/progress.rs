@@ -1,0 +1,16 @@
+//! How the stages say what they are doing without knowing who listens: the report's log
+//! speaks it to the workflow, and anything else that implements it may listen instead.
+
+use crate::secret::Secret;
+
+/// Progress of a run, as the stages report it while they work.
+pub trait Progress: Sync {
+    /// One line of progress.
+    fn info(&self, line: &str);
+    /// A secret a stage obtained: hidden from every later line before anything could print it.
+    fn mask(&self, secret: &Secret);
+    /// Opens a group of lines (a stage).
+    fn group(&self, name: &str);
+    /// Closes the group.
+    fn endgroup(&self);
+}
