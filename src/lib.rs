@@ -6,6 +6,20 @@
 //! [`decide`] says which stage runs next and builds the outcome from the results, so the token
 //! is revoked and the report written whatever failed. A plan ([`http::plan`]) runs the same
 //! pipeline over a transport that sends nothing.
+//!
+//! The modules stand on floors: each imports from its own floor and the floors below, never up,
+//! and no two modules (nor two files) import each other; `.ci/floors.py` checks both.
+//! - 0 ground: `units`, `secret`, `civil` (dates), `cancel`, `digest` (hashing, checksum lists),
+//!   `progress` (the sink the stages report to)
+//! - 1: `http` (the one client: retry policy, deadline, call journal, and the plan transport)
+//! - 2 vendor clients: `venafi`, `appviewx`, `oidc`, each with its own small types
+//! - 3: `config` (inputs to typed options; what each input means)
+//! - 4 stages: `discover`, `stage` (digest, TPP, signing, and the records they fill), `poll`,
+//!   `runner_ip`
+//! - 5: `decide` (which stage runs next, and the outcome built from their results), `outcome`
+//! - 6: `report` (renderers, and the one place that writes files)
+//!
+//! This file (`run`) stands on top; `main.rs` and `demo.rs` are the binary's, above it.
 
 #![warn(missing_docs)]
 

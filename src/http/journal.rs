@@ -1,5 +1,4 @@
-//! What the client keeps of every call: the journal the audit record lists, and a plan's
-//! requests as they would have gone out.
+//! What the client keeps of every call: the journal the audit record lists.
 
 use serde::Serialize;
 
@@ -24,23 +23,4 @@ pub struct CallRecord {
     pub http_status: Option<u16>,
     /// Why the attempt got no answer; an HTTP error status is not one.
     pub error: Option<String>,
-}
-
-/// A request a plan would have sent, with every secret as `***`.
-#[derive(Debug, Clone, Serialize)]
-pub struct PlannedRequest {
-    /// `tpp`, `appviewx` or `github`.
-    pub service: &'static str,
-    /// The vendor's name for the call.
-    pub endpoint: &'static str,
-    /// The artifact the call is about, if any.
-    pub artifact: Option<String>,
-    /// The HTTP method.
-    pub method: String,
-    /// In full, a credential in the query (`gwkey`) as `***`.
-    pub url: String,
-    /// `name: value`, credentials as `***`.
-    pub headers: Vec<String>,
-    /// The JSON body, fields in the order sent, credentials as `***`.
-    pub body: Option<super::plan::Body>,
 }

@@ -8,9 +8,10 @@ use std::fmt;
 
 use serde::de::{MapAccess, Visitor};
 use serde::ser::SerializeMap;
+use serde::Serialize;
 use serde_json::{json, Value};
 
-use super::{Call, Header, PlannedRequest};
+use super::call::{Call, Header};
 
 /// What a secret reads as in a plan.
 pub const HIDDEN: &str = "***";
@@ -164,6 +165,25 @@ pub fn answer(endpoint: &str, nth: usize) -> Option<(u16, Vec<u8>)> {
         _ => return None,
     };
     Some((200, body.to_string().into_bytes()))
+}
+
+/// A request a plan would have sent, with every secret as `***`.
+#[derive(Debug, Clone, Serialize)]
+pub struct PlannedRequest {
+    /// `tpp`, `appviewx` or `github`.
+    pub service: &'static str,
+    /// The vendor's name for the call.
+    pub endpoint: &'static str,
+    /// The artifact the call is about, if any.
+    pub artifact: Option<String>,
+    /// The HTTP method.
+    pub method: String,
+    /// In full, a credential in the query (`gwkey`) as `***`.
+    pub url: String,
+    /// `name: value`, credentials as `***`.
+    pub headers: Vec<String>,
+    /// The JSON body, fields in the order sent, credentials as `***`.
+    pub body: Option<Body>,
 }
 
 #[cfg(test)]

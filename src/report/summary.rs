@@ -130,7 +130,7 @@ pub fn markdown(outcome: &Outcome, w: &mut dyn Write) -> io::Result<()> {
         }
         writeln!(w)?;
     }
-    if let Some(line) = super::preapprovals_line(outcome, &code) {
+    if let Some(line) = super::text::preapprovals_line(outcome, &code) {
         writeln!(w, "**Pre-approvals** {line}\n")?;
     }
     if let Some(line) = outcome.tpp_auth.as_ref().and_then(|a| revocation_line(&a.revocations)) {

@@ -2,8 +2,8 @@
 
 use std::io::{self, Write};
 
+use super::text::escape_line;
 use crate::outcome::{Outcome, RunResult, Severity, StageStatus};
-use crate::report::escape_line;
 use crate::units::{human_ms, human_size};
 
 /// The per-artifact table, then the problems, for a log that is not GitHub's.
@@ -47,7 +47,7 @@ pub fn table(outcome: &Outcome, w: &mut impl Write) -> io::Result<()> {
         writeln!(w, "{}", line.join("  ").trim_end())?;
     }
     writeln!(w)?;
-    if let Some(line) = super::preapprovals_line(outcome, &|s: &str| s.to_string()) {
+    if let Some(line) = super::text::preapprovals_line(outcome, &|s: &str| s.to_string()) {
         writeln!(w, "pre-approvals: {line}")?;
     }
     for p in &outcome.problems {

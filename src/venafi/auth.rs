@@ -1,7 +1,7 @@
 //! Getting and giving back a TPP bearer token.
 
+use super::error::{auth_error_text, TppError};
 use super::model::TokenResponse;
-use super::{auth_error_text, TppError};
 use crate::http::field_names;
 use crate::secret::Secret;
 

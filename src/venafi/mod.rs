@@ -1,6 +1,7 @@
 //! Venafi TPP CodeSign Protect: pre-qualify digests, pre-approve the runner, revoke the token.
 
 pub mod auth;
+mod error;
 pub mod model;
 
 use std::future::Future;
@@ -8,64 +9,15 @@ use std::future::Future;
 use reqwest::{Method, Url};
 
 use crate::http::Http;
-use crate::http::{field_names, Call, HttpError, Repeat};
+use crate::http::{field_names, Call, Repeat};
 use crate::oidc::OidcAuth;
 use crate::secret::Secret;
 pub use auth::Grant;
+use error::auth_error_text;
+pub use error::TppError;
 use model::{
     AddPreApprovalRequest, AuthError, GetEnvironmentRequest, JwtRequest, OAuthRequest, PreQualifyRequest, SignResult,
 };
-
-/// Why a TPP call failed, worded so that the user knows what to fix.
-#[derive(Debug, Clone, thiserror::Error)]
-pub enum TppError {
-    /// The password grant or the JWT exchange was refused (400 or 401).
-    #[error("TPP refused the token request ({0}); check tpp-username, tpp-password, tpp-client-id and tpp-scope")]
-    GrantRefused(String),
-    /// The runner would not hand out the job's OIDC token.
-    #[error("the job's OIDC token could not be had: {0}")]
-    Oidc(String),
-    /// 401 `invalid_token`: a token the gate obtained is replaced once, a given one is final.
-    #[error("TPP rejected the access token ({0}): it is expired or revoked")]
-    InvalidToken(String),
-    /// 403: the token lacks a scope the call needs.
-    #[error("{endpoint} forbidden ({detail}): the token lacks the scope; tpp-scope needs codesign:approve")]
-    Forbidden {
-        /// The call, as the error's first words name it.
-        endpoint: &'static str,
-        /// VEDAuth's `error: error_description`, or the field names of an answer of another shape.
-        detail: String,
-    },
-    /// HTTP 200 with `Success: false`.
-    #[error("{endpoint} refused: {}{}", result_text(*code), error.as_deref().map(|e| format!(": {e}")).unwrap_or_default())]
-    Refused {
-        /// The call, as the error's first words name it.
-        endpoint: &'static str,
-        /// TPP's `Result`, when the answer carried one.
-        code: Option<i64>,
-        /// TPP's `Error`, when the answer carried one.
-        error: Option<String>,
-    },
-    /// 400: TPP took the request as malformed.
-    #[error("{endpoint} rejected the request as malformed: {detail}")]
-    BadRequest {
-        /// The call, as the error's first words name it.
-        endpoint: &'static str,
-        /// VEDAuth's `error: error_description`, or the field names of an answer of another shape.
-        detail: String,
-    },
-    /// An answer of unexpected status or shape.
-    #[error("{endpoint}: unexpected answer, {detail}")]
-    Unexpected {
-        /// The call, as the error's first words name it.
-        endpoint: &'static str,
-        /// The status, and VEDAuth's error or the answer's field names; never a token.
-        detail: String,
-    },
-    /// No usable answer at all.
-    #[error("{0}")]
-    Http(#[from] HttpError),
-}
 
 /// What the pipeline needs from TPP. The concrete client speaks REST; the seam keeps the
 /// orchestration readable and lets it be driven by anything that answers like TPP.
@@ -120,14 +72,6 @@ pub enum Revoked {
     Revoked,
     /// 401 `invalid_token`: the token was already dead.
     AlreadyInvalid,
-}
-
-/// `Result 7 ObjectNotFound`, or what is known when the refusal carried no code.
-fn result_text(code: Option<i64>) -> String {
-    match code {
-        Some(code) => format!("Result {code} {}", model::result_name(code)),
-        None => "Success false without a Result code".to_string(),
-    }
 }
 
 /// Speaks TPP's REST API. Every path is set from the root of `base`, so a pasted `/vedsdk`
@@ -215,15 +159,6 @@ pub fn parse_revoke(status: u16, body: &[u8]) -> Result<Revoked, TppError> {
             endpoint: ENDPOINT,
             detail: format!("HTTP {status} ({}); the token may still be valid", auth_error_text(body)),
         }),
-    }
-}
-
-/// `error: error_description` from VEDAuth's error shape, or the field names when it is not.
-fn auth_error_text(body: &[u8]) -> String {
-    match serde_json::from_slice::<AuthError>(body) {
-        Ok(AuthError { error, error_description: Some(d) }) => format!("{error}: {d}"),
-        Ok(AuthError { error, error_description: None }) => error,
-        Err(_) => field_names(body),
     }
 }
 

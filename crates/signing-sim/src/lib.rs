@@ -15,19 +15,23 @@
 //! # Ok::<(), signing_sim::Error>(())
 //! ```
 //!
-//! Modules depend on each other in one direction only, from the leaves up:
-//! - leaves: `error`, `http` (request and reply), `timefmt` (clock, dates), `scope` (TPP scopes),
-//!   `avx_codes` (AppViewX's status codes and messages), `variants`;
-//! - `fault` (on `avx_codes`), `config` (on `error`, `fault`, `scope`), `jwt` and `tls` (on
-//!   `config`), `state` (on `config`, `fault`), then `shared` (config, store, clock, JWT key);
-//! - `chain` (on `shared`, `state`, `timefmt` and `http`): the approval chain, what a signing
-//!   takes from TPP's records, and the approver's decision and `/__sim/approve` route;
-//! - the routes on `shared` and what lies below it: `tpp` (its `common` and `approver` under
-//!   `auth`, `flow` and `codesign`), `avx` (`envelope` under `login` under `signing`, which runs
-//!   `chain` at submission), `oidc`;
-//! - `server` (listens, reads requests, applies faults, routes to `tpp`, `avx`, `oidc` and
-//!   `chain`), and this file, which starts it and hands out `SimHandle` (whose `approve` and
-//!   `reject` use `chain`). Nothing imports `server` or this file.
+//! Modules depend on each other in one direction only: each imports from its own floor and the
+//! floors below, never up, and no two import each other (`.ci/floors.py` checks both):
+//! - 0 leaves: `error`, `http` (request and reply), `timefmt` (clock, dates), `scope` (TPP
+//!   scopes), `avx_codes` (AppViewX's status codes and messages), `variants`
+//! - 1: `fault` (on `avx_codes`)
+//! - 2: `config` (on `error`, `fault`, `scope`)
+//! - 3: `jwt`, `tls` (on `config`), `state` (on `config`, `fault`)
+//! - 4: `shared` (config, store, clock, JWT key)
+//! - 5: `chain` (the approval chain: what a signing takes from TPP's records, and the
+//!   approver's decision and `/__sim/approve` route)
+//! - 6 routes: `tpp` (its `common` and `approver` under `auth`, `flow` and `codesign`), `avx`
+//!   (`envelope` under `login` under `signing`, which runs `chain` at submission), `oidc`
+//! - 7: `server` (listens, reads requests, applies faults, routes to `tpp`, `avx`, `oidc` and
+//!   `chain`)
+//!
+//! This file starts the server and hands out `SimHandle` (whose `approve` and `reject` use
+//! `chain`). Nothing imports `server` or this file.
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
