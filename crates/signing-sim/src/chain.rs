@@ -208,7 +208,7 @@ struct ApproveRequest {
     decision: Option<String>,
 }
 
-fn sim_error(status: u16, error: &str, description: String) -> Reply {
+fn sim_error(status: u16, error: &str, description: &str) -> Reply {
     Reply::json(status, &serde_json::json!({ "error": error, "error_description": description }))
 }
 
@@ -216,12 +216,12 @@ fn sim_error(status: u16, error: &str, description: String) -> Reply {
 /// approver of a manual approval stage, for clients that cannot reach `SimHandle`.
 pub(crate) fn approve_route(shared: &Shared, req: &Req) -> Reply {
     if req.method != hyper::Method::POST {
-        return sim_error(405, "invalid_request", "POST only".to_string()).with_header(hyper::header::ALLOW, "POST");
+        return sim_error(405, "invalid_request", "POST only").with_header(hyper::header::ALLOW, "POST");
     }
     let body: ApproveRequest = match serde_json::from_slice(&req.body) {
         Ok(b) => b,
         Err(e) => {
-            return sim_error(400, "invalid_request", format!("expected {{\"signId\",\"decision\"?}}: {e}"));
+            return sim_error(400, "invalid_request", &format!("expected {{\"signId\",\"decision\"?}}: {e}"));
         }
     };
     let approve = match body.decision.as_deref() {
@@ -231,7 +231,7 @@ pub(crate) fn approve_route(shared: &Shared, req: &Req) -> Reply {
             return sim_error(
                 400,
                 "invalid_request",
-                format!("decision {other:?} is neither \"approve\" nor \"reject\""),
+                &format!("decision {other:?} is neither \"approve\" nor \"reject\""),
             )
         }
     };
@@ -246,8 +246,8 @@ pub(crate) fn approve_route(shared: &Shared, req: &Req) -> Reply {
                 .map_or("Inprogress", |s| s.phase(now).label());
             Reply::json(200, &serde_json::json!({ "signId": body.sign_id, "approval": approval, "status": status }))
         }
-        Err(refused @ Refused::Unknown) => sim_error(404, "not_found", refused.describe(&body.sign_id)),
-        Err(refused) => sim_error(409, "conflict", refused.describe(&body.sign_id)),
+        Err(refused @ Refused::Unknown) => sim_error(404, "not_found", &refused.describe(&body.sign_id)),
+        Err(refused) => sim_error(409, "conflict", &refused.describe(&body.sign_id)),
     }
 }
 
@@ -285,7 +285,7 @@ mod tests {
         }
     }
 
-    fn submission<'a>(sign_id: &'a str, now_ms: i64) -> Submission<'a> {
+    fn submission(sign_id: &str, now_ms: i64) -> Submission<'_> {
         Submission {
             dn: r"\VED\E",
             digest_info: b"PREFIXdigest",

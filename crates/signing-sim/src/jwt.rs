@@ -83,6 +83,9 @@ pub(crate) fn verify(key: &[u8], token: &str) -> Result<Map<String, Value>, Stri
 }
 
 /// A NumericDate claim (seconds since the epoch; fractions allowed by RFC 7519, truncated).
+// Truncating the fraction is the point, and `as` saturates a finite value beyond `i64` rather
+// than wrapping it; std has no fallible float-to-integer conversion to use instead.
+#[allow(clippy::cast_possible_truncation)]
 fn numeric_date(claims: &Map<String, Value>, name: &str) -> Result<Option<i64>, String> {
     match claims.get(name) {
         None => Ok(None),

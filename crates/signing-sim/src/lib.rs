@@ -20,7 +20,8 @@
 //! - 0 leaves: `error`, `http` (request and reply), `timefmt` (clock, dates), `scope` (TPP
 //!   scopes), `avx_codes` (AppViewX's status codes and messages), `variants`
 //! - 1: `fault` (on `avx_codes`)
-//! - 2: `config` (on `error`, `fault`, `scope`)
+//! - 2: `config` (on `error`, `fault`, `scope`; inside it, `sim` on the `tpp`, `avx`, `oidc` and
+//!   `tls` types, and `validate` and `describe` on `sim`)
 //! - 3: `jwt`, `tls` (on `config`), `state` (on `config`, `fault`)
 //! - 4: `shared` (config, store, clock, JWT key)
 //! - 5: `chain` (the approval chain: what a signing takes from TPP's records, and the

@@ -343,11 +343,12 @@ impl SignRequest {
         match &self.chain {
             Chain::Recorded => Clearance::Cleared { from_ms: self.created_ms, by: ClearedBy::Nothing },
             Chain::PreApproved => Clearance::Cleared { from_ms: self.created_ms, by: ClearedBy::PreApproval },
-            Chain::NotPreQualified { .. } => Clearance::Refused,
             Chain::Awaiting { decision: Some(Decision::Approved { at_ms }), .. } => {
                 Clearance::Cleared { from_ms: *at_ms, by: ClearedBy::Approver }
             }
-            Chain::Awaiting { decision: Some(Decision::Rejected), .. } => Clearance::Refused,
+            Chain::NotPreQualified { .. } | Chain::Awaiting { decision: Some(Decision::Rejected), .. } => {
+                Clearance::Refused
+            }
             Chain::Awaiting { decision: None, auto_after_ms, timeout_ms, .. } => {
                 // The stand-in approver only acts while the request still waits.
                 let auto = auto_after_ms.filter(|after| after < timeout_ms);

@@ -84,64 +84,68 @@ pub(crate) fn dotnet_date(ms: i64) -> String {
 pub(crate) fn parse_not_before(s: &str) -> Result<i64, String> {
     let bad = || format!("NotBefore {s:?} is not a UTC ISO 8601 date-time like 2021-12-31T00:52:50.5387438");
     let bytes = s.as_bytes();
-    if bytes.len() < 19 {
-        return Err(bad());
+    let secs = date_time_secs(bytes).ok_or_else(bad)?;
+    let rest = bytes.get(19..).unwrap_or_default();
+    let (frac_ms, rest) = fraction_ms(rest).ok_or_else(bad)?;
+    let offset_secs = offset_secs(rest).ok_or_else(bad)?;
+    Ok((secs - offset_secs) * 1000 + frac_ms)
+}
+
+/// The fixed-width `YYYY-MM-DDTHH:MM:SS` head of a `NotBefore` as unix seconds of that wall
+/// time, or `None`. Each field is range-checked here (29 February only in a leap year) because
+/// `days_from_civil` would otherwise quietly turn an impossible date into a different real one.
+fn date_time_secs(bytes: &[u8]) -> Option<i64> {
+    let head = bytes.get(..19)?;
+    if [(4, b'-'), (7, b'-'), (10, b'T'), (13, b':'), (16, b':')].iter().any(|&(i, sep)| head[i] != sep) {
+        return None;
     }
-    let num = |range: std::ops::Range<usize>| -> Result<i64, String> {
-        let part = &bytes[range];
-        if part.iter().all(u8::is_ascii_digit) {
-            Ok(part.iter().fold(0i64, |acc, c| acc * 10 + i64::from(c - b'0')))
-        } else {
-            Err(bad())
-        }
+    let num = |range: std::ops::Range<usize>| -> Option<i64> {
+        let part = &head[range];
+        part.iter().all(u8::is_ascii_digit).then(|| part.iter().fold(0i64, |acc, c| acc * 10 + i64::from(c - b'0')))
     };
-    if [(4, b'-'), (7, b'-'), (10, b'T'), (13, b':'), (16, b':')].iter().any(|&(i, sep)| bytes[i] != sep) {
-        return Err(bad());
-    }
     let (year, month, day) = (num(0..4)?, num(5..7)?, num(8..10)?);
     let (hour, minute, second) = (num(11..13)?, num(14..16)?, num(17..19)?);
     let time_ok = hour <= 23 && minute <= 59 && second <= 59;
     if !(1..=12).contains(&month) || !(1..=days_in_month(year, month)).contains(&day) || !time_ok {
-        return Err(bad());
+        return None;
     }
-    let mut rest = &bytes[19..];
-    let mut frac_ms = 0i64;
-    if let Some((&b'.', digits_and_more)) = rest.split_first() {
-        let n = digits_and_more.iter().take_while(|c| c.is_ascii_digit()).count();
-        if n == 0 || n > 7 {
-            return Err(bad());
-        }
-        let digits = &digits_and_more[..n];
-        for (c, scale) in digits.iter().zip([100, 10, 1]) {
-            frac_ms += i64::from(c - b'0') * scale;
-        }
-        rest = &digits_and_more[n..];
+    Some(days_from_civil(year, month, day) * 86_400 + hour * 3600 + minute * 60 + second)
+}
+
+/// An optional `.` and 1 to 7 digits (.NET's tick precision, which TPP prints) as whole
+/// milliseconds, and what follows it. Digits past the third are checked but dropped: the
+/// simulator's clock counts milliseconds.
+fn fraction_ms(rest: &[u8]) -> Option<(i64, &[u8])> {
+    let Some((&b'.', digits_and_more)) = rest.split_first() else {
+        return Some((0, rest));
+    };
+    let n = digits_and_more.iter().take_while(|c| c.is_ascii_digit()).count();
+    if n == 0 || n > 7 {
+        return None;
     }
-    let offset_secs = match rest {
-        [] | [b'Z'] => 0,
+    let frac_ms = digits_and_more[..n].iter().zip([100, 10, 1]).map(|(c, scale)| i64::from(c - b'0') * scale).sum();
+    Some((frac_ms, &digits_and_more[n..]))
+}
+
+/// The tail after the time as seconds east of UTC: nothing or `Z` is UTC, `+HH:MM`/`-HH:MM` is
+/// the offset .NET's `DateTime` binding accepts (and pyVenafi's `isoformat()` sends); anything
+/// else is refused rather than ignored, so a mangled date cannot pass as a different time.
+fn offset_secs(rest: &[u8]) -> Option<i64> {
+    match rest {
+        [] | [b'Z'] => Some(0),
         [sign @ (b'+' | b'-'), h1, h2, b':', m1, m2] => {
-            let two = |a: u8, b: u8| -> Result<i64, String> {
-                if a.is_ascii_digit() && b.is_ascii_digit() {
-                    Ok(i64::from(a - b'0') * 10 + i64::from(b - b'0'))
-                } else {
-                    Err(bad())
-                }
+            let two = |a: u8, b: u8| -> Option<i64> {
+                (a.is_ascii_digit() && b.is_ascii_digit()).then(|| i64::from(a - b'0') * 10 + i64::from(b - b'0'))
             };
             let (oh, om) = (two(*h1, *h2)?, two(*m1, *m2)?);
             if oh > 14 || om > 59 {
-                return Err(bad());
+                return None;
             }
             let magnitude = oh * 3600 + om * 60;
-            if *sign == b'+' {
-                magnitude
-            } else {
-                -magnitude
-            }
+            Some(if *sign == b'+' { magnitude } else { -magnitude })
         }
-        _ => return Err(bad()),
-    };
-    let secs = days_from_civil(year, month, day) * 86_400 + hour * 3600 + minute * 60 + second - offset_secs;
-    Ok(secs * 1000 + frac_ms)
+        _ => None,
+    }
 }
 
 #[cfg(test)]

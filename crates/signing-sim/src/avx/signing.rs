@@ -11,7 +11,7 @@ use sha2::{Digest, Sha256};
 
 use crate::avx_codes::{app_code, message};
 use crate::chain::{self, Submission};
-use crate::config::{ApprovalMode, AvxUser};
+use crate::config::{ApprovalMode, AvxPolicy, AvxUser, SimConfig};
 use crate::http::{Reply, Req};
 use crate::shared::Shared;
 use crate::state::{Chain, SignPhase, SignRecord, SignRequest, Store};
@@ -191,23 +191,7 @@ pub(super) fn generate_hash(shared: &Shared, req: &Req) -> Result<Reply, Reply> 
         return Err(fail(403, app_code::NO_PERMISSION, message::NO_PERMISSION));
     }
     let body: GenerateHashRequest = parse_json(req)?;
-    let Some(policy) = shared.config.appviewx.policies.iter().find(|p| p.name == body.signing_policy) else {
-        return Err(fail(500, app_code::POLICY_NOT_FOUND, message::POLICY_NOT_FOUND));
-    };
-    if !policy.keys.contains(&body.signing_key) {
-        return Err(fail(500, app_code::KEY_NOT_MAPPED, message::KEY_NOT_MAPPED));
-    }
-    if !policy.signed_types.contains(&body.signed_type) {
-        return Err(fail(500, app_code::SIGNED_TYPE_NOT_SUPPORTED, message::SIGNED_TYPE_NOT_SUPPORTED));
-    }
-    if !policy.allowed_ips.is_empty() {
-        let caller = req.peer.ip().to_canonical();
-        let allowed =
-            policy.allowed_ips.iter().filter_map(|ip| ip.parse::<IpAddr>().ok()).any(|ip| ip.to_canonical() == caller);
-        if !allowed {
-            return Err(fail(500, app_code::IP_NOT_ALLOWED, message::IP_NOT_ALLOWED));
-        }
-    }
+    let policy = policy_allowing(&shared.config, &body, req)?;
     let (digest_info, digest_at) = validate_file_hash(&body.file_hash_content)?;
     let peer = req.peer.ip().to_canonical();
     let config = &shared.config;
@@ -234,28 +218,60 @@ pub(super) fn generate_hash(shared: &Shared, req: &Req) -> Result<Reply, Reply> 
             )
         }
     };
+    let delay_ms = policy.sign_delay_ms.unwrap_or(config.appviewx.sign_delay_ms);
+    let record = new_sign_record(body, sign_id.clone(), account.username.clone(), peer);
     store.signs.push(SignRequest {
-        record: SignRecord {
-            sign_id: sign_id.clone(),
-            signing_policy: body.signing_policy,
-            signing_key: body.signing_key,
-            signed_type: body.signed_type,
-            file_hash_content: body.file_hash_content,
-            description: Some(body.description),
-            version_number: body.version_number,
-            status: "Inprogress".to_string(),
-            username: account.username.clone(),
-            approval: String::new(),
-            approval_reason: None,
-            peer: Some(peer),
-        },
+        record,
         created_ms: now,
-        delay_ms: policy.sign_delay_ms.unwrap_or(config.appviewx.sign_delay_ms),
+        delay_ms,
         outcome: policy.outcome,
         script: policy.signed_script.clone(),
         chain,
     });
     Ok(ok(SubmitResponse { sign_id }))
+}
+
+/// The policy a submission names, once its key, signed type and the caller's address pass it.
+/// These are AppViewX's own refusals, each with its documented code, and they come before the
+/// `fileHashContent` check because that is the order a client sees them in.
+fn policy_allowing<'a>(config: &'a SimConfig, body: &GenerateHashRequest, req: &Req) -> Result<&'a AvxPolicy, Reply> {
+    let Some(policy) = config.appviewx.policies.iter().find(|p| p.name == body.signing_policy) else {
+        return Err(fail(500, app_code::POLICY_NOT_FOUND, message::POLICY_NOT_FOUND));
+    };
+    if !policy.keys.contains(&body.signing_key) {
+        return Err(fail(500, app_code::KEY_NOT_MAPPED, message::KEY_NOT_MAPPED));
+    }
+    if !policy.signed_types.contains(&body.signed_type) {
+        return Err(fail(500, app_code::SIGNED_TYPE_NOT_SUPPORTED, message::SIGNED_TYPE_NOT_SUPPORTED));
+    }
+    if !policy.allowed_ips.is_empty() {
+        let caller = req.peer.ip().to_canonical();
+        let allowed =
+            policy.allowed_ips.iter().filter_map(|ip| ip.parse::<IpAddr>().ok()).any(|ip| ip.to_canonical() == caller);
+        if !allowed {
+            return Err(fail(500, app_code::IP_NOT_ALLOWED, message::IP_NOT_ALLOWED));
+        }
+    }
+    Ok(policy)
+}
+
+/// What the snapshot shows of a new submission. The approval fields start empty because the
+/// snapshot derives them from the request's chain and the clock each time it is taken.
+fn new_sign_record(body: GenerateHashRequest, sign_id: String, username: String, peer: IpAddr) -> SignRecord {
+    SignRecord {
+        sign_id,
+        signing_policy: body.signing_policy,
+        signing_key: body.signing_key,
+        signed_type: body.signed_type,
+        file_hash_content: body.file_hash_content,
+        description: Some(body.description),
+        version_number: body.version_number,
+        status: "Inprogress".to_string(),
+        username,
+        approval: String::new(),
+        approval_reason: None,
+        peer: Some(peer),
+    }
 }
 
 /// Finds a sign request the caller may see, with AppViewX's errors for the other cases. A

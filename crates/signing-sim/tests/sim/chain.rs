@@ -103,7 +103,7 @@ fn wall_ms() -> i64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
 }
 
-/// "SingleUse: true: Used only once": N single-use pre-approvals serve N signings, one each, and
+/// `SingleUse: true`, "Used only once": N single-use pre-approvals serve N signings, one each, and
 /// the signing after them waits for an approver.
 #[tokio::test]
 async fn n_single_use_preapprovals_serve_n_signings() {
@@ -397,7 +397,7 @@ async fn the_automatic_approver_approves_waiting_signings() {
     preapprove(&sim, &token, json!({})).await;
     let pre_approved = sign(&sim, &session, &info).await;
     assert_eq!(record(&sim, &waiting).approval, awaiting(DN));
-    sim.advance_time(Duration::from_millis(4_000));
+    sim.advance_time(Duration::from_secs(4));
     assert_eq!(status(&sim, &session, &waiting).await["status"], "Inprogress");
     assert_eq!(status(&sim, &session, &pre_approved).await["status"], "Signed");
     sim.advance_time(Duration::from_millis(1_500));

@@ -54,7 +54,7 @@ fn documents_config() -> SimConfig {
 }
 
 /// `Codesign/AddPreApproval`, "Example: Expedite Flow approval": the request as the document
-/// prints it (no Hours, a SigningExecutable with spaces, IPAddress, SingleUse true), the answer
+/// prints it (no `Hours`, a `SigningExecutable` with spaces, `IPAddress`, `SingleUse` true), the answer
 /// exactly `{"Success": true}` (compact on the wire).
 #[tokio::test]
 async fn add_preapproval_example_request_and_answer() {
@@ -267,7 +267,7 @@ async fn fetch_status_documented_errors() {
     );
 }
 
-/// A request just submitted may not be visible yet: 400 CODE_SIGNING_0102 until
+/// A request just submitted may not be visible yet: 400 `CODE_SIGNING_0102` until
 /// `visibility_delay_ms` has passed, for status and download alike.
 #[tokio::test]
 async fn a_fresh_request_is_not_visible_before_the_visibility_delay() {
@@ -280,7 +280,7 @@ async fn a_fresh_request_is_not_visible_before_the_visibility_delay() {
     let not_there = envelope_error("CODE_SIGNING_0102", "Data not present for given signId.");
     assert_eq!(send_raw(sample_status_request(&sim, &session, Some(&sign_id))).await, (400, not_there.clone()));
     // The clock also runs in real time, so stay well short of the delay.
-    sim.advance_time(Duration::from_millis(9_000));
+    sim.advance_time(Duration::from_secs(9));
     assert_eq!(send_raw(sample_status_request(&sim, &session, Some(&sign_id))).await, (400, not_there.clone()));
     let download = || {
         client()
@@ -293,7 +293,7 @@ async fn a_fresh_request_is_not_visible_before_the_visibility_delay() {
     assert_eq!(send_raw(download()).await, (400, not_there));
     // The request existed all along: the state shows it, and signing was not held up.
     assert_eq!(sim.state().sign_requests.len(), 1);
-    sim.advance_time(Duration::from_millis(1_000));
+    sim.advance_time(Duration::from_secs(1));
     let (s, b) = send(sample_status_request(&sim, &session, Some(&sign_id))).await;
     assert_eq!((s, b["response"]["status"].as_str()), (200, Some("Signed")));
     let (s, _) = send(download()).await;

@@ -47,7 +47,7 @@ fn claims_of(jwt: &str) -> Value {
 }
 
 fn unix_now() -> i64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0)
+    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
 }
 
 /// The exchange refused the token as `invalid_grant`, said why, and did not echo the token.

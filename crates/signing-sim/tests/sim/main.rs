@@ -34,7 +34,7 @@ pub fn client() -> reqwest::Client {
     reqwest::Client::builder().timeout(Duration::from_secs(10)).build().expect("client")
 }
 
-/// Status and parsed JSON body (Value::Null when the body is empty or not JSON).
+/// Status and parsed JSON body (`Value::Null` when the body is empty or not JSON).
 pub async fn send(rb: reqwest::RequestBuilder) -> (u16, Value) {
     let resp = rb.send().await.expect("response");
     let status = resp.status().as_u16();

@@ -435,7 +435,7 @@ async fn add_preapproval_stores_every_field_and_validates_them() {
     for (field, value) in [
         ("IPAddress", json!("192.0.2.300")),
         ("IPAddress", json!("runner.example.com")),
-        ("IPAddress", json!(3232235777u32)),
+        ("IPAddress", json!(3_232_235_777_u32)),
         ("NotBefore", json!("2021-12-31")),
         ("NotBefore", json!("31/12/2021 00:52:50")),
         ("NotBefore", json!("2021-12-31T00:52:50+0200")),
