@@ -1,7 +1,5 @@
 //! The result of one run: pure data that every stage fills and every reporter reads.
 
-use serde::Serialize;
-
 pub use crate::civil::utc_timestamp;
 use crate::config::GithubContext;
 pub use crate::http::{CallRecord, PlannedRequest};
@@ -10,7 +8,7 @@ pub use crate::stage::record::{
 };
 
 /// An artifact's digest in the encodings the report and the vendors use.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone)]
 pub struct DigestRecord {
     /// `sha256`, `sha384` or `sha512`.
     pub algorithm: &'static str,
@@ -21,7 +19,7 @@ pub struct DigestRecord {
 }
 
 /// Everything the run did to one artifact, in the audit record and the summary.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone)]
 pub struct ArtifactRecord {
     /// Relative to the working directory, with `/` separators.
     pub name: String,
@@ -60,7 +58,7 @@ impl ArtifactRecord {
 }
 
 /// Why a run was a plan, and what it would have sent.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone)]
 pub struct PlanRecord {
     /// `dry-run`, or `fork-pull-request` when a pull request from a fork got no secrets.
     pub reason: &'static str,
@@ -92,8 +90,8 @@ impl RunResult {
     }
 }
 
-/// Everything one run did; the JSON report is this, serialised.
-#[derive(Debug, Clone, Serialize)]
+/// Everything one run did; the JSON report is built from it (`report::record`).
+#[derive(Debug, Clone)]
 pub struct Outcome {
     /// Always `codesign-gate`, so that a report identifies its producer.
     pub tool: &'static str,
@@ -133,7 +131,6 @@ pub struct Outcome {
     /// Every HTTP attempt, in the order they started; none in a plan.
     pub calls: Vec<CallRecord>,
     /// Present only in a plan: then nothing was sent.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub plan: Option<PlanRecord>,
 }
 

@@ -10,7 +10,7 @@ use super::values::https_or_loopback;
 use crate::secret::Secret;
 
 /// Facts about the workflow run, for the default comment and the audit record.
-#[derive(Debug, Clone, Default, serde::Serialize)]
+#[derive(Debug, Clone, Default)]
 pub struct GithubContext {
     /// `GITHUB_ACTIONS`: whether the record comes from a GitHub Actions job or a local run.
     pub actions: bool,
@@ -32,14 +32,11 @@ pub struct GithubContext {
     /// reaches the internet through NAT, which decides what `runner-ip: auto` may pre-approve.
     pub runner_environment: Option<String>,
     /// `GITHUB_OUTPUT`: a runner path, kept out of the report.
-    #[serde(skip)]
     pub output_file: Option<PathBuf>,
     /// `GITHUB_STEP_SUMMARY`: a runner path, kept out of the report.
-    #[serde(skip)]
     pub summary_file: Option<PathBuf>,
     /// A `pull_request` run from a fork (`GITHUB_EVENT_NAME` and the payload at
     /// `GITHUB_EVENT_PATH`), which GitHub gives no secrets; the plan in the report says so.
-    #[serde(skip)]
     pub fork_pull_request: bool,
 }
 

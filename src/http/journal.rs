@@ -1,9 +1,7 @@
 //! What the client keeps of every call: the journal the audit record lists.
 
-use serde::Serialize;
-
 /// One HTTP exchange, as the audit record lists them.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone)]
 pub struct CallRecord {
     /// `tpp`, `appviewx`, `github` (the job's OIDC token) or `runner-ip` (the address echo of `from-url:`).
     pub service: &'static str,

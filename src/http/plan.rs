@@ -8,7 +8,6 @@ use std::fmt;
 
 use serde::de::{MapAccess, Visitor};
 use serde::ser::SerializeMap;
-use serde::Serialize;
 use serde_json::{json, Value};
 
 use super::call::{Call, Header};
@@ -168,7 +167,7 @@ pub fn answer(endpoint: &str, nth: usize) -> Option<(u16, Vec<u8>)> {
 }
 
 /// A request a plan would have sent, with every secret as `***`.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone)]
 pub struct PlannedRequest {
     /// `tpp`, `appviewx` or `github`.
     pub service: &'static str,

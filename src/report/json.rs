@@ -1,19 +1,156 @@
-//! The audit record: the whole outcome as JSON. It holds no secret because the outcome holds
-//! none (tokens and session ids never enter it).
+//! The audit record as JSON: the report's own versioned types ([`super::record`]), built from
+//! the outcome. It holds no secret because the outcome holds none (tokens and session ids never
+//! enter it), and no signature (each is in the file its `signature_path` names).
 
 use std::io::{self, Write};
 
+use super::record::Record;
 use crate::outcome::Outcome;
 
-/// Writes the report: `result` (`success`, `failure` or `planned`) first, then the outcome's fields.
+/// Writes the report: `report_version` and `result` first, then what the run did.
 pub fn write(outcome: &Outcome, w: &mut dyn Write) -> io::Result<()> {
-    #[derive(serde::Serialize)]
-    struct Report<'a> {
-        result: &'static str,
-        #[serde(flatten)]
-        outcome: &'a Outcome,
-    }
-    let report = Report { result: outcome.result().name(), outcome };
-    serde_json::to_writer_pretty(&mut *w, &report).map_err(io::Error::other)?;
+    serde_json::to_writer_pretty(&mut *w, &Record::of(outcome)).map_err(io::Error::other)?;
     writeln!(w)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::GithubContext;
+    use crate::http::plan::Body;
+    use crate::outcome::{
+        ArtifactRecord, AuthRecord, CallRecord, DigestRecord, PlanRecord, PlannedRequest, PreApprovalRecord,
+        Revocation, SignRecord, SignStatus, StageStatus,
+    };
+
+    /// An outcome with every field of the record set, one of each variant where it matters.
+    pub(crate) fn every_field() -> Outcome {
+        let github = GithubContext {
+            actions: true,
+            repository: Some("acme/rocket".into()),
+            sha: Some("0123456789abcdef0123456789abcdef01234567".into()),
+            run_id: Some("4242".into()),
+            run_attempt: Some("2".into()),
+            server_url: Some("https://github.com".into()),
+            workflow: Some("release".into()),
+            job: Some("sign".into()),
+            runner_environment: Some("github-hosted".into()),
+            ..GithubContext::default()
+        };
+        let mut o = Outcome::new("2026-12-01T10:00:00Z".into(), github, "sha256");
+        o.duration_ms = 2500;
+        o.tpp_url = Some("https://tpp.example.com/".into());
+        o.appviewx_url = Some("https://avx.example.com:31443/".into());
+        o.runner_ip = Some("192.0.2.7".into());
+        o.runner_ip_source = Some("given".into());
+        o.preapproval_mode = Some("per-signing");
+        let signed = SignRecord {
+            status: SignStatus::Signed,
+            signature_path: Some("/tmp/run/sigs/dist%2Fapp.exe.signed".into()),
+            elapsed_ms: Some(1250),
+            encoded: Some("never in the record".into()),
+            ..SignRecord::pending("65c47fa41112f940dab1cb12")
+        };
+        o.artifacts.push(ArtifactRecord {
+            name: "dist/app.exe".into(),
+            path: "/ws/dist/app.exe".into(),
+            size: Some(15),
+            digest: Some(DigestRecord { algorithm: "sha256", hex: "ab".repeat(32), base64: "q6ur".into() }),
+            digest_error: None,
+            prequalify: StageStatus::Done,
+            prequalify_result: Some(1),
+            preapproval: StageStatus::Done,
+            preapproval_index: Some(0),
+            sign: Some(signed),
+        });
+        o.artifacts.push(ArtifactRecord {
+            name: "dist/b.dll".into(),
+            path: "SHA256SUMS".into(),
+            size: None,
+            digest: None,
+            digest_error: Some("unreadable".into()),
+            prequalify: StageStatus::Failed { message: "refused".into() },
+            prequalify_result: None,
+            preapproval: StageStatus::NotRun,
+            preapproval_index: None,
+            sign: Some(SignRecord::not_submitted("not submitted: no digest")),
+        });
+        o.awaited.push(SignRecord { status: SignStatus::TimedOut, ..SignRecord::pending("65c47fa41112f940dab1cb13") });
+        o.tpp_auth = Some(AuthRecord {
+            method: "password",
+            identity: Some("local:{aae035a1}".into()),
+            obtained: true,
+            revocations: vec![Revocation::Revoked, Revocation::AlreadyInvalid],
+            error: None,
+        });
+        o.preapprovals.push(PreApprovalRecord {
+            serves: vec!["dist/app.exe".into()],
+            requested_at: Some("2026-12-01T10:00:01Z".into()),
+            dn: r"\VED\Code Signing\P".into(),
+            user: "local:u".into(),
+            comment: "c; signing 1/2: dist/app.exe".into(),
+            hours: 1,
+            ip_address: Some("192.0.2.7".into()),
+            ip_source: "given".into(),
+            not_before: Some("2026-12-01T00:00:00".into()),
+            signing_executable: Some(r"C:\signtool.exe".into()),
+            single_use: true,
+            outcome: StageStatus::Done,
+            result: None,
+        });
+        o.cancelled = Some("SIGTERM");
+        o.error("prequalify", Some("dist/b.dll"), "refused");
+        o.warning("http", None, "may have applied this request twice");
+        o.calls.push(CallRecord {
+            service: "tpp",
+            endpoint: "authorize/oauth",
+            method: "POST",
+            artifact: None,
+            attempt: 1,
+            at_ms: 3,
+            duration_ms: 12,
+            http_status: Some(200),
+            error: None,
+        });
+        o.calls.push(CallRecord {
+            service: "appviewx",
+            endpoint: "code-signing-generate-hash",
+            method: "POST",
+            artifact: Some("dist/app.exe".into()),
+            attempt: 2,
+            at_ms: 40,
+            duration_ms: 1000,
+            http_status: None,
+            error: Some("no answer within 1s".into()),
+        });
+        o.into_plan(PlanRecord {
+            reason: "dry-run",
+            withheld: vec!["tpp-password"],
+            requests: vec![PlannedRequest {
+                service: "tpp",
+                endpoint: "authorize/oauth",
+                artifact: Some("dist/app.exe".into()),
+                method: "POST".into(),
+                url: "https://tpp.example.com/vedauth/authorize/oauth".into(),
+                headers: vec!["content-type: application/json".into()],
+                body: Some(Body::Object(vec![
+                    ("username".into(), serde_json::json!("u")),
+                    ("password".into(), serde_json::json!("***")),
+                    ("client_id".into(), serde_json::json!("c")),
+                ])),
+            }],
+        })
+    }
+
+    /// The record's format is public: this is it, byte for byte. A change here is a change
+    /// every reader of the report sees.
+    #[test]
+    fn the_record_is_exactly_this() {
+        let mut out = Vec::new();
+        write(&every_field(), &mut out).unwrap();
+        let got = String::from_utf8(out).unwrap();
+        let want = include_str!("record.golden.json")
+            .replace("\"version\": \"0.1.0\"", &format!("\"version\": \"{}\"", env!("CARGO_PKG_VERSION")));
+        assert_eq!(got, want);
+    }
 }

@@ -6,6 +6,7 @@ pub mod check_run;
 pub mod github;
 pub mod json;
 pub mod outputs;
+pub mod record;
 pub mod summary;
 pub mod terminal;
 mod text;

@@ -1,10 +1,7 @@
 //! What the stages record of each call they made, as the outcome and the audit record list it.
 
-use serde::Serialize;
-
 /// How a TPP call ended, for one artifact (pre-qualification) or the run (pre-approval).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(tag = "status", rename_all = "kebab-case")]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum StageStatus {
     /// The stage is disabled or an earlier stage made it pointless.
     NotRun,
@@ -27,8 +24,7 @@ impl StageStatus {
 }
 
 /// Where one sign request stands at the end of the run.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "kebab-case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SignStatus {
     /// Never sent to AppViewX; the record's message says why. Counts as a failure.
     NotSubmitted,
@@ -59,7 +55,7 @@ impl SignStatus {
 }
 
 /// What became of one sign request, for an artifact or for an id given in `sign-ids`.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone)]
 pub struct SignRecord {
     /// `None` when the request was never accepted.
     pub sign_id: Option<String>,
@@ -72,7 +68,6 @@ pub struct SignRecord {
     /// From submission (or the start of waiting) to the final status.
     pub elapsed_ms: Option<u64>,
     /// The signed data as AppViewX returned it; the report writes it to `signature_path`.
-    #[serde(skip)]
     pub encoded: Option<String>,
 }
 
@@ -104,7 +99,7 @@ impl SignRecord {
 
 /// A pre-approval exactly as it was asked for: there is no API to list or revoke one later,
 /// so the audit record is the only place an administrator can find it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone)]
 pub struct PreApprovalRecord {
     /// The artifacts whose signings it serves: one for a per-signing pre-approval, every
     /// artifact to sign for a shared one.
@@ -136,7 +131,7 @@ pub struct PreApprovalRecord {
 }
 
 /// How the gate authenticated to TPP.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone)]
 pub struct AuthRecord {
     /// `token`, `password` or `oidc`.
     pub method: &'static str,
@@ -151,8 +146,7 @@ pub struct AuthRecord {
 }
 
 /// How giving back one token ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "kebab-case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Revocation {
     /// TPP revoked the grant (HTTP 200).
     Revoked,
@@ -165,8 +159,7 @@ pub enum Revocation {
 }
 
 /// Only errors fail the run.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Severity {
     /// Fails the run.
     Error,
@@ -175,7 +168,7 @@ pub enum Severity {
 }
 
 /// One thing that went wrong, as the summary, annotations and audit record list it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone)]
 pub struct Problem {
     /// Whether it fails the run.
     pub severity: Severity,

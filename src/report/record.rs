@@ -1,0 +1,325 @@
+//! The audit record's own types: the JSON report is these, built from the outcome, and nothing
+//! else is serialised. The working types (outcome, stage records, journal) can change freely;
+//! a change here is a change of a public format, so it comes with a new `report_version`.
+
+use serde::Serialize;
+
+use crate::http::plan::Body;
+use crate::outcome::{
+    ArtifactRecord, AuthRecord, CallRecord, Outcome, PlanRecord, PlannedRequest, PreApprovalRecord, Problem,
+    Revocation, Severity, SignRecord, SignStatus, StageStatus,
+};
+
+/// The format's version: raised with every change a reader could notice.
+pub const VERSION: u32 = 1;
+
+/// The whole report.
+#[derive(Serialize)]
+pub struct Record<'a> {
+    report_version: u32,
+    result: &'static str,
+    tool: &'static str,
+    version: &'static str,
+    started_at: &'a str,
+    duration_ms: u64,
+    github: Github<'a>,
+    hash_algorithm: &'static str,
+    tpp_url: Option<&'a str>,
+    appviewx_url: Option<&'a str>,
+    runner_ip: Option<&'a str>,
+    runner_ip_source: Option<&'a str>,
+    artifacts: Vec<Artifact<'a>>,
+    awaited: Vec<Sign<'a>>,
+    tpp_auth: Option<Auth<'a>>,
+    preapproval_mode: Option<&'static str>,
+    preapprovals: Vec<PreApproval<'a>>,
+    cancelled: Option<&'static str>,
+    problems: Vec<ProblemEntry<'a>>,
+    calls: Vec<Call<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    plan: Option<Plan<'a>>,
+}
+
+#[derive(Serialize)]
+struct Github<'a> {
+    actions: bool,
+    repository: Option<&'a str>,
+    sha: Option<&'a str>,
+    run_id: Option<&'a str>,
+    run_attempt: Option<&'a str>,
+    server_url: Option<&'a str>,
+    workflow: Option<&'a str>,
+    job: Option<&'a str>,
+    runner_environment: Option<&'a str>,
+}
+
+#[derive(Serialize)]
+struct Artifact<'a> {
+    name: &'a str,
+    path: &'a str,
+    size: Option<u64>,
+    digest: Option<Digest<'a>>,
+    digest_error: Option<&'a str>,
+    prequalify: Status<'a>,
+    prequalify_result: Option<i64>,
+    preapproval: Status<'a>,
+    preapproval_index: Option<usize>,
+    sign: Option<Sign<'a>>,
+}
+
+#[derive(Serialize)]
+struct Digest<'a> {
+    algorithm: &'static str,
+    hex: &'a str,
+    base64: &'a str,
+}
+
+/// How a TPP call ended: `{"status": "done"}`, or `failed` with its message.
+#[derive(Serialize)]
+#[serde(tag = "status", rename_all = "kebab-case")]
+enum Status<'a> {
+    NotRun,
+    Done,
+    Planned,
+    Failed { message: &'a str },
+}
+
+#[derive(Serialize)]
+struct Sign<'a> {
+    sign_id: Option<&'a str>,
+    status: &'static str,
+    message: Option<&'a str>,
+    signature_path: Option<&'a str>,
+    elapsed_ms: Option<u64>,
+}
+
+#[derive(Serialize)]
+struct Auth<'a> {
+    method: &'static str,
+    identity: Option<&'a str>,
+    obtained: bool,
+    revocations: Vec<&'static str>,
+    error: Option<&'a str>,
+}
+
+#[derive(Serialize)]
+struct PreApproval<'a> {
+    serves: &'a [String],
+    requested_at: Option<&'a str>,
+    dn: &'a str,
+    user: &'a str,
+    comment: &'a str,
+    hours: u32,
+    ip_address: Option<&'a str>,
+    ip_source: &'a str,
+    not_before: Option<&'a str>,
+    signing_executable: Option<&'a str>,
+    single_use: bool,
+    outcome: Status<'a>,
+    result: Option<i64>,
+}
+
+#[derive(Serialize)]
+struct ProblemEntry<'a> {
+    severity: &'static str,
+    stage: &'static str,
+    artifact: Option<&'a str>,
+    message: &'a str,
+}
+
+#[derive(Serialize)]
+struct Call<'a> {
+    service: &'static str,
+    endpoint: &'static str,
+    method: &'static str,
+    artifact: Option<&'a str>,
+    attempt: u32,
+    at_ms: u64,
+    duration_ms: u64,
+    http_status: Option<u16>,
+    error: Option<&'a str>,
+}
+
+#[derive(Serialize)]
+struct Plan<'a> {
+    reason: &'static str,
+    withheld: &'a [&'static str],
+    requests: Vec<Planned<'a>>,
+}
+
+#[derive(Serialize)]
+struct Planned<'a> {
+    service: &'static str,
+    endpoint: &'static str,
+    artifact: Option<&'a str>,
+    method: &'a str,
+    url: &'a str,
+    headers: &'a [String],
+    body: Option<&'a Body>,
+}
+
+impl<'a> Record<'a> {
+    /// The record of `outcome`, as the report writes it.
+    pub fn of(o: &'a Outcome) -> Self {
+        let g = &o.github;
+        Record {
+            report_version: VERSION,
+            result: o.result().name(),
+            tool: o.tool,
+            version: o.version,
+            started_at: &o.started_at,
+            duration_ms: o.duration_ms,
+            github: Github {
+                actions: g.actions,
+                repository: g.repository.as_deref(),
+                sha: g.sha.as_deref(),
+                run_id: g.run_id.as_deref(),
+                run_attempt: g.run_attempt.as_deref(),
+                server_url: g.server_url.as_deref(),
+                workflow: g.workflow.as_deref(),
+                job: g.job.as_deref(),
+                runner_environment: g.runner_environment.as_deref(),
+            },
+            hash_algorithm: o.hash_algorithm,
+            tpp_url: o.tpp_url.as_deref(),
+            appviewx_url: o.appviewx_url.as_deref(),
+            runner_ip: o.runner_ip.as_deref(),
+            runner_ip_source: o.runner_ip_source.as_deref(),
+            artifacts: o.artifacts.iter().map(artifact).collect(),
+            awaited: o.awaited.iter().map(sign).collect(),
+            tpp_auth: o.tpp_auth.as_ref().map(auth),
+            preapproval_mode: o.preapproval_mode,
+            preapprovals: o.preapprovals.iter().map(preapproval).collect(),
+            cancelled: o.cancelled,
+            problems: o.problems.iter().map(problem).collect(),
+            calls: o.calls.iter().map(call).collect(),
+            plan: o.plan.as_ref().map(plan),
+        }
+    }
+}
+
+fn status(s: &StageStatus) -> Status<'_> {
+    match s {
+        StageStatus::NotRun => Status::NotRun,
+        StageStatus::Done => Status::Done,
+        StageStatus::Planned => Status::Planned,
+        StageStatus::Failed { message } => Status::Failed { message },
+    }
+}
+
+fn artifact(a: &ArtifactRecord) -> Artifact<'_> {
+    Artifact {
+        name: &a.name,
+        path: &a.path,
+        size: a.size,
+        digest: a.digest.as_ref().map(|d| Digest { algorithm: d.algorithm, hex: &d.hex, base64: &d.base64 }),
+        digest_error: a.digest_error.as_deref(),
+        prequalify: status(&a.prequalify),
+        prequalify_result: a.prequalify_result,
+        preapproval: status(&a.preapproval),
+        preapproval_index: a.preapproval_index,
+        sign: a.sign.as_ref().map(sign),
+    }
+}
+
+/// The status as the record spells it, which is not always the label the summary shows.
+fn sign_status(s: SignStatus) -> &'static str {
+    match s {
+        SignStatus::NotSubmitted => "not-submitted",
+        SignStatus::Pending => "pending",
+        SignStatus::Signed => "signed",
+        SignStatus::Failed => "failed",
+        SignStatus::TimedOut => "timed-out",
+        SignStatus::Planned => "planned",
+    }
+}
+
+/// The signature itself is never in the record: it is in the file `signature_path` names.
+fn sign(s: &SignRecord) -> Sign<'_> {
+    Sign {
+        sign_id: s.sign_id.as_deref(),
+        status: sign_status(s.status),
+        message: s.message.as_deref(),
+        signature_path: s.signature_path.as_deref(),
+        elapsed_ms: s.elapsed_ms,
+    }
+}
+
+fn auth(a: &AuthRecord) -> Auth<'_> {
+    Auth {
+        method: a.method,
+        identity: a.identity.as_deref(),
+        obtained: a.obtained,
+        revocations: a
+            .revocations
+            .iter()
+            .map(|r| match r {
+                Revocation::Revoked => "revoked",
+                Revocation::AlreadyInvalid => "already-invalid",
+                Revocation::Failed => "failed",
+                Revocation::Planned => "planned",
+            })
+            .collect(),
+        error: a.error.as_deref(),
+    }
+}
+
+fn preapproval(p: &PreApprovalRecord) -> PreApproval<'_> {
+    PreApproval {
+        serves: &p.serves,
+        requested_at: p.requested_at.as_deref(),
+        dn: &p.dn,
+        user: &p.user,
+        comment: &p.comment,
+        hours: p.hours,
+        ip_address: p.ip_address.as_deref(),
+        ip_source: &p.ip_source,
+        not_before: p.not_before.as_deref(),
+        signing_executable: p.signing_executable.as_deref(),
+        single_use: p.single_use,
+        outcome: status(&p.outcome),
+        result: p.result,
+    }
+}
+
+fn problem(p: &Problem) -> ProblemEntry<'_> {
+    ProblemEntry {
+        severity: match p.severity {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+        },
+        stage: p.stage,
+        artifact: p.artifact.as_deref(),
+        message: &p.message,
+    }
+}
+
+fn call(c: &CallRecord) -> Call<'_> {
+    Call {
+        service: c.service,
+        endpoint: c.endpoint,
+        method: c.method,
+        artifact: c.artifact.as_deref(),
+        attempt: c.attempt,
+        at_ms: c.at_ms,
+        duration_ms: c.duration_ms,
+        http_status: c.http_status,
+        error: c.error.as_deref(),
+    }
+}
+
+fn plan(p: &PlanRecord) -> Plan<'_> {
+    Plan { reason: p.reason, withheld: &p.withheld, requests: p.requests.iter().map(planned).collect() }
+}
+
+fn planned(r: &PlannedRequest) -> Planned<'_> {
+    Planned {
+        service: r.service,
+        endpoint: r.endpoint,
+        artifact: r.artifact.as_deref(),
+        method: &r.method,
+        url: &r.url,
+        headers: &r.headers,
+        body: r.body.as_ref(),
+    }
+}
