@@ -141,18 +141,39 @@ pub struct Results<'a> {
     pub duration_ms: u64,
 }
 
+/// Everything the run did to artifact `i`, from what each stage returned.
+fn artifact_record(i: usize, d: &Digested, tpp: Option<&TppResult>, signed: &Signed) -> ArtifactRecord {
+    let (prequalify, prequalify_result) =
+        tpp.and_then(|t| t.prequalify.get(i).cloned()).unwrap_or((StageStatus::NotRun, None));
+    let preapproval = tpp.and_then(|t| t.preapproval(i));
+    let sign = match signed {
+        Signed::NotRun => None,
+        Signed::Skipped(why) => Some(SignRecord::not_submitted(why)),
+        Signed::Ran(s) => s.artifacts.get(i).cloned().flatten(),
+    };
+    ArtifactRecord {
+        name: d.artifact.name.clone(),
+        path: d.artifact.path.to_string_lossy().into_owned(),
+        size: d.artifact.size,
+        digest: d.digest.as_ref().ok().map(|d| DigestRecord {
+            algorithm: d.algorithm.name(),
+            hex: d.hex(),
+            base64: d.base64(),
+        }),
+        digest_error: d.digest.as_ref().err().cloned(),
+        prequalify,
+        prequalify_result,
+        preapproval: preapproval.map_or(StageStatus::NotRun, |p| p.outcome.clone()),
+        preapproval_index: tpp.and_then(|t| t.preapproval_of.get(i).copied().flatten()),
+        sign,
+    }
+}
+
 /// Builds the outcome. Problems are listed in the order the run met them.
 pub fn outcome(config: &Config, enabled: Enabled, r: Results<'_>) -> Outcome {
     let mut outcome = Outcome::new(r.started_at, config.github.clone(), config.artifacts.hash_algorithm.name());
     if let Some(plan) = r.plan.as_ref().filter(|p| !p.withheld.is_empty()) {
-        outcome.warning(
-            "plan",
-            None,
-            format!(
-                "a pull request from a fork gets no secrets ({} not set), so this run is a plan: nothing was sent to TPP or AppViewX, the job summary lists what would be",
-                plan.withheld.join(", ")
-            ),
-        );
+        outcome.warning("plan", None, format!("a pull request from a fork gets no secrets ({} not set), so this run is a plan: nothing was sent to TPP or AppViewX, the job summary lists what would be", plan.withheld.join(", ")));
     }
     outcome.tpp_url = config.tpp.as_ref().map(|t| t.base_url.to_string());
     outcome.preapproval_mode = config.tpp.as_ref().filter(|t| t.pre_approve).map(|t| t.pre_approval.name());
@@ -164,30 +185,7 @@ pub fn outcome(config: &Config, enabled: Enabled, r: Results<'_>) -> Outcome {
         if let Err(e) = &d.digest {
             outcome.error("digest", Some(&d.artifact.name), e.clone());
         }
-        let (prequalify, prequalify_result) =
-            r.tpp.as_ref().and_then(|t| t.prequalify.get(i).cloned()).unwrap_or((StageStatus::NotRun, None));
-        let preapproval = r.tpp.as_ref().and_then(|t| t.preapproval(i));
-        let sign = match &r.signed {
-            Signed::NotRun => None,
-            Signed::Skipped(why) => Some(SignRecord::not_submitted(why)),
-            Signed::Ran(s) => s.artifacts.get(i).cloned().flatten(),
-        };
-        outcome.artifacts.push(ArtifactRecord {
-            name: d.artifact.name.clone(),
-            path: d.artifact.path.to_string_lossy().into_owned(),
-            size: d.artifact.size,
-            digest: d.digest.as_ref().ok().map(|d| DigestRecord {
-                algorithm: d.algorithm.name(),
-                hex: d.hex(),
-                base64: d.base64(),
-            }),
-            digest_error: d.digest.as_ref().err().cloned(),
-            prequalify,
-            prequalify_result,
-            preapproval: preapproval.map_or(StageStatus::NotRun, |p| p.outcome.clone()),
-            preapproval_index: r.tpp.as_ref().and_then(|t| t.preapproval_of.get(i).copied().flatten()),
-            sign,
-        });
+        outcome.artifacts.push(artifact_record(i, d, r.tpp.as_ref(), &r.signed));
     }
     let undigested = r.digested.iter().filter(|d| d.digest.is_err()).count();
     if undigested > 0 && (enabled.tpp || enabled.appviewx) {

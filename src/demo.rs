@@ -29,6 +29,29 @@ pub async fn demo(artifacts: Option<PathBuf>) -> anyhow::Result<u8> {
     };
     println!("codesign-gate demo: simulator at {}, artifacts in {}\n", sim.base_url(), artifact_dir.display());
 
+    let inputs = demo_inputs(&sim.base_url(), &artifact_dir, &work);
+    // The demo is self-contained: no workflow context leaks in from the environment.
+    let config = Config::from_inputs(&inputs, &|_| None, &artifact_dir).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let log = Log::new(Box::new(std::io::stdout()), false);
+    let mut outcome = codesign_gate::run(&config, &log, &codesign_gate::cancel::Cancel::never())
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let places = codesign_gate::report::outputs::Outputs::claim(&config.report, std::time::SystemTime::now())
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let failures = codesign_gate::report::finish(&mut outcome, &config, &places, &log).await;
+
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "\nThe job summary a workflow would show:\n")?;
+    summary::markdown(&outcome, &mut out)?;
+    writeln!(out, "{}", holds(&sim.state()))?;
+    for f in &failures {
+        crate::fail(f);
+    }
+    Ok(if outcome.success() && failures.is_empty() { 0 } else { 1 })
+}
+
+/// The inputs of the demo run: both vendors at the simulator, every artifact in `artifact_dir`.
+fn demo_inputs(base_url: &str, artifact_dir: &std::path::Path, work: &std::path::Path) -> Inputs {
     let mut inputs = Inputs::default();
     for (name, value) in [
         ("artifacts", "**/*\n!**/*.pdb"),
@@ -47,28 +70,18 @@ pub async fn demo(artifacts: Option<PathBuf>) -> anyhow::Result<u8> {
     ] {
         inputs.set(name, value);
     }
-    inputs.set("tpp-url", sim.base_url());
-    inputs.set("appviewx-url", sim.base_url());
+    inputs.set("tpp-url", base_url);
+    inputs.set("appviewx-url", base_url);
     inputs.set("working-directory", artifact_dir.to_string_lossy());
     inputs.set("report-path", work.join("codesign-gate-report.json").to_string_lossy());
-    // The demo is self-contained: no workflow context leaks in from the environment.
-    let config = Config::from_inputs(&inputs, &|_| None, &artifact_dir).map_err(|e| anyhow::anyhow!("{e}"))?;
-    let log = Log::new(Box::new(std::io::stdout()), false);
-    let mut outcome = codesign_gate::run(&config, &log, &codesign_gate::cancel::Cancel::never())
-        .await
-        .map_err(|e| anyhow::anyhow!("{e}"))?;
-    let places = codesign_gate::report::outputs::Outputs::claim(&config.report, std::time::SystemTime::now())
-        .map_err(|e| anyhow::anyhow!("{e}"))?;
-    let failures = codesign_gate::report::finish(&mut outcome, &config, &places, &log).await;
+    inputs
+}
 
-    let mut out = std::io::stdout().lock();
-    writeln!(out, "\nThe job summary a workflow would show:\n")?;
-    summary::markdown(&outcome, &mut out)?;
-    let state = sim.state();
-    // The simulator enforces the approval chain: a signing pre-approved by TPP used one
-    // pre-qualification and one pre-approval; any other waited for an approver.
-    writeln!(
-        out,
+/// What the simulator holds after the run. It enforces the approval chain: a signing
+/// pre-approved by TPP used one pre-qualification and one pre-approval; any other waited for
+/// an approver.
+fn holds(state: &signing_sim::SimState) -> String {
+    format!(
         "The simulator now holds {} pre-qualification(s), {} pre-approval(s) ({} used), {} sign request(s) ({} pre-approved, {} waiting for an approver); tokens revoked: {}/{}.",
         state.prequalifications.len(),
         state.preapprovals.len(),
@@ -78,11 +91,7 @@ pub async fn demo(artifacts: Option<PathBuf>) -> anyhow::Result<u8> {
         state.sign_requests.iter().filter(|r| r.approval.starts_with("awaiting")).count(),
         state.tpp_tokens.iter().filter(|t| t.revoked).count(),
         state.tpp_tokens.len()
-    )?;
-    for f in &failures {
-        crate::fail(f);
-    }
-    Ok(if outcome.success() && failures.is_empty() { 0 } else { 1 })
+    )
 }
 
 fn write_samples(dir: &std::path::Path) -> anyhow::Result<()> {

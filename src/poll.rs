@@ -88,11 +88,9 @@ where
     Fut: Future<Output = Result<SignState, AvxError>>,
 {
     let count = submitted.len();
-    let mut results: Vec<Option<Final>> = vec![None; count];
-    let mut last_error: Vec<Option<String>> = vec![None; count];
-    let mut not_visible: Vec<u32> = vec![0; count];
+    let mut waits = Waits { results: vec![None; count], last_error: vec![None; count], not_visible: vec![0; count] };
     loop {
-        let pending: Vec<usize> = (0..count).filter(|i| results[*i].is_none()).collect();
+        let pending: Vec<usize> = (0..count).filter(|i| waits.results[*i].is_none()).collect();
         if pending.is_empty() || cancel.reason().is_some() {
             break;
         }
@@ -108,25 +106,10 @@ where
             break;
         }
         for (i, answer) in answers {
-            let elapsed = started.elapsed();
-            match answer {
-                Ok(SignState::Pending) => {}
-                Ok(SignState::Signed { encoded }) => results[i] = Some(Final::Signed { encoded, elapsed }),
-                Ok(SignState::Failed(message)) => results[i] = Some(Final::Failed { message, elapsed }),
-                Err(e) => match e.status_error() {
-                    StatusError::Transient => last_error[i] = Some(e.to_string()),
-                    StatusError::NotVisibleYet if submitted[i] && not_visible[i] < NOT_VISIBLE_GRACE => {
-                        not_visible[i] += 1;
-                        last_error[i] = Some(e.to_string());
-                    }
-                    StatusError::NotVisibleYet | StatusError::Final => {
-                        results[i] = Some(Final::Failed { message: e.to_string(), elapsed });
-                    }
-                },
-            }
+            waits.take(i, answer, submitted[i], started.elapsed());
         }
         let now = Instant::now();
-        if results.iter().all(Option::is_some) || now >= deadline {
+        if waits.results.iter().all(Option::is_some) || now >= deadline {
             break;
         }
         tokio::select! {
@@ -138,7 +121,38 @@ where
         Some(reason) => Final::Cancelled(reason),
         None => Final::TimedOut { last_error: e },
     };
-    results.into_iter().zip(last_error).map(|(r, e)| r.unwrap_or_else(|| unfinished(e))).collect()
+    waits.results.into_iter().zip(waits.last_error).map(|(r, e)| r.unwrap_or_else(|| unfinished(e))).collect()
+}
+
+/// Where each sign id's wait stands between rounds of asks.
+struct Waits {
+    /// `Some` once final.
+    results: Vec<Option<Final>>,
+    /// The last transient error, for the message of a wait that times out.
+    last_error: Vec<Option<String>>,
+    /// How many "no data for this sign id" answers each got.
+    not_visible: Vec<u32>,
+}
+
+impl Waits {
+    /// Takes one answer about sign id `i` (`submitted`: by this run), `elapsed` into the wait.
+    fn take(&mut self, i: usize, answer: Result<SignState, AvxError>, submitted: bool, elapsed: Duration) {
+        match answer {
+            Ok(SignState::Pending) => {}
+            Ok(SignState::Signed { encoded }) => self.results[i] = Some(Final::Signed { encoded, elapsed }),
+            Ok(SignState::Failed(message)) => self.results[i] = Some(Final::Failed { message, elapsed }),
+            Err(e) => match e.status_error() {
+                StatusError::Transient => self.last_error[i] = Some(e.to_string()),
+                StatusError::NotVisibleYet if submitted && self.not_visible[i] < NOT_VISIBLE_GRACE => {
+                    self.not_visible[i] += 1;
+                    self.last_error[i] = Some(e.to_string());
+                }
+                StatusError::NotVisibleYet | StatusError::Final => {
+                    self.results[i] = Some(Final::Failed { message: e.to_string(), elapsed });
+                }
+            },
+        }
+    }
 }
 
 #[cfg(test)]

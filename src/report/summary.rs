@@ -82,6 +82,41 @@ fn planned_requests(outcome: &Outcome, w: &mut dyn Write) -> io::Result<()> {
     writeln!(w, "```\n\n</details>\n")
 }
 
+/// One row per artifact and per given sign id, nothing when there is neither.
+fn table(outcome: &Outcome, w: &mut dyn Write) -> io::Result<()> {
+    if outcome.artifacts.is_empty() && outcome.awaited.is_empty() {
+        return Ok(());
+    }
+    let alg = outcome.hash_algorithm.to_uppercase().replace("SHA", "SHA-");
+    writeln!(w, "| Artifact | Size | {alg} | Pre-qualified | Pre-approved | Sign id | Status | Time |")?;
+    writeln!(w, "|---|---:|---|:---:|:---:|---|---|---:|")?;
+    for a in &outcome.artifacts {
+        let digest = match (&a.digest, &a.digest_error) {
+            (Some(d), _) => format!("`{}…`", &d.hex[..16]),
+            (None, Some(e)) => cell(e),
+            (None, None) => "–".into(),
+        };
+        let (id, status, time) = sign_cells(a.sign.as_ref());
+        writeln!(
+            w,
+            "| {} | {} | {} | {} | {} | {} | {} | {} |",
+            code(&a.name),
+            a.size.map_or_else(|| "–".into(), human_size),
+            digest,
+            mark(&a.prequalify),
+            mark(&a.preapproval),
+            id,
+            status,
+            time
+        )?;
+    }
+    for s in &outcome.awaited {
+        let (id, status, time) = sign_cells(Some(s));
+        writeln!(w, "| (sign id) | – | – | – | – | {id} | {status} | {time} |")?;
+    }
+    writeln!(w)
+}
+
 /// Renders the whole summary, as it is appended to `GITHUB_STEP_SUMMARY`.
 pub fn markdown(outcome: &Outcome, w: &mut dyn Write) -> io::Result<()> {
     let (icon, verdict) = match outcome.result() {
@@ -100,36 +135,7 @@ pub fn markdown(outcome: &Outcome, w: &mut dyn Write) -> io::Result<()> {
         outcome.failed(),
         human_ms(outcome.duration_ms)
     )?;
-    let alg = outcome.hash_algorithm.to_uppercase().replace("SHA", "SHA-");
-    if !outcome.artifacts.is_empty() || !outcome.awaited.is_empty() {
-        writeln!(w, "| Artifact | Size | {alg} | Pre-qualified | Pre-approved | Sign id | Status | Time |")?;
-        writeln!(w, "|---|---:|---|:---:|:---:|---|---|---:|")?;
-        for a in &outcome.artifacts {
-            let digest = match (&a.digest, &a.digest_error) {
-                (Some(d), _) => format!("`{}…`", &d.hex[..16]),
-                (None, Some(e)) => cell(e),
-                (None, None) => "–".into(),
-            };
-            let (id, status, time) = sign_cells(a.sign.as_ref());
-            writeln!(
-                w,
-                "| {} | {} | {} | {} | {} | {} | {} | {} |",
-                code(&a.name),
-                a.size.map_or_else(|| "–".into(), human_size),
-                digest,
-                mark(&a.prequalify),
-                mark(&a.preapproval),
-                id,
-                status,
-                time
-            )?;
-        }
-        for s in &outcome.awaited {
-            let (id, status, time) = sign_cells(Some(s));
-            writeln!(w, "| (sign id) | – | – | – | – | {id} | {status} | {time} |")?;
-        }
-        writeln!(w)?;
-    }
+    table(outcome, w)?;
     if let Some(line) = super::text::preapprovals_line(outcome, &code) {
         writeln!(w, "**Pre-approvals** {line}\n")?;
     }

@@ -6,8 +6,8 @@ use super::text::escape_line;
 use crate::outcome::{Outcome, RunResult, Severity, StageStatus};
 use crate::units::{human_ms, human_size};
 
-/// The per-artifact table, then the problems, for a log that is not GitHub's.
-pub fn table(outcome: &Outcome, w: &mut impl Write) -> io::Result<()> {
+/// The table's cells: a header, then one row per artifact and per given sign id.
+fn rows(outcome: &Outcome) -> Vec<[String; 7]> {
     let mut rows: Vec<[String; 7]> =
         vec![["ARTIFACT", "SIZE", "DIGEST", "PRE-QUALIFIED", "PRE-APPROVED", "SIGN ID", "STATUS"].map(String::from)];
     let mark = |s: &StageStatus| -> String {
@@ -40,6 +40,12 @@ pub fn table(outcome: &Outcome, w: &mut impl Write) -> io::Result<()> {
             s.status.label().into(),
         ]);
     }
+    rows
+}
+
+/// The per-artifact table, then the problems, for a log that is not GitHub's.
+pub fn table(outcome: &Outcome, w: &mut impl Write) -> io::Result<()> {
+    let rows = rows(outcome);
     let widths: Vec<usize> = (0..7).map(|c| rows.iter().map(|r| r[c].chars().count()).max().unwrap_or(0)).collect();
     writeln!(w)?;
     for r in &rows {

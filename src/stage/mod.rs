@@ -6,6 +6,7 @@ pub mod digest;
 pub mod record;
 mod renew;
 pub mod sign;
+mod tokens;
 pub mod tpp;
 
 use tokio::time::Instant;

@@ -180,16 +180,7 @@ async fn submit_all<C: SigningService>(
                 let mut record = SignRecord::pending(&sub.sign_id);
                 match sub.state {
                     SignState::Pending => polling.push((Some(i), sub.sign_id)),
-                    SignState::Signed { encoded } => {
-                        record.status = SignStatus::Signed;
-                        record.encoded = Some(encoded);
-                        record.elapsed_ms = Some(millis(s.started.elapsed()));
-                    }
-                    SignState::Failed(m) => {
-                        result.problems.error("sign", Some(name), m.clone());
-                        record.status = SignStatus::Failed;
-                        record.message = Some(m);
-                    }
+                    state => settled(&mut record, state, name, s.started, &mut result.problems),
                 }
                 record
             }
@@ -201,6 +192,74 @@ async fn submit_all<C: SigningService>(
         result.artifacts[i] = Some(record);
     }
     polling
+}
+
+/// A submission AppViewX answered as already signed or failed: no wait needed.
+fn settled(record: &mut SignRecord, state: SignState, name: &str, started: Instant, problems: &mut Problems) {
+    match state {
+        SignState::Pending => {}
+        SignState::Signed { encoded } => {
+            record.status = SignStatus::Signed;
+            record.encoded = Some(encoded);
+            record.elapsed_ms = Some(millis(started.elapsed()));
+        }
+        SignState::Failed(m) => {
+            problems.error("sign", Some(name), m.clone());
+            record.status = SignStatus::Failed;
+            record.message = Some(m);
+        }
+    }
+}
+
+/// One sign id whose wait ended, and what its message needs.
+struct Waited<'a> {
+    id: &'a str,
+    /// The artifact's name; `None` for a sign id given in `sign-ids`.
+    name: Option<&'a str>,
+    /// Why the gate thinks a signing still waits, for a timeout's message.
+    if_waiting: Option<&'a str>,
+    started: Instant,
+    timeout: std::time::Duration,
+}
+
+/// The record of a sign id whose wait ended, and the problem it is when it did not end signed.
+fn finished(log: &dyn Progress, w: &Waited<'_>, fin: Final, problems: &mut Problems) -> SignRecord {
+    let (id, name) = (w.id, w.name);
+    let mut record = SignRecord::pending(id);
+    match fin {
+        Final::Signed { encoded, elapsed } => {
+            log.info(&format!("signed {} ({id})", name.unwrap_or("request")));
+            record.status = SignStatus::Signed;
+            record.encoded = Some(encoded);
+            record.elapsed_ms = Some(millis(elapsed));
+        }
+        Final::Failed { message, elapsed } => {
+            problems.error("sign", name, format!("sign id {id}: {message}"));
+            record.status = SignStatus::Failed;
+            record.message = Some(message);
+            record.elapsed_ms = Some(millis(elapsed));
+        }
+        Final::Cancelled(reason) => {
+            let message = format!("sign id {id}: stopped waiting ({reason})");
+            problems.error("sign", name, message.clone());
+            record.status = SignStatus::Pending;
+            record.message = Some(message);
+        }
+        Final::TimedOut { last_error } => {
+            let message = format!(
+                "sign id {id} still not signed after {} (timeout {}){}{}",
+                human_ms(millis(w.started.elapsed())),
+                human_ms(millis(w.timeout)),
+                last_error.map(|e| format!("; last error: {e}")).unwrap_or_default(),
+                w.if_waiting.map(|why| format!("; {why}")).unwrap_or_default()
+            );
+            problems.error("sign", name, message.clone());
+            record.status = SignStatus::TimedOut;
+            record.message = Some(message);
+            record.elapsed_ms = Some(millis(w.started.elapsed()));
+        }
+    }
+    record
 }
 
 /// Polls every sign id side by side until each is final, the deadline passes or the run is
@@ -233,40 +292,8 @@ async fn wait_all<C: SigningService>(
             Some(Planned::Submit { name, if_waiting, .. }) => (Some(*name), Some(if_waiting.as_str())),
             _ => (None, None),
         };
-        let mut record = SignRecord::pending(&id);
-        match fin {
-            Final::Signed { encoded, elapsed } => {
-                ctx.log.info(&format!("signed {} ({id})", name.unwrap_or("request")));
-                record.status = SignStatus::Signed;
-                record.encoded = Some(encoded);
-                record.elapsed_ms = Some(millis(elapsed));
-            }
-            Final::Failed { message, elapsed } => {
-                result.problems.error("sign", name, format!("sign id {id}: {message}"));
-                record.status = SignStatus::Failed;
-                record.message = Some(message);
-                record.elapsed_ms = Some(millis(elapsed));
-            }
-            Final::Cancelled(reason) => {
-                let message = format!("sign id {id}: stopped waiting ({reason})");
-                result.problems.error("sign", name, message.clone());
-                record.status = SignStatus::Pending;
-                record.message = Some(message);
-            }
-            Final::TimedOut { last_error } => {
-                let message = format!(
-                    "sign id {id} still not signed after {} (timeout {}){}{}",
-                    human_ms(millis(started.elapsed())),
-                    human_ms(millis(config.timeout)),
-                    last_error.map(|e| format!("; last error: {e}")).unwrap_or_default(),
-                    if_waiting.map(|why| format!("; {why}")).unwrap_or_default()
-                );
-                result.problems.error("sign", name, message.clone());
-                record.status = SignStatus::TimedOut;
-                record.message = Some(message);
-                record.elapsed_ms = Some(millis(started.elapsed()));
-            }
-        }
+        let waited = Waited { id: &id, name, if_waiting, started, timeout: config.timeout };
+        let record = finished(ctx.log, &waited, fin, &mut result.problems);
         match slot {
             Some(i) => result.artifacts[i] = Some(record),
             None => {

@@ -9,87 +9,17 @@ use tokio::sync::Semaphore;
 use super::digest::Digested;
 use super::record::{AuthRecord, PreApprovalRecord, Revocation, StageStatus};
 use super::renew::Renewable;
+use super::tokens::{obtain, Grantor, Tokens};
 use super::{Context, Problems};
 use crate::civil::utc_timestamp;
-use crate::config::{OidcAuth, PreApprovalMode, TppAuth, TppConfig};
+use crate::config::{PreApprovalMode, TppAuth, TppConfig};
 use crate::digest::Digest;
 use crate::http;
 use crate::progress::Progress;
 use crate::runner_ip::RunnerAddress;
 use crate::secret::Secret;
 use crate::venafi::model::{AddPreApprovalRequest, PreQualifyRequest};
-use crate::venafi::{Accepted, Grant, Revoked, Tpp, TppError};
-
-/// How the gate gets a token of its own, which it then owes a revocation: the password grant
-/// or the OIDC exchange. A token given in `tpp-access-token` has no grantor: it is the caller's.
-#[derive(Clone, Copy)]
-enum Grantor<'a> {
-    Password { client_id: &'a str, username: &'a str, password: &'a Secret, scope: &'a str },
-    Oidc(&'a OidcAuth),
-}
-
-impl<'a> Grantor<'a> {
-    /// The grantor behind `auth`, or the token the caller gave.
-    fn of(auth: &'a TppAuth) -> Result<Self, &'a Secret> {
-        match auth {
-            TppAuth::Token(given) => Err(given),
-            TppAuth::Password { username, password, client_id, scope } => {
-                Ok(Grantor::Password { client_id, username, password, scope })
-            }
-            TppAuth::Oidc(oidc) => Ok(Grantor::Oidc(oidc)),
-        }
-    }
-}
-
-/// A new token; everything the grant yields is masked before anything else is printed.
-async fn obtain(client: &impl Tpp, grantor: Grantor<'_>, log: &dyn Progress) -> Result<Grant, TppError> {
-    let grant = match grantor {
-        Grantor::Password { client_id, username, password, scope } => {
-            client.authorize(client_id, username, password, scope).await?
-        }
-        Grantor::Oidc(oidc) => client.authorize_oidc(oidc).await?,
-    };
-    for secret in
-        [Some(&grant.access_token), grant.refresh_token.as_ref(), grant.presented.as_ref()].into_iter().flatten()
-    {
-        log.mask(secret);
-    }
-    Ok(grant)
-}
-
-/// The bearer token in use. A token TPP rejects mid-run (expired, revoked elsewhere) is
-/// replaced once by a fresh grant when the gate holds credentials; a token the caller gave is
-/// the caller's, and its rejection is final.
-struct Tokens<'a, C> {
-    client: &'a C,
-    /// `None` for a token the caller gave: its rejection is final.
-    grantor: Option<Grantor<'a>>,
-    log: &'a dyn Progress,
-    current: Renewable,
-    /// Every token obtained, each owed a revocation.
-    obtained: std::sync::Mutex<Vec<Secret>>,
-}
-
-impl<C: Tpp> Tokens<'_, C> {
-    async fn call<T, F, Fut>(&self, f: F) -> Result<T, TppError>
-    where
-        F: Fn(Secret) -> Fut,
-        Fut: std::future::Future<Output = Result<T, TppError>>,
-    {
-        let renew = || {
-            let grantor = self.grantor?;
-            Some(async move {
-                let grant = obtain(self.client, grantor, self.log).await?;
-                self.log.info("TPP rejected the token mid-run; authenticated again");
-                if let Ok(mut obtained) = self.obtained.lock() {
-                    obtained.push(grant.access_token.clone());
-                }
-                Ok(grant.access_token)
-            })
-        };
-        self.current.call(f, |e| matches!(e, TppError::InvalidToken(_)), renew).await
-    }
-}
+use crate::venafi::{Accepted, Revoked, Tpp, TppError};
 
 /// What the TPP stage did.
 #[derive(Debug, Clone)]
@@ -121,6 +51,59 @@ impl TppResult {
     }
 }
 
+impl TppResult {
+    /// Nothing done yet, for `count` artifacts.
+    fn new(cfg: &TppConfig, count: usize) -> Self {
+        TppResult {
+            auth: AuthRecord {
+                method: match cfg.auth {
+                    TppAuth::Token(_) => "token",
+                    TppAuth::Password { .. } => "password",
+                    TppAuth::Oidc(_) => "oidc",
+                },
+                identity: None,
+                obtained: false,
+                revocations: Vec::new(),
+                error: None,
+            },
+            prequalify: vec![(StageStatus::NotRun, None); count],
+            preapprovals: Vec::new(),
+            preapproval_of: vec![None; count],
+            runner_ip: None,
+            runner_ip_source: None,
+            problems: Problems::default(),
+            may_sign: false,
+        }
+    }
+}
+
+/// The token to use: the caller's, or a new one from the grantor (recorded, as the gate then
+/// owes its revocation). `None` when the grant was refused; the result says why.
+async fn authenticate(
+    client: &impl Tpp,
+    grantor: Result<Grantor<'_>, &Secret>,
+    log: &dyn Progress,
+    result: &mut TppResult,
+) -> Option<Secret> {
+    let grantor = match grantor {
+        Err(given) => return Some(given.clone()),
+        Ok(grantor) => grantor,
+    };
+    match obtain(client, grantor, log).await {
+        Ok(grant) => {
+            log.info(&format!("authenticated to TPP as {}", grant.identity.as_deref().unwrap_or("the API user")));
+            result.auth.identity = grant.identity;
+            result.auth.obtained = true;
+            Some(grant.access_token)
+        }
+        Err(e) => {
+            result.problems.error("tpp-auth", None, e.to_string());
+            result.auth.error = Some(e.to_string());
+            None
+        }
+    }
+}
+
 /// Authenticates, checks the environment, pre-qualifies every digest, pre-approves each
 /// signing (or once for all) for the runner at `runner` (found before the stage, present when
 /// pre-approval is on; `Err` says why it could not be found, and then nothing is sent) and
@@ -133,26 +116,7 @@ pub async fn run(
     runner: Option<&Result<RunnerAddress, String>>,
 ) -> TppResult {
     let log = ctx.log;
-    let mut result = TppResult {
-        auth: AuthRecord {
-            method: match cfg.auth {
-                TppAuth::Token(_) => "token",
-                TppAuth::Password { .. } => "password",
-                TppAuth::Oidc(_) => "oidc",
-            },
-            identity: None,
-            obtained: false,
-            revocations: Vec::new(),
-            error: None,
-        },
-        prequalify: vec![(StageStatus::NotRun, None); digested.len()],
-        preapprovals: Vec::new(),
-        preapproval_of: vec![None; digested.len()],
-        runner_ip: None,
-        runner_ip_source: None,
-        problems: Problems::default(),
-        may_sign: false,
-    };
+    let mut result = TppResult::new(cfg, digested.len());
     let not_attempted = |result: &mut TppResult, why: &str| {
         for (slot, d) in result.prequalify.iter_mut().zip(digested) {
             if d.digest.is_ok() && cfg.pre_qualify {
@@ -168,22 +132,9 @@ pub async fn run(
         return result;
     }
     let grantor = Grantor::of(&cfg.auth);
-    let first = match grantor {
-        Err(given) => given.clone(),
-        Ok(grantor) => match obtain(client, grantor, log).await {
-            Ok(grant) => {
-                log.info(&format!("authenticated to TPP as {}", grant.identity.as_deref().unwrap_or("the API user")));
-                result.auth.identity = grant.identity;
-                result.auth.obtained = true;
-                grant.access_token
-            }
-            Err(e) => {
-                result.problems.error("tpp-auth", None, e.to_string());
-                result.auth.error = Some(e.to_string());
-                not_attempted(&mut result, "TPP authentication failed");
-                return result;
-            }
-        },
+    let Some(first) = authenticate(client, grantor, log, &mut result).await else {
+        not_attempted(&mut result, "TPP authentication failed");
+        return result;
     };
     let tokens = Tokens {
         client,
@@ -210,9 +161,6 @@ pub async fn run(
     result
 }
 
-/// An environment that does not exist is one clear error instead of one per artifact. Any
-/// other trouble with the pre-flight (an older TPP, a narrower scope) is only a warning: the
-/// calls that matter will say what is wrong.
 /// Gives back every token the gate obtained, whatever failed before, and records how each ended.
 async fn revoke_all(client: &impl Tpp, owed: &[Secret], log: &dyn Progress, result: &mut TppResult) {
     let mut failures = Vec::new();
@@ -239,6 +187,9 @@ async fn revoke_all(client: &impl Tpp, owed: &[Secret], log: &dyn Progress, resu
     }
 }
 
+/// An environment that does not exist is one clear error instead of one per artifact. Any
+/// other trouble with the pre-flight (an older TPP, a narrower scope) is only a warning: the
+/// calls that matter will say what is wrong.
 /// Returns why nothing more is attempted, when the run cannot go on.
 async fn preflight<C: Tpp>(
     cfg: &TppConfig,
@@ -276,7 +227,6 @@ async fn approve_all<C: Tpp>(
     runner: Option<&RunnerAddress>,
     result: &mut TppResult,
 ) {
-    let max = ctx.config.max_concurrency;
     let runner = runner.filter(|_| cfg.pre_approve);
     if let Some(runner) = runner {
         result.runner_ip = runner.ip.map(|ip| ip.to_string());
@@ -284,13 +234,38 @@ async fn approve_all<C: Tpp>(
         announce(cfg, runner, &mut result.problems, ctx.log);
     }
     let per_signing = runner.filter(|_| cfg.pre_approval == PreApprovalMode::PerSigning);
+    let answers = chains(ctx, cfg, tokens, digested, per_signing).await;
+    let shared_for = record_answers(digested, answers, result);
+    if let Some(runner) = runner.filter(|_| cfg.pre_approval == PreApprovalMode::Shared && !shared_for.is_empty()) {
+        let serves = shared_for.iter().map(|&i| digested[i].artifact.name.clone()).collect();
+        let record = preapprove(tokens, request(cfg, runner, cfg.comment.clone(), false, serves), None).await;
+        log_preapproved(&record, None, ctx.log);
+        if let StageStatus::Failed { message } = &record.outcome {
+            result.problems.error("preapprove", None, message.clone());
+        }
+        for i in shared_for {
+            result.preapproval_of[i] = Some(result.preapprovals.len());
+        }
+        result.preapprovals.push(record);
+    }
+}
+
+/// Every digested artifact's chain at once (its pre-qualification, then its per-signing
+/// pre-approval when `per_signing` names the runner), each call waiting for a slot of its kind:
+/// a pre-approval never waits for another artifact's pre-qualification, nor the other way round.
+/// Answers come in artifact order.
+async fn chains<C: Tpp>(
+    ctx: &Context<'_>,
+    cfg: &TppConfig,
+    tokens: &Tokens<'_, C>,
+    digested: &[Digested],
+    per_signing: Option<&RunnerAddress>,
+) -> Vec<Answers> {
+    let max = ctx.config.max_concurrency;
     let targets: Vec<(usize, &Digest)> =
         digested.iter().enumerate().filter_map(|(i, d)| d.digest.as_ref().ok().map(|digest| (i, digest))).collect();
     let count = targets.len();
-    // Every artifact's chain at once, each call waiting for a slot of its kind: a pre-approval
-    // never waits for another artifact's pre-qualification, nor the other way round.
-    let (prequalify_slots, preapprove_slots) = (Semaphore::new(max), Semaphore::new(max));
-    let (prequalify_slots, preapprove_slots) = (&prequalify_slots, &preapprove_slots);
+    let (prequalify_slots, preapprove_slots) = (&Semaphore::new(max), &Semaphore::new(max));
     let mut answers: Vec<Answers> = targets
         .into_iter()
         .enumerate()
@@ -322,7 +297,12 @@ async fn approve_all<C: Tpp>(
         .collect()
         .await;
     answers.sort_by_key(|(i, _, _)| *i);
+    answers
+}
 
+/// Records what TPP answered for each artifact; returns the artifacts a shared pre-approval
+/// would serve (pre-qualified, or not pre-qualified at all, and without one of their own).
+fn record_answers(digested: &[Digested], answers: Vec<Answers>, result: &mut TppResult) -> Vec<usize> {
     let mut shared_for = Vec::new();
     for (i, prequalified, approval) in answers {
         let name = &digested[i].artifact.name;
@@ -346,18 +326,7 @@ async fn approve_all<C: Tpp>(
             None => shared_for.push(i),
         }
     }
-    if let Some(runner) = runner.filter(|_| cfg.pre_approval == PreApprovalMode::Shared && !shared_for.is_empty()) {
-        let serves = shared_for.iter().map(|&i| digested[i].artifact.name.clone()).collect();
-        let record = preapprove(tokens, request(cfg, runner, cfg.comment.clone(), false, serves), None).await;
-        log_preapproved(&record, None, ctx.log);
-        if let StageStatus::Failed { message } = &record.outcome {
-            result.problems.error("preapprove", None, message.clone());
-        }
-        for i in shared_for {
-            result.preapproval_of[i] = Some(result.preapprovals.len());
-        }
-        result.preapprovals.push(record);
-    }
+    shared_for
 }
 
 /// One PreQualify/Create; the body is built here.
