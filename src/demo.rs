@@ -38,7 +38,9 @@ pub async fn demo(artifacts: Option<PathBuf>) -> anyhow::Result<u8> {
         .map_err(|e| anyhow::anyhow!("{e}"))?;
     let places = codesign_gate::report::outputs::Outputs::claim(&config.report, std::time::SystemTime::now())
         .map_err(|e| anyhow::anyhow!("{e}"))?;
-    let failures = codesign_gate::report::finish(&mut outcome, &config, &places, &log).await;
+    let failures =
+        codesign_gate::report::finish(&mut outcome, &config, &places, &log, &codesign_gate::cancel::Cancel::never())
+            .await;
 
     let mut out = std::io::stdout().lock();
     writeln!(out, "\nThe job summary a workflow would show:\n")?;

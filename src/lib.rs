@@ -12,7 +12,7 @@
 //! - 0 ground: `units`, `secret`, `civil` (dates), `cancel`, `digest` (hashing, checksum lists),
 //!   `progress` (the sink the stages report to)
 //! - 1: `http` (the one client: retry policy, deadline, call journal, and the plan transport)
-//! - 2 vendor clients: `venafi`, `appviewx`, `oidc`, each with its own small types
+//! - 2 vendor clients: `venafi`, `appviewx`, `oidc`, `github`, each with its own small types
 //! - 3: `config` (inputs to typed options; what each input means)
 //! - 4 stages: `discover`, `stage` (digest, TPP, signing, and the records they fill), `poll`,
 //!   `runner_ip`
@@ -30,6 +30,7 @@ pub mod config;
 pub mod decide;
 pub mod digest;
 pub mod discover;
+pub mod github;
 pub mod http;
 pub mod oidc;
 pub mod outcome;
@@ -49,7 +50,7 @@ use tokio::time::Instant;
 use appviewx::{AvxAccount, AvxClient};
 use cancel::Cancel;
 pub use config::RunError;
-use config::{Config, InputError, TppAuth};
+use config::{AppViewXConfig, Config, InputError, TppAuth, TppConfig};
 use decide::{Enabled, Results, Signed, Signing};
 use http::{Http, HttpOptions};
 use outcome::Outcome;
@@ -70,54 +71,14 @@ pub async fn run(config: &Config, log: &Log, cancel: &Cancel) -> Result<Outcome,
     let discover_warning = discover::nothing_found(&config.artifacts, &found)?;
     let digested = stage::digest::run(found, &config.artifacts, log, cancel).await?;
 
-    let http = Http::new(HttpOptions {
-        request_timeout: config.request_timeout,
-        ca_pem: config.ca_certificates.clone(),
-        deadline,
-        cancel: cancel.clone(),
-        plan: config.plan.is_some(),
-    })
-    .map_err(|message| match config.ca_certificates {
-        Some(_) => RunError::Input(InputError { input: "ca-certificates", message }),
-        None => RunError::Setup(message),
-    })?;
+    let http = client(config, deadline, cancel)?;
     let ctx = stage::Context { config, log, deadline, cancel };
-
     let tpp = match &config.tpp {
-        Some(cfg) if decide::tpp_runs(enabled, &digested) => {
-            // Before anything is sent to TPP: a pre-approval for the wrong address is silently not used.
-            let runner = if cfg.pre_approve {
-                match runner_ip::find(cfg, config.github.github_hosted(), &http).await {
-                    Ok(address) => Some(Ok(address)),
-                    // No input to fix (TPP's name did not resolve, the echo did not answer):
-                    // the run fails and reports it, still before anything is sent to TPP.
-                    Err(RunError::Setup(message)) => Some(Err(message)),
-                    Err(e) => return Err(e),
-                }
-            } else {
-                None
-            };
-            log.group("Venafi TPP");
-            let client = TppClient::new(http.clone(), cfg.base_url.clone());
-            let result = stage::tpp::run(&ctx, cfg, &client, &digested, runner.as_ref()).await;
-            log.endgroup();
-            Some(result)
-        }
+        Some(cfg) if decide::tpp_runs(enabled, &digested) => Some(tpp_stage(&ctx, cfg, &http, &digested).await?),
         _ => None,
     };
     let signed = match (decide::signing(enabled, &digested, tpp.as_ref()), &config.appviewx) {
-        (Signing::Run(plan), Some(cfg)) => {
-            log.group("AppViewX signing");
-            let account = AvxAccount {
-                base_url: cfg.base_url.clone(),
-                username: cfg.username.clone(),
-                password: cfg.password.clone(),
-                gwkey: cfg.gwkey.clone(),
-            };
-            let result = stage::sign::run(&ctx, cfg, &AvxClient::new(http.clone(), account), &plan).await;
-            log.endgroup();
-            Signed::Ran(result)
-        }
+        (Signing::Run(plan), Some(cfg)) => Signed::Ran(sign_stage(&ctx, cfg, &http, &plan).await),
         (Signing::Skipped(why), _) => Signed::Skipped(why),
         _ => Signed::NotRun,
     };
@@ -141,6 +102,66 @@ pub async fn run(config: &Config, log: &Log, cancel: &Cancel) -> Result<Outcome,
             duration_ms: crate::units::millis(started.elapsed()),
         },
     ))
+}
+
+/// The run's one HTTP client; a CA bundle it cannot use is the `ca-certificates` input's fault.
+fn client(config: &Config, deadline: Instant, cancel: &Cancel) -> Result<Http, RunError> {
+    Http::new(HttpOptions {
+        request_timeout: config.request_timeout,
+        ca_pem: config.ca_certificates.clone(),
+        deadline,
+        cancel: cancel.clone(),
+        plan: config.plan.is_some(),
+    })
+    .map_err(|message| match config.ca_certificates {
+        Some(_) => RunError::Input(InputError { input: "ca-certificates", message }),
+        None => RunError::Setup(message),
+    })
+}
+
+/// The TPP stage, after finding the runner's address: before anything is sent to TPP, as a
+/// pre-approval for the wrong address is silently not used.
+async fn tpp_stage(
+    ctx: &stage::Context<'_>,
+    cfg: &TppConfig,
+    http: &Http,
+    digested: &[stage::digest::Digested],
+) -> Result<stage::tpp::TppResult, RunError> {
+    let runner = if cfg.pre_approve {
+        match runner_ip::find(cfg, ctx.config.github.github_hosted(), http).await {
+            Ok(address) => Some(Ok(address)),
+            // No input to fix (TPP's name did not resolve, the echo did not answer): the run
+            // fails and reports it, still before anything is sent to TPP.
+            Err(RunError::Setup(message)) => Some(Err(message)),
+            Err(e) => return Err(e),
+        }
+    } else {
+        None
+    };
+    ctx.log.group("Venafi TPP");
+    let client = TppClient::new(http.clone(), cfg.base_url.clone());
+    let result = stage::tpp::run(ctx, cfg, &client, digested, runner.as_ref()).await;
+    ctx.log.endgroup();
+    Ok(result)
+}
+
+/// The signing stage, with a client for the configured AppViewX account.
+async fn sign_stage(
+    ctx: &stage::Context<'_>,
+    cfg: &AppViewXConfig,
+    http: &Http,
+    plan: &[stage::sign::Planned<'_>],
+) -> stage::sign::SignResult {
+    ctx.log.group("AppViewX signing");
+    let account = AvxAccount {
+        base_url: cfg.base_url.clone(),
+        username: cfg.username.clone(),
+        password: cfg.password.clone(),
+        gwkey: cfg.gwkey.clone(),
+    };
+    let result = stage::sign::run(ctx, cfg, &AvxClient::new(http.clone(), account), plan).await;
+    ctx.log.endgroup();
+    result
 }
 
 /// GitHub masks `secrets.*` itself, but an input may come from anywhere; masking costs nothing.

@@ -124,7 +124,7 @@ async fn run(matches: &ArgMatches, plan: bool) -> ExitCode {
 pub async fn run_gate(config: &Config, places: &Outputs, log: &Log) -> Result<u8, RunError> {
     let cancel = listen_for_signals();
     let mut outcome = codesign_gate::run(config, log, &cancel).await?;
-    let failures = report::finish(&mut outcome, config, places, log).await;
+    let failures = report::finish(&mut outcome, config, places, log, &cancel).await;
     for f in &failures {
         fail(f);
     }

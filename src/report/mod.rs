@@ -14,8 +14,14 @@ mod text;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
+use std::time::Duration;
 
-use crate::config::Config;
+use tokio::time::Instant;
+
+use crate::cancel::Cancel;
+use crate::config::{CheckRunConfig, Config};
+use crate::github::{GithubClient, Repository};
+use crate::http::{Http, HttpOptions};
 use crate::outcome::Outcome;
 use crate::secret::Secret;
 use outputs::Outputs;
@@ -119,19 +125,30 @@ impl crate::progress::Progress for Log {
     }
 }
 
-/// Writes the signature files and the JSON report, then the workflow's views of the outcome,
-/// and publishes the check run when one is asked for. Returns the problems met on the way (the
+/// Writes the signature files, publishes the check run when one is asked for, then writes the
+/// JSON report and the workflow's views of the outcome. Returns the problems met on the way (the
 /// run's result is already decided by then; a check run that cannot be created is a warning).
-pub async fn finish(outcome: &mut Outcome, config: &Config, places: &Outputs, log: &Log) -> Vec<String> {
+pub async fn finish(
+    outcome: &mut Outcome,
+    config: &Config,
+    places: &Outputs,
+    log: &Log,
+    cancel: &Cancel,
+) -> Vec<String> {
     let mut failures = Vec::new();
     write_signatures(outcome, &places.signatures);
+    let workspace = std::env::var_os("GITHUB_WORKSPACE").map(PathBuf::from);
+    // Before the report is written, so that its journal (or its plan) lists the check run's call.
+    let check_run = match &config.check_run {
+        Some(check) => Some(publish_check_run(check, outcome, config, workspace.as_deref(), cancel).await),
+        None => None,
+    };
     let mut report = Vec::new();
     if let Err(e) = json::write(outcome, &mut report).and_then(|()| outputs::write_new(&places.report, &report)) {
         failures.push(format!("report-path: cannot write `{}`: {e}", places.report.display()));
     }
     // A run that signed nothing leaves no empty signatures folder behind.
     places.release_if_empty();
-    let workspace = std::env::var_os("GITHUB_WORKSPACE").map(PathBuf::from);
     let mut buf = Vec::new();
     let _ = terminal::planned_requests(outcome, &mut buf);
     log.raw(&String::from_utf8_lossy(&buf));
@@ -156,17 +173,63 @@ pub async fn finish(outcome: &mut Outcome, config: &Config, places: &Outputs, lo
         }
     }
     log.info(&format!("report: {}", places.report.display()));
-    if let (Some(check), Some(_)) = (&config.check_run, &outcome.plan) {
-        // A check run is a verdict on the commit; a plan has none to give.
-        log.info(&format!("check run `{}` not published: this run is a plan", check.name));
-    } else if let Some(check) = &config.check_run {
-        match check_run::publish(check, outcome, &config.artifacts.working_directory, workspace.as_deref()).await {
-            Ok(url) => log.info(&format!("check run `{}`: {}", check.name, url.as_deref().unwrap_or("created"))),
-            // The signing verdict stands; the check run is a view of it.
-            Err(e) => log.warning(&e),
-        }
+    match check_run {
+        Some(Ok(line)) => log.info(&line),
+        // The signing verdict stands; the check run is a view of it.
+        Some(Err(e)) => log.warning(&e),
+        None => {}
     }
     failures
+}
+
+/// Creates the check run and adds its call to the outcome's journal; answers the line to log.
+///
+/// `run` has returned and dropped its `Http` by now, so the check run gets one of its own, built
+/// from the same options: `ca-certificates`, `request-timeout`, the deadline `timeout` set (what
+/// the run left of it), the plan transport, and the run's cancellation (a check run is a
+/// clean-up call, so it still goes out after one). Its calls, notes and planned requests then
+/// join the run's, so the report reads as if one client had made them all. A plan records the
+/// request and publishes nothing: a check run is a verdict on the commit, and a plan has none.
+async fn publish_check_run(
+    check: &CheckRunConfig,
+    outcome: &mut Outcome,
+    config: &Config,
+    workspace: Option<&Path>,
+    cancel: &Cancel,
+) -> Result<String, String> {
+    let body = check_run::render(check, outcome, &config.artifacts.working_directory, workspace);
+    let run_so_far = Duration::from_millis(outcome.duration_ms);
+    let http = Http::new(HttpOptions {
+        request_timeout: config.request_timeout,
+        ca_pem: config.ca_certificates.clone(),
+        deadline: Instant::now() + config.timeout.saturating_sub(run_so_far),
+        cancel: cancel.clone(),
+        plan: config.plan.is_some(),
+    })
+    .map_err(|e| format!("check run `{}` not published: {e}", check.name))?;
+    let repository = Repository {
+        api_url: check.api_url.clone(),
+        owner: check.owner.clone(),
+        repo: check.repo.clone(),
+        token: check.token.clone(),
+    };
+    let created = GithubClient::new(http.clone(), repository).create_check_run(&body).await;
+    // This client started when the run ended: its times count on from there.
+    outcome.calls.extend(http.calls().into_iter().map(|mut call| {
+        call.at_ms += outcome.duration_ms;
+        call
+    }));
+    for note in http.notes() {
+        outcome.warning("http", note.artifact.as_deref(), format!("{}: {}", note.endpoint, note.message));
+    }
+    if let Some(plan) = outcome.plan.as_mut() {
+        plan.requests.extend(http.planned());
+        return Ok(format!("check run `{}` not published: this run is a plan", check.name));
+    }
+    match created {
+        Ok(run) => Ok(format!("check run `{}`: {}", check.name, run.html_url.as_deref().unwrap_or("created"))),
+        Err(e) => Err(format!("creating check run `{}` failed: {e}", check.name)),
+    }
 }
 
 /// Appends to a file the runner reads (`GITHUB_OUTPUT`, `GITHUB_STEP_SUMMARY`).

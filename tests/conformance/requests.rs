@@ -140,7 +140,7 @@ fn every_request_the_gate_sends_is_documented() {
     assert_eq!(ran.code, 0, "{}", ran.debug());
     wrong.extend(check_recorded(&data, &sim, &mut seen, "keyless"));
 
-    // The check run, through octocrab to a stand-in GitHub API.
+    // The check run, through the gate's HTTP client to a stand-in GitHub API.
     let sim = crate::support::sim();
     let (api, github) = fake_github();
     let mut gate = Gate::full(&sim);

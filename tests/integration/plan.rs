@@ -126,7 +126,7 @@ fn a_plan_sends_nothing_and_reports_planned_without_a_secret() {
         .input("appviewx-gwkey", "tenant-key-5c1e7")
         .input("check-run", "codesign-gate")
         .input("github-token", "ghs_plan_test_token_0001");
-    gate.env.insert("GITHUB_API_URL".into(), github_api);
+    gate.env.insert("GITHUB_API_URL".into(), github_api.clone());
     let ran = gate.run();
     assert_eq!(ran.code, 0, "{}", ran.debug());
     assert!(sim.state().requests.is_empty(), "nothing reached TPP or AppViewX");
@@ -144,7 +144,7 @@ fn a_plan_sends_nothing_and_reports_planned_without_a_secret() {
     assert_eq!(report["result"], "planned");
     assert_eq!(report["plan"]["reason"], "dry-run");
     assert_eq!(report["calls"].as_array().map(Vec::len), Some(0), "no call was made");
-    assert_eq!(report["plan"]["requests"].as_array().map(Vec::len), Some(12));
+    assert_eq!(report["plan"]["requests"].as_array().map(Vec::len), Some(13), "the 12 of the run and the check run");
     for pa in report["preapprovals"].as_array().expect("pre-approvals") {
         assert_eq!(pa["outcome"]["status"], "planned", "{pa}");
     }
@@ -153,8 +153,29 @@ fn a_plan_sends_nothing_and_reports_planned_without_a_secret() {
     assert!(ran.signatures.is_empty(), "a plan writes no signature");
     assert!(!ran.report_raw.contains("\"signed\""), "nothing is reported signed");
     assert!(ran.summary.contains("codesign-gate planned: nothing was sent"), "{}", ran.summary);
-    assert!(ran.summary.contains("**Planned requests** (12,"), "{}", ran.summary);
+    assert!(ran.summary.contains("**Planned requests** (13,"), "{}", ran.summary);
     assert!(ran.stdout.contains("check run `codesign-gate` not published"), "{}", ran.stdout);
+    // The check run is planned like every other call: listed last, its token as ***.
+    let printed = printed_requests(&ran.stdout);
+    assert_eq!(printed.len(), 13, "{printed:?}");
+    let check = printed.last().expect("the check run");
+    assert!(check.title.contains("github check-runs"), "{check:?}");
+    assert_eq!(
+        (check.method.as_str(), check.url.as_str()),
+        ("POST", format!("{github_api}/repos/acme/rocket/check-runs").as_str())
+    );
+    assert!(check.headers.contains(&"authorization: ***".to_string()), "{check:?}");
+    assert!(check.headers.contains(&"accept: application/vnd.github+json".to_string()), "{check:?}");
+    let body = check.body.as_ref().expect("a body");
+    assert_eq!(
+        (&body["name"], &body["status"]),
+        (&serde_json::json!("codesign-gate"), &serde_json::json!("completed"))
+    );
+    let planned = &report["plan"]["requests"][12];
+    assert_eq!(
+        (&planned["service"], &planned["endpoint"]),
+        (&serde_json::json!("github"), &serde_json::json!("check-runs"))
+    );
     assert!(ran.stdout.contains("gwkey=***"), "the tenant key in the query is hidden: {}", ran.stdout);
     assert!(ran.stdout.contains(r#""password":"***""#), "{}", ran.stdout);
     assert!(!ran.stdout.contains("::warning"), "a plan asked for is no warning: {}", ran.stdout);

@@ -333,6 +333,12 @@ pub struct Request {
 
 /// Answers every request like `POST /repos/{owner}/{repo}/check-runs` does, and keeps them.
 pub fn fake_github() -> (String, Arc<Mutex<Vec<Request>>>) {
+    fake_github_unavailable(0)
+}
+
+/// As [`fake_github`], but the first `times` requests are answered `503` with `Retry-After: 1`
+/// (and kept too), as GitHub does while it is degraded.
+pub fn fake_github_unavailable(times: usize) -> (String, Arc<Mutex<Vec<Request>>>) {
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
     let url = format!("http://{}", listener.local_addr().expect("addr"));
     let seen = Arc::new(Mutex::new(Vec::new()));
@@ -368,8 +374,19 @@ pub fn fake_github() -> (String, Arc<Mutex<Vec<Request>>>) {
                 "started_at": null, "completed_at": null, "name": body["name"], "pull_requests": []
             })
             .to_string();
-            log.lock().expect("log").push(Request { line: line.trim_end().to_string(), headers, body });
+            let unavailable = {
+                let mut log = log.lock().expect("log");
+                log.push(Request { line: line.trim_end().to_string(), headers, body });
+                log.len() <= times
+            };
             let mut stream = stream;
+            if unavailable {
+                let _ = write!(
+                    stream,
+                    "HTTP/1.1 503 Service Unavailable\r\nRetry-After: 1\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+                );
+                continue;
+            }
             let _ = write!(
                 stream,
                 "HTTP/1.1 201 Created\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{answer}",
