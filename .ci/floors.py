@@ -2,8 +2,9 @@
 """The import graph of a crate, counted from its own `crate::` and `super::` paths (tests and
 comments aside): no cycle among files, none among top-level modules (a folder counts as one),
 and, where the crate's lib.rs lists its floors, every import points to its own floor or below.
+Also the size of its rooms: no source file over 500 lines, no function over 60 (tests aside).
 
-usage: floors.py <crate src dir>...   (exit 1 on any cycle or upward import)
+usage: floors.py <crate src dir>...   (exit 1 on any cycle, upward import or oversized room)
 
 A floor line in lib.rs reads `//! - <n> <words>: `mod`, `mod`, ...`, bottom floor first.
 """
@@ -180,6 +181,34 @@ def floors(lib_text):
     return table
 
 
+MAX_FILE, MAX_FN = 500, 60
+
+
+def rooms(crate):
+    """Files over MAX_FILE lines and functions over MAX_FN lines, tests aside."""
+    found = []
+    for rel, text in sorted(crate.files.items()):
+        cut = text.find("#[cfg(test)]\nmod tests")
+        lines = (text if cut < 0 else text[:cut]).split("\n")
+        if len(lines) > MAX_FILE:
+            found.append(f"{rel}: {len(lines)} lines (at most {MAX_FILE}, tests aside)")
+        for i, line in enumerate(lines):
+            m = re.match(r"\s*(?:pub(?:\([^)]*\))?\s+)?(?:async\s+)?(?:const\s+)?fn\s+(\w+)", line)
+            if not m:
+                continue
+            depth, opened = 0, False
+            for j in range(i, len(lines)):
+                depth += lines[j].count("{") - lines[j].count("}")
+                opened = opened or "{" in lines[j]
+                if opened and depth <= 0:
+                    if j - i + 1 > MAX_FN:
+                        found.append(f"{rel}:{i + 1}: fn {m.group(1)} has {j - i + 1} lines (at most {MAX_FN})")
+                    break
+                if not opened and lines[j].rstrip().endswith(";"):
+                    break
+    return found
+
+
 def check(src):
     crate = Crate(src)
     files = crate.edges()
@@ -203,6 +232,7 @@ def check(src):
                 problems.append(f"{src}: `{a}` -> `{b}`: a module missing from the floors in lib.rs")
             elif table[b] > table[a]:
                 problems.append(f"{src}: `{a}` (floor {table[a]}) imports `{b}` (floor {table[b]}), a floor up")
+    problems += [f"{src}: {r}" for r in rooms(crate)]
     edges = sum(len(ts) for ts in files.values())
     print(f"{src}: {len(files)} files, {edges} file imports, {len(modules)} modules"
           f"{f', {len(table)} on {len(set(table.values()))} floors' if table else ''}: {len(problems)} problem(s)")
