@@ -38,7 +38,7 @@ fn peak_rss_kib() -> Option<u64> {
 
 fn write_file(path: &Path, size: usize) {
     let mut f = std::io::BufWriter::new(std::fs::File::create(path).expect("create"));
-    let chunk: Vec<u8> = (0..64 << 10).map(|i: usize| (i.wrapping_mul(2654435761) >> 7) as u8).collect();
+    let chunk: Vec<u8> = (0..64 << 10).map(|i: usize| (i.wrapping_mul(2_654_435_761) >> 7).to_le_bytes()[0]).collect();
     let mut left = size;
     while left > 0 {
         let n = left.min(chunk.len());
@@ -92,12 +92,14 @@ fn inputs_for(sim: &signing_sim::SimHandle, sign: bool, extra: &[(&'static str, 
     inputs
 }
 
+/// The large file of the streaming measurement.
+const BIG: usize = 256 << 20;
+
 fn main() {
     let dir = tempfile::tempdir().expect("tempdir");
     let cores = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
 
     // 1. Streaming vs in-memory, and memory growth.
-    const BIG: usize = 256 << 20;
     let big = dir.path().join("big.bin");
     // The high-water mark before the file is even written: hashing may add its read buffer to
     // it, not the file.

@@ -20,8 +20,9 @@ pub fn civil_from_days(days: i64) -> (i64, u32, u32) {
     let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
     let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
     let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    // A day of 1 to 31 and a month of 1 to 12, whatever the day count.
+    let d = u32::try_from(doy - (153 * mp + 2) / 5 + 1).unwrap_or(1);
+    let m = u32::try_from(if mp < 10 { mp + 3 } else { mp - 9 }).unwrap_or(1);
     (yoe + era * 400 + i64::from(m <= 2), m, d)
 }
 
@@ -45,6 +46,7 @@ pub fn format_utc(secs: i64) -> String {
 /// `YYYY-MM-DDTHH:MM:SS[.fraction]` followed by `Z`, `±HH:MM` or nothing (UTC), as `date -u
 /// -Iseconds` and most tools print it. Returns the UTC time in the form TPP's docs show (no
 /// offset), or None when it is not a real time.
+#[allow(clippy::many_single_char_names)] // y, m, d, h, s: the fields of a date, as written
 pub fn normalize_not_before(v: &str) -> Option<String> {
     let (t, offset_secs) = if let Some(t) = v.strip_suffix('Z') {
         (t, 0)

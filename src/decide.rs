@@ -310,14 +310,14 @@ mod tests {
 
     #[test]
     fn every_skip_rule() {
+        /// (what, services, digests, what TPP returned, does TPP run, the signing plan)
+        type Case<'a> = (&'a str, Enabled, &'a [Digested], Option<TppResult>, bool, &'a str);
         let both = Enabled { tpp: true, appviewx: true, awaits: false };
         let avx_only = Enabled { tpp: false, ..both };
         let tpp_only = Enabled { appviewx: false, ..both };
         let awaits = Enabled { awaits: true, ..avx_only };
         let (ok2, one_bad) = (digested(&[("a", true), ("b", true)]), digested(&[("a", true), ("b", false)]));
         let none = digested(&[]);
-        /// (what, services, digests, what TPP returned, does TPP run, the signing plan)
-        type Case<'a> = (&'a str, Enabled, &'a [Digested], Option<TppResult>, bool, &'a str);
         let cases: Vec<Case<'_>> = vec![
             ("all digested, TPP fine", both, &ok2, Some(tpp(true, &[true, true])), true, "submit a, submit b"),
             ("AppViewX alone", avx_only, &ok2, None, false, "submit a, submit b"),

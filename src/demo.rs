@@ -19,13 +19,12 @@ pub async fn demo(artifacts: Option<PathBuf>) -> anyhow::Result<u8> {
         .await
         .context("starting the simulator")?;
     let work = tempfile::Builder::new().prefix("codesign-gate-demo-").tempdir().context("creating a temp dir")?.keep();
-    let artifact_dir = match artifacts {
-        Some(dir) => std::path::absolute(&dir).with_context(|| format!("--artifacts {}", dir.display()))?,
-        None => {
-            let dir = work.join("dist");
-            write_samples(&dir)?;
-            dir
-        }
+    let artifact_dir = if let Some(dir) = artifacts {
+        std::path::absolute(&dir).with_context(|| format!("--artifacts {}", dir.display()))?
+    } else {
+        let dir = work.join("dist");
+        write_samples(&dir)?;
+        dir
     };
     println!("codesign-gate demo: simulator at {}, artifacts in {}\n", sim.base_url(), artifact_dir.display());
 
@@ -49,7 +48,7 @@ pub async fn demo(artifacts: Option<PathBuf>) -> anyhow::Result<u8> {
     for f in &failures {
         crate::fail(f);
     }
-    Ok(if outcome.success() && failures.is_empty() { 0 } else { 1 })
+    Ok(u8::from(!(outcome.success() && failures.is_empty())))
 }
 
 /// The inputs of the demo run: both vendors at the simulator, every artifact in `artifact_dir`.
@@ -104,7 +103,7 @@ fn write_samples(dir: &std::path::Path) -> anyhow::Result<()> {
         if let Some(parent) = path.parent() {
             std::fs::create_dir_all(parent)?;
         }
-        let bytes: Vec<u8> = (0..size).map(|i| (i.wrapping_mul(31) ^ name.len()) as u8).collect();
+        let bytes: Vec<u8> = (0..size).map(|i| (i.wrapping_mul(31) ^ name.len()).to_le_bytes()[0]).collect();
         std::fs::write(&path, bytes).with_context(|| format!("writing {}", path.display()))?;
     }
     Ok(())
@@ -114,8 +113,7 @@ fn write_samples(dir: &std::path::Path) -> anyhow::Result<()> {
 pub async fn simulator(m: &ArgMatches) -> anyhow::Result<u8> {
     let listen: SocketAddr = m
         .get_one::<String>("listen")
-        .map(String::as_str)
-        .unwrap_or("127.0.0.1:8080")
+        .map_or("127.0.0.1:8080", String::as_str)
         .parse()
         .context("--listen: expected an address such as 127.0.0.1:8080")?;
     let mut config = match m.get_one::<String>("config") {

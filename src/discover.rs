@@ -165,13 +165,13 @@ impl Walk<'_> {
             return Ok(());
         }
         let shown = display_name(rel);
-        let real = std::fs::canonicalize(dir).map_err(|e| bad(format!("cannot read `{shown}` ({e})")))?;
-        if self.ancestors.contains(&real) {
+        let canonical = std::fs::canonicalize(dir).map_err(|e| bad(format!("cannot read `{shown}` ({e})")))?;
+        if self.ancestors.contains(&canonical) {
             return Err(bad(format!(
                 "`{shown}` is a symlink loop (it leads back to a directory above it): exclude it with `!{shown}`"
             )));
         }
-        self.ancestors.push(real);
+        self.ancestors.push(canonical);
         let entries = std::fs::read_dir(dir).map_err(|e| bad(format!("cannot read directory `{shown}` ({e})")))?;
         for entry in entries {
             let entry = entry.map_err(|e| bad(format!("cannot read directory `{shown}` ({e})")))?;
@@ -186,13 +186,12 @@ impl Walk<'_> {
                 Ok(meta) if self.include.matches_with(&name, OPTIONS) => {
                     accept(path, &child, name, meta.len(), self.found)?;
                 }
-                Ok(_) => {}
                 // A dangling symlink or a file loop: it cannot be signed, and skipping it would
                 // be a silent green.
                 Err(e) if self.include.matches_with(&name, OPTIONS) => {
                     return Err(bad(format!("`{name}` cannot be read ({e})")))
                 }
-                Err(_) => {}
+                Ok(_) | Err(_) => {}
             }
         }
         self.ancestors.pop();

@@ -22,7 +22,7 @@ impl PollInterval {
             PollInterval::Fixed(interval) => interval,
             PollInterval::Auto => {
                 let next = auto_schedule().find(|t| *t > elapsed).unwrap_or(elapsed + AUTO_MAX_GAP);
-                next - elapsed
+                next.checked_sub(elapsed).unwrap()
             }
         }
     }
@@ -320,7 +320,7 @@ mod tests {
         let asks = auto_schedule().take_while(|t| *t <= Duration::from_secs(30 * 60)).count();
         assert!(asks <= 60, "{asks} asks in 30 minutes");
         let gaps: Vec<Duration> =
-            auto_schedule().take(200).collect::<Vec<_>>().windows(2).map(|w| w[1] - w[0]).collect();
+            auto_schedule().take(200).collect::<Vec<_>>().windows(2).map(|w| w[1].checked_sub(w[0]).unwrap()).collect();
         assert!(gaps.iter().all(|g| *g <= AUTO_MAX_GAP), "no gap longer than the cap");
         let (at, asks) = noticed(Duration::from_secs(12));
         assert!(at > Duration::from_millis(13_500) && at < Duration::from_millis(13_600), "12 s noticed at {at:?}");
@@ -352,7 +352,10 @@ mod tests {
         let (at, asks) = noticed(Duration::from_secs(12));
         // tokio's timer counts in whole milliseconds.
         let waited = start.elapsed();
-        assert!(waited >= at && waited - at < Duration::from_millis(10), "noticed at {waited:?}, schedule {at:?}");
+        assert!(
+            waited >= at && waited.checked_sub(at).unwrap() < Duration::from_millis(10),
+            "noticed at {waited:?}, schedule {at:?}"
+        );
         assert_eq!(calls.load(Ordering::Relaxed), u32::try_from(asks).unwrap_or(u32::MAX));
     }
 }

@@ -31,7 +31,7 @@ pub enum Nat {
 
 /// Addresses that are not routed on the internet, so a packet from one to a public address has
 /// been translated on the way: RFC 1918, shared address space (CGNAT, 100.64/10), link-local,
-/// unique local (fc00::/7).
+/// unique local (`fc00::/7`).
 pub fn is_private(ip: IpAddr) -> bool {
     match ip.to_canonical() {
         IpAddr::V4(v4) => {

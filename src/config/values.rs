@@ -141,7 +141,7 @@ pub(super) fn hours(inputs: &Inputs) -> Result<u32, InputError> {
     match inputs.trimmed("hours") {
         None => Ok(1),
         Some(v) => match v.parse::<i64>() {
-            Ok(h) if (1..=720).contains(&h) => Ok(h as u32),
+            Ok(h) if (1..=720).contains(&h) => Ok(u32::try_from(h).unwrap_or(1)),
             Ok(_) => Err(bad("hours", format!("must be from 1 to 720, not {v}: keep pre-approvals short"))),
             Err(_) => Err(bad("hours", format!("must be a whole number of hours, not `{}`", truncate(v, 40)))),
         },

@@ -1,5 +1,7 @@
 //! The SHA-2 algorithms both vendors take, and one digest in the encodings each wants.
 
+use std::fmt::Write as _;
+
 use base64::Engine as _;
 
 /// The SHA-2 digests both vendors take; the DigestInfo prefixes below exist only for these.
@@ -47,7 +49,7 @@ impl HashAlgorithm {
         [Self::Sha256, Self::Sha384, Self::Sha512].into_iter().find(|a| a.digest_len() == len)
     }
 
-    /// The DER prefix of a PKCS#1 v1.5 DigestInfo (AlgorithmIdentifier with NULL parameters,
+    /// The DER prefix of a PKCS#1 v1.5 DigestInfo (`AlgorithmIdentifier` with NULL parameters,
     /// then the OCTET STRING header), as RFC 8017 §9.2 lists it.
     fn digest_info_prefix(self) -> &'static [u8] {
         match self {
@@ -79,7 +81,10 @@ pub struct Digest {
 impl Digest {
     /// Lower-case hex, as logs, the summary and the `artifacts` output show it.
     pub fn hex(&self) -> String {
-        self.bytes.iter().map(|b| format!("{b:02x}")).collect()
+        self.bytes.iter().fold(String::with_capacity(self.bytes.len() * 2), |mut hex, b| {
+            let _ = write!(hex, "{b:02x}");
+            hex
+        })
     }
 
     /// Standard Base64 with padding: TPP's `Data` for pre-qualification.

@@ -177,7 +177,7 @@ mod tests {
         use sha2::Digest as _;
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("big");
-        let data: Vec<u8> = (0..(BUFFER * 3 + 17)).map(|i| (i % 251) as u8).collect();
+        let data: Vec<u8> = (0..(BUFFER * 3 + 17)).map(|i| u8::try_from(i % 251).unwrap_or(0)).collect();
         std::fs::write(&p, &data).unwrap();
         let expected = sha2::Sha256::digest(&data).to_vec();
         assert_eq!(hash_file(&p, HashAlgorithm::Sha256).unwrap().bytes, expected);

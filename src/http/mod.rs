@@ -169,7 +169,7 @@ impl Http {
     /// journaled. An answer with an HTTP error status is still an `Ok(Reply)`: what it means is
     /// the vendor client's business.
     pub async fn send(&self, call: &Call) -> Result<Reply, HttpError> {
-        let headers = self.headers(call)?;
+        let headers = Self::headers(call)?;
         if self.plan && !call.sent_in_plans {
             return self.planned_answer(call);
         }
@@ -231,7 +231,7 @@ impl Http {
         Ok(Reply { status, body })
     }
 
-    fn headers(&self, call: &Call) -> Result<HeaderMap, HttpError> {
+    fn headers(call: &Call) -> Result<HeaderMap, HttpError> {
         let mut headers = HeaderMap::new();
         for (name, value) in &call.headers {
             let mut v = match value {
@@ -431,41 +431,43 @@ pub fn json_kind(v: &serde_json::Value) -> &'static str {
 mod tests {
     use super::*;
 
+    /// In the shape `decide` takes, beside the errors it is given.
+    #[allow(clippy::unnecessary_wraps)]
     fn reply(status: u16, retry_after: Option<&str>) -> Result<(Reply, Option<String>), ErrorKind> {
         Ok((Reply { status, body: Vec::new() }, retry_after.map(str::to_string)))
     }
 
-    fn retries(next: Next) -> Option<(Option<Duration>, bool)> {
+    fn retries(next: &Next) -> Option<(Option<Duration>, bool)> {
         match next {
             Next::Done => None,
-            Next::Retry { delay, maybe_applied, .. } => Some((delay, maybe_applied)),
+            Next::Retry { delay, maybe_applied, .. } => Some((*delay, *maybe_applied)),
         }
     }
 
     #[test]
     fn policy_retries_what_is_safe_to_retry() {
         use Repeat::{Idempotent, Once, Safe};
-        assert_eq!(retries(decide(Idempotent, &Err(ErrorKind::Transport("reset".into())))), Some((None, true)));
-        assert_eq!(retries(decide(Idempotent, &Err(ErrorKind::Timeout(Duration::from_secs(1))))), Some((None, true)));
-        assert_eq!(retries(decide(Idempotent, &reply(502, None))), Some((None, true)));
-        assert_eq!(retries(decide(Idempotent, &reply(503, None))), Some((None, true)));
-        assert_eq!(retries(decide(Idempotent, &reply(500, None))), None);
-        assert_eq!(retries(decide(Safe, &reply(503, Some("2")))), Some((Some(Duration::from_secs(2)), false)));
+        assert_eq!(retries(&decide(Idempotent, &Err(ErrorKind::Transport("reset".into())))), Some((None, true)));
+        assert_eq!(retries(&decide(Idempotent, &Err(ErrorKind::Timeout(Duration::from_secs(1))))), Some((None, true)));
+        assert_eq!(retries(&decide(Idempotent, &reply(502, None))), Some((None, true)));
+        assert_eq!(retries(&decide(Idempotent, &reply(503, None))), Some((None, true)));
+        assert_eq!(retries(&decide(Idempotent, &reply(500, None))), None);
+        assert_eq!(retries(&decide(Safe, &reply(503, Some("2")))), Some((Some(Duration::from_secs(2)), false)));
         assert_eq!(
-            retries(decide(Once, &reply(503, None))),
+            retries(&decide(Once, &reply(503, None))),
             Some((None, true)),
             "a POST retried after 503 may be applied twice"
         );
-        assert_eq!(retries(decide(Once, &reply(429, None))), Some((None, false)));
-        assert_eq!(retries(decide(Safe, &reply(502, None))), Some((None, false)));
-        assert_eq!(retries(decide(Once, &reply(502, None))), None, "a POST that reached a gateway is not repeated");
-        assert_eq!(retries(decide(Safe, &reply(500, None))), None);
-        assert_eq!(retries(decide(Safe, &reply(401, None))), None);
-        assert_eq!(retries(decide(Once, &Err(ErrorKind::Connect("refused".into())))), Some((None, false)));
-        assert_eq!(retries(decide(Once, &Err(ErrorKind::Transport("reset".into())))), None);
-        assert_eq!(retries(decide(Safe, &Err(ErrorKind::Transport("reset".into())))), Some((None, false)));
-        assert_eq!(retries(decide(Once, &Err(ErrorKind::Timeout(Duration::from_secs(1))))), None);
-        assert_eq!(retries(decide(Safe, &Err(ErrorKind::Cancelled("SIGTERM")))), None);
+        assert_eq!(retries(&decide(Once, &reply(429, None))), Some((None, false)));
+        assert_eq!(retries(&decide(Safe, &reply(502, None))), Some((None, false)));
+        assert_eq!(retries(&decide(Once, &reply(502, None))), None, "a POST that reached a gateway is not repeated");
+        assert_eq!(retries(&decide(Safe, &reply(500, None))), None);
+        assert_eq!(retries(&decide(Safe, &reply(401, None))), None);
+        assert_eq!(retries(&decide(Once, &Err(ErrorKind::Connect("refused".into())))), Some((None, false)));
+        assert_eq!(retries(&decide(Once, &Err(ErrorKind::Transport("reset".into())))), None);
+        assert_eq!(retries(&decide(Safe, &Err(ErrorKind::Transport("reset".into())))), Some((None, false)));
+        assert_eq!(retries(&decide(Once, &Err(ErrorKind::Timeout(Duration::from_secs(1))))), None);
+        assert_eq!(retries(&decide(Safe, &Err(ErrorKind::Cancelled("SIGTERM")))), None);
     }
 
     #[test]

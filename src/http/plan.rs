@@ -55,7 +55,7 @@ pub fn describe(call: &Call) -> PlannedRequest {
 }
 
 /// A JSON body with its top-level fields in the order they are sent, so the plan shows the
-/// request as it goes out (serde_json's own map sorts its keys).
+/// request as it goes out (`serde_json`'s own map sorts its keys).
 #[derive(Debug, Clone, PartialEq)]
 pub enum Body {
     /// A JSON object, fields in order; secret fields read `***`.

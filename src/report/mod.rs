@@ -11,6 +11,7 @@ pub mod summary;
 pub mod terminal;
 mod text;
 
+use std::fmt::Write as _;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
@@ -308,8 +309,12 @@ fn signature_stem(name: &str) -> String {
     let mut out = String::with_capacity(name.len());
     for c in name.chars() {
         match c {
-            '%' | '/' | '\\' | ':' | '*' | '?' | '"' | '<' | '>' | '|' => out.push_str(&format!("%{:02X}", c as u32)),
-            c if c.is_control() => out.push_str(&format!("%{:02X}", c as u32)),
+            '%' | '/' | '\\' | ':' | '*' | '?' | '"' | '<' | '>' | '|' => {
+                let _ = write!(out, "%{:02X}", c as u32);
+            }
+            c if c.is_control() => {
+                let _ = write!(out, "%{:02X}", c as u32);
+            }
             c => out.push(c),
         }
     }

@@ -129,10 +129,10 @@ fn run_stamp(now: SystemTime) -> String {
 /// is taken, where a rename would replace the file on every OS. Where the file system has no
 /// hard links, the file is created with `create_new`, which still never replaces one.
 pub fn write_new(path: &Path, bytes: &[u8]) -> io::Result<()> {
-    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    std::fs::create_dir_all(dir)?;
     // Short, so that a name near the file system's 255-byte limit still has a temporary file.
     static NEXT: AtomicU64 = AtomicU64::new(0);
+    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir)?;
     let tmp = dir.join(format!(".cg-{}-{}.tmp", std::process::id(), NEXT.fetch_add(1, Ordering::Relaxed)));
     let written = write_synced(&tmp, bytes, false).and_then(|()| match std::fs::hard_link(&tmp, path) {
         Err(e) if e.kind() != io::ErrorKind::AlreadyExists => write_synced(path, bytes, true),

@@ -84,6 +84,8 @@ enum Status<'a> {
     Failed { message: &'a str },
 }
 
+/// `sign_id` is the report's spelling, however clippy feels about the struct's name.
+#[allow(clippy::struct_field_names)]
 #[derive(Serialize)]
 struct Sign<'a> {
     sign_id: Option<&'a str>,

@@ -1,6 +1,8 @@
 //! Free text made safe and short for the renderers: one line that cannot start a workflow
 //! command, and the one line every view gives the run's pre-approvals.
 
+use std::fmt::Write as _;
+
 use crate::outcome::{Outcome, StageStatus};
 
 /// Makes one line of free text safe for a stream the GitHub runner reads (stdout and stderr
@@ -16,7 +18,9 @@ pub fn escape_line(line: &str) -> String {
             '\r' => out.push_str("\\r"),
             '\n' => out.push_str("\\n"),
             '\t' => out.push(c),
-            c if c.is_control() => out.push_str(&format!("\\u{{{:x}}}", c as u32)),
+            c if c.is_control() => {
+                let _ = write!(out, "\\u{{{:x}}}", c as u32);
+            }
             c => out.push(c),
         }
     }

@@ -144,16 +144,13 @@ pub async fn run(
         obtained: std::sync::Mutex::new(if result.auth.obtained { vec![first] } else { Vec::new() }),
     };
 
-    result.may_sign = match preflight(cfg, &tokens, &mut result.problems).await {
-        Err(why) => {
-            not_attempted(&mut result, why);
-            false
-        }
-        Ok(()) => {
-            let runner = runner.and_then(|r| r.as_ref().ok());
-            approve_all(ctx, cfg, &tokens, digested, runner, &mut result).await;
-            true
-        }
+    result.may_sign = if let Err(why) = preflight(cfg, &tokens, &mut result.problems).await {
+        not_attempted(&mut result, why);
+        false
+    } else {
+        let runner = runner.and_then(|r| r.as_ref().ok());
+        approve_all(ctx, cfg, &tokens, digested, runner, &mut result).await;
+        true
     };
 
     let owed = tokens.obtained.lock().map(|o| o.clone()).unwrap_or_default();

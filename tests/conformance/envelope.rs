@@ -95,7 +95,7 @@ fn text(v: &Value, rng: &mut Rng) -> String {
         Value::Object(map) => {
             let mut entries: Vec<(&String, &Value)> = map.iter().collect();
             for i in (1..entries.len()).rev() {
-                entries.swap(i, rng.below(i as u64 + 1) as usize);
+                entries.swap(i, usize::try_from(rng.below(i as u64 + 1)).unwrap_or(0));
             }
             let parts: Vec<String> =
                 entries.into_iter().map(|(k, v)| format!("{}:{}", Value::String(k.clone()), text(v, rng))).collect();

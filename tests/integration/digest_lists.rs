@@ -21,7 +21,10 @@ impl Made {
     }
 
     fn hex(&self) -> String {
-        self.bytes.iter().map(|b| format!("{b:02x}")).collect()
+        self.bytes.iter().fold(String::new(), |mut hex, b| {
+            let _ = std::fmt::Write::write_fmt(&mut hex, format_args!("{b:02x}"));
+            hex
+        })
     }
 }
 
@@ -197,11 +200,11 @@ fn lists_written_by_sha256sum_and_shasum_are_read() {
 
 #[test]
 fn bad_lists_exit_2_naming_the_file_and_line_and_send_nothing() {
+    // (what, the lists by name, where the error must point, what it must say)
+    type Case<'a> = (&'a str, Vec<(&'a str, String)>, &'a str, &'a str);
     let sim = sim();
     let good = Made::sha256("dist/app.exe").hex();
     let sha384 = Made::sha384("dist/lib.dll").hex();
-    // (what, the lists by name, where the error must point, what it must say)
-    type Case<'a> = (&'a str, Vec<(&'a str, String)>, &'a str, &'a str);
     let cases: Vec<Case> = vec![
         (
             "bad hex",

@@ -131,9 +131,9 @@ impl Net {
             .env(INNER, format!("{} {tpp_ip}", self.runner))
             .output()
             .expect("ip netns exec");
-        let text = format!("{}\n{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
-        assert!(out.status.success(), "inside {}: {text}", self.tpp);
-        assert!(text.contains("1 passed"), "the test ran inside the namespace: {text}");
+        let said = format!("{}\n{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+        assert!(out.status.success(), "inside {}: {said}", self.tpp);
+        assert!(said.contains("1 passed"), "the test ran inside the namespace: {said}");
     }
 }
 
@@ -179,7 +179,7 @@ fn tpp_at(tpp_ip: &str) -> (SimHandle, Gate) {
     (sim, gate)
 }
 
-/// The pre-approval's IPAddress and the address the simulator saw its request come from.
+/// The pre-approval's `IPAddress` and the address the simulator saw its request come from.
 fn preapproval_and_peer(sim: &SimHandle) -> (Option<String>, Option<String>) {
     let state = sim.state();
     assert_eq!(state.preapprovals.len(), 1, "one pre-approval");

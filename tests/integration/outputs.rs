@@ -64,7 +64,7 @@ fn gates_sharing_a_workspace_outside_github_each_keep_their_own_results() {
     let runs_folder = ws.join("codesign-gate-runs");
     let mut reports = std::collections::BTreeSet::new();
     for (i, (child, gate)) in children.into_iter().zip(&gates).enumerate() {
-        let ran = gate.collect(child.wait_with_output().expect("output"));
+        let ran = gate.collect(&child.wait_with_output().expect("output"));
         assert_eq!(ran.code, 0, "{}", ran.debug());
         assert!(ran.report_path.starts_with(&runs_folder), "{}", ran.report_path.display());
         let folder = ran.report_path.parent().expect("run folder").to_string_lossy().into_owned();
@@ -135,7 +135,7 @@ fn a_run_stopped_by_an_input_error_leaves_no_folder() {
     gate.input("artifacts", "nothing/*.exe");
     let ran = gate.run();
     assert_eq!(ran.code, 2, "{}", ran.debug());
-    let left = std::fs::read_dir(gate.runs_folder()).map(Iterator::count).unwrap_or(0);
+    let left = std::fs::read_dir(gate.runs_folder()).map_or(0, Iterator::count);
     assert_eq!(left, 0, "no empty run folder is left behind");
     assert!(sim.state().requests.is_empty());
 }

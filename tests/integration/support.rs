@@ -179,16 +179,16 @@ impl Gate {
     }
 
     pub fn run(&self) -> Ran {
-        self.collect(run_with_watchdog(self.command()))
+        self.collect(&run_with_watchdog(self.command()))
     }
 
     /// Runs through `wrapper`, as [`Gate::command_in`].
     pub fn run_in(&self, wrapper: &[&str]) -> Ran {
-        self.collect(run_with_watchdog(self.command_in(wrapper)))
+        self.collect(&run_with_watchdog(self.command_in(wrapper)))
     }
 
     /// Reads every channel the run wrote, given how the process ended.
-    pub fn collect(&self, out: std::process::Output) -> Ran {
+    pub fn collect(&self, out: &std::process::Output) -> Ran {
         let read = |name: &str| std::fs::read_to_string(self.dir.path().join(name)).unwrap_or_default();
         let outputs_raw = read("output.txt");
         let stdout = String::from_utf8_lossy(&out.stdout);
@@ -291,7 +291,10 @@ pub fn sha256_b64(data: &[u8]) -> String {
 }
 
 pub fn sha256_hex(data: &[u8]) -> String {
-    sha2::Sha256::digest(data).iter().map(|b| format!("{b:02x}")).collect()
+    sha2::Sha256::digest(data).iter().fold(String::new(), |mut hex, b| {
+        let _ = std::fmt::Write::write_fmt(&mut hex, format_args!("{b:02x}"));
+        hex
+    })
 }
 
 /// Runs the gates at once, each in its own process, and collects them in order.

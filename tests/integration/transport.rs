@@ -138,7 +138,7 @@ fn cancel_when(gate: &Gate, line_starts: &str) -> Ran {
     reader.read_to_string(&mut rest).expect("rest of stdout");
     let mut out = child.wait_with_output().expect("wait");
     out.stdout = format!("{seen}{rest}").into_bytes();
-    gate.collect(out)
+    gate.collect(&out)
 }
 
 #[cfg(unix)]
