@@ -29,7 +29,7 @@ fn input_args() -> Vec<Arg> {
         .map(|i| {
             Arg::new(i.name).long(i.name).value_name("VALUE").help(format!(
                 "{} [env: {}]",
-                i.help,
+                i.help_text(),
                 config::env_name(i.name)
             ))
         })

@@ -82,24 +82,20 @@ pub(super) fn artifacts_config(
         None if has_sign_ids => Vec::new(),
         None => return Err(bad("artifacts", "is required: give newline-separated glob patterns such as `dist/*.exe`")),
     };
-    let if_no_files_found = match inputs.trimmed("if-no-files-found").map(str::to_ascii_lowercase).as_deref() {
-        None | Some("error") => IfNoFilesFound::Error,
-        Some("warn" | "warning") => IfNoFilesFound::Warn,
-        Some("ignore") => IfNoFilesFound::Ignore,
-        Some(other) => return Err(bad("if-no-files-found", format!("must be error, warn or ignore, not `{other}`"))),
+    let if_no_files_found = match inputs.value("if-no-files-found").to_ascii_lowercase().as_str() {
+        "error" => IfNoFilesFound::Error,
+        "warn" | "warning" => IfNoFilesFound::Warn,
+        "ignore" => IfNoFilesFound::Ignore,
+        other => return Err(bad("if-no-files-found", format!("must be error, warn or ignore, not `{other}`"))),
     };
-    let hash_algorithm = match inputs.trimmed("hash-algorithm") {
-        None => HashAlgorithm::Sha256,
-        Some(v) => HashAlgorithm::parse(v)
-            .ok_or_else(|| bad("hash-algorithm", format!("must be sha256, sha384 or sha512, not `{v}`")))?,
-    };
-    let digest_files = match inputs.trimmed("digest-files").map(str::to_ascii_lowercase).as_deref() {
-        None | Some("false") => DigestFiles::Off,
-        Some("true") => DigestFiles::PerFile,
-        Some("list") => DigestFiles::List,
-        Some(v) => {
-            return Err(bad("digest-files", format!("must be true, false or list, not `{}`", truncate(v, 40))));
-        }
+    let algorithm = inputs.value("hash-algorithm");
+    let hash_algorithm = HashAlgorithm::parse(algorithm)
+        .ok_or_else(|| bad("hash-algorithm", format!("must be sha256, sha384 or sha512, not `{algorithm}`")))?;
+    let digest_files = match inputs.value("digest-files").to_ascii_lowercase().as_str() {
+        "false" => DigestFiles::Off,
+        "true" => DigestFiles::PerFile,
+        "list" => DigestFiles::List,
+        v => return Err(bad("digest-files", format!("must be true, false or list, not `{}`", truncate(v, 40)))),
     };
     Ok(ArtifactsConfig { patterns, working_directory, if_no_files_found, hash_algorithm, digest_files })
 }

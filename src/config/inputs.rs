@@ -7,51 +7,75 @@ use std::collections::BTreeMap;
 pub struct InputSpec {
     /// One name for all three ways in, so action.yml, `--help` and the environment cannot drift apart.
     pub name: &'static str,
-    /// The `--help` text; it states the default itself, as defaults are applied in validation, not by clap.
+    /// What it does, for `--help`; [`InputSpec::help_text`] adds the default.
     pub help: &'static str,
+    /// The one place the input's default lives: the parser, `--help` and the action.yml check
+    /// all read it.
+    pub default: InputDefault,
+}
+
+/// What an input is when it is not given.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InputDefault {
+    /// Nothing: the input is optional, or required where the help says so.
+    None,
+    /// This value, as a user would write it; action.yml declares the same.
+    Value(&'static str),
+    /// Worked out at run time (from the workflow context or the working directory), as described.
+    Described(&'static str),
+}
+
+impl InputSpec {
+    /// The help line `--help` shows: what the input does, then its default.
+    pub fn help_text(&self) -> String {
+        match self.default {
+            InputDefault::None => self.help.to_string(),
+            InputDefault::Value(v) | InputDefault::Described(v) => format!("{} [default: {v}]", self.help),
+        }
+    }
 }
 
 /// The public interface, in the order `--help` shows it. action.yml declares the same names.
 pub const INPUTS: &[InputSpec] = &[
-    InputSpec { name: "artifacts", help: "Newline-separated glob patterns of the files to sign, relative to working-directory; `**` recurses, a line starting with `!` excludes. Required unless sign-ids is set." },
-    InputSpec { name: "working-directory", help: "Directory the patterns are relative to [default: $GITHUB_WORKSPACE, else the current directory]" },
-    InputSpec { name: "if-no-files-found", help: "What to do when no file matches: error | warn | ignore [default: error]" },
-    InputSpec { name: "hash-algorithm", help: "Digest to pre-qualify and sign: sha256 | sha384 | sha512 [default: sha256]" },
-    InputSpec { name: "digest-files", help: "Digests made elsewhere: false (hash each matched file) | true (each matched file holds one precomputed digest, Base64 or hex, e.g. the .dig files of `signtool sign /dg`) | list (each matched file is a checksum list as sha256sum, shasum or `sha256sum --tag` write it; each line is one artifact, named by its path as written) [default: false]" },
-    InputSpec { name: "tpp-url", help: "Venafi TPP base URL, e.g. https://tpp.example.com (a trailing /vedsdk is accepted). Enables the TPP stages." },
-    InputSpec { name: "tpp-access-token", help: "A TPP bearer token with the codesign:approve scope (instead of username/password)" },
-    InputSpec { name: "tpp-username", help: "TPP user (a Key Use Approver) for the OAuth password grant" },
-    InputSpec { name: "tpp-password", help: "Password of tpp-username" },
-    InputSpec { name: "tpp-client-id", help: "Client id of the TPP API Integration" },
-    InputSpec { name: "tpp-oidc-audience", help: "Keyless: exchange the job's GitHub OIDC token (audience as given) for a TPP token through a JWT mapping (TPP 22.4+; needs `permissions: id-token: write` and tpp-client-id)" },
-    InputSpec { name: "tpp-scope", help: "OAuth scope to request [default: codesign:approve]" },
-    InputSpec { name: "environment-dn", help: "CodeSign Protect environment DN, e.g. \\VED\\Code Signing\\Projects\\App\\Production" },
-    InputSpec { name: "key-user", help: "The key user who will sign, e.g. local:build-agent" },
-    InputSpec { name: "hours", help: "Lifetime of the pre-qualifications and pre-approvals, 1-720 [default: 1]" },
-    InputSpec { name: "single-use", help: "Each pre-qualification allows one signing of its digest (the pre-approvals follow pre-approval) [default: true]" },
-    InputSpec { name: "comment", help: "Comment stored with each TPP record [default: repository, commit, run URL and attempt]" },
-    InputSpec { name: "runner-ip", help: "IPAddress of the pre-approval, the address TPP will see: auto (local source address of the route to TPP; refused with exit 2 where NAT sits between) | an IP literal (the runner's egress IP) | from-url:<https URL> (an address-echo endpoint answering an IP as text or JSON {\"ip\"}) | none (any address) [default: auto]" },
-    InputSpec { name: "not-before", help: "Pre-approval start, ISO 8601 with Z or an offset (2026-01-31T12:00:00Z); sent to TPP in UTC" },
-    InputSpec { name: "signing-executable", help: "Full path of the signing tool as TPP will see it (the pre-approval is ignored by TPP when it differs)" },
-    InputSpec { name: "pre-qualify", help: "Pre-qualify each digest (PreQualify/Create) [default: true]" },
-    InputSpec { name: "pre-approve", help: "Request pre-approvals for the runner (Codesign/AddPreApproval) [default: true]" },
-    InputSpec { name: "pre-approval", help: "How many pre-approvals: per-signing (one SingleUse pre-approval per artifact to sign, each used up by its signing: N calls, nothing left open) | shared (one pre-approval with SingleUse false for every signing, open to any signing by key-user from runner-ip until hours pass: one call, for a signing tool that signs many files under one approval) [default: per-signing]" },
-    InputSpec { name: "appviewx-url", help: "AppViewX gateway URL, e.g. https://avx.example.com:31443. Enables the signing stages." },
-    InputSpec { name: "appviewx-username", help: "AppViewX user" },
-    InputSpec { name: "appviewx-password", help: "Password of appviewx-username" },
-    InputSpec { name: "appviewx-gwkey", help: "Tenant key of a multi-tenant AppViewX, sent as gwkey on every AppViewX call" },
-    InputSpec { name: "appviewx-signing-policy", help: "AppViewX signing policy" },
-    InputSpec { name: "appviewx-signing-key", help: "Signing key mapped to the policy" },
-    InputSpec { name: "sign-ids", help: "Newline-separated ids of existing AppViewX sign requests to wait for, instead of submitting new ones" },
-    InputSpec { name: "timeout", help: "Longest wait for the signing requests: 90, 90s, 15m, 1h [default: 30m]" },
-    InputSpec { name: "poll-interval", help: "Time between status polls: auto (soon, then less often) or e.g. 5s [default: auto]" },
-    InputSpec { name: "request-timeout", help: "Limit for one HTTP request [default: 30s]" },
-    InputSpec { name: "max-concurrency", help: "Parallel requests per stage, 1-64 [default: 16]" },
-    InputSpec { name: "dry-run", help: "true: plan only. Validate every input, hash the artifacts, resolve the runner IP and print every request the gate would send (secrets as ***), sending nothing to TPP, AppViewX or GitHub (only a runner-ip from-url: echo is asked); result `planned` [default: false]" },
-    InputSpec { name: "ca-certificates", help: "PEM file of CA certificates to trust besides the system roots" },
-    InputSpec { name: "check-run", help: "Also publish the result as a check run of this name on the commit (needs github-token with checks: write)" },
-    InputSpec { name: "github-token", help: "Token for the GitHub API, used only for check-run (e.g. secrets.GITHUB_TOKEN)" },
-    InputSpec { name: "report-path", help: "A file for the JSON audit report, which must not exist yet; signatures go beside it [default: a new folder per run: $RUNNER_TEMP/codesign-gate/<run>/ on GitHub, codesign-gate-runs/<run>/ in the working directory elsewhere]" },
+    InputSpec { name: "artifacts", help: "Newline-separated glob patterns of the files to sign, relative to working-directory; `**` recurses, a line starting with `!` excludes. Required unless sign-ids is set.", default: InputDefault::None },
+    InputSpec { name: "working-directory", help: "Directory the patterns are relative to", default: InputDefault::Described("$GITHUB_WORKSPACE, else the current directory") },
+    InputSpec { name: "if-no-files-found", help: "What to do when no file matches: error | warn | ignore", default: InputDefault::Value("error") },
+    InputSpec { name: "hash-algorithm", help: "Digest to pre-qualify and sign: sha256 | sha384 | sha512", default: InputDefault::Value("sha256") },
+    InputSpec { name: "digest-files", help: "Digests made elsewhere: false (hash each matched file) | true (each matched file holds one precomputed digest, Base64 or hex, e.g. the .dig files of `signtool sign /dg`) | list (each matched file is a checksum list as sha256sum, shasum or `sha256sum --tag` write it; each line is one artifact, named by its path as written)", default: InputDefault::Value("false") },
+    InputSpec { name: "tpp-url", help: "Venafi TPP base URL, e.g. https://tpp.example.com (a trailing /vedsdk is accepted). Enables the TPP stages.", default: InputDefault::None },
+    InputSpec { name: "tpp-access-token", help: "A TPP bearer token with the codesign:approve scope (instead of username/password)", default: InputDefault::None },
+    InputSpec { name: "tpp-username", help: "TPP user (a Key Use Approver) for the OAuth password grant", default: InputDefault::None },
+    InputSpec { name: "tpp-password", help: "Password of tpp-username", default: InputDefault::None },
+    InputSpec { name: "tpp-client-id", help: "Client id of the TPP API Integration", default: InputDefault::None },
+    InputSpec { name: "tpp-oidc-audience", help: "Keyless: exchange the job's GitHub OIDC token (audience as given) for a TPP token through a JWT mapping (TPP 22.4+; needs `permissions: id-token: write` and tpp-client-id)", default: InputDefault::None },
+    InputSpec { name: "tpp-scope", help: "OAuth scope to request", default: InputDefault::Value("codesign:approve") },
+    InputSpec { name: "environment-dn", help: "CodeSign Protect environment DN, e.g. \\VED\\Code Signing\\Projects\\App\\Production", default: InputDefault::None },
+    InputSpec { name: "key-user", help: "The key user who will sign, e.g. local:build-agent", default: InputDefault::None },
+    InputSpec { name: "hours", help: "Lifetime of the pre-qualifications and pre-approvals, 1-720", default: InputDefault::Value("1") },
+    InputSpec { name: "single-use", help: "Each pre-qualification allows one signing of its digest (the pre-approvals follow pre-approval)", default: InputDefault::Value("true") },
+    InputSpec { name: "comment", help: "Comment stored with each TPP record", default: InputDefault::Described("repository, commit, run URL and attempt") },
+    InputSpec { name: "runner-ip", help: "IPAddress of the pre-approval, the address TPP will see: auto (local source address of the route to TPP; refused with exit 2 where NAT sits between) | an IP literal (the runner's egress IP) | from-url:<https URL> (an address-echo endpoint answering an IP as text or JSON {\"ip\"}) | none (any address)", default: InputDefault::Value("auto") },
+    InputSpec { name: "not-before", help: "Pre-approval start, ISO 8601 with Z or an offset (2026-01-31T12:00:00Z); sent to TPP in UTC", default: InputDefault::None },
+    InputSpec { name: "signing-executable", help: "Full path of the signing tool as TPP will see it (the pre-approval is ignored by TPP when it differs)", default: InputDefault::None },
+    InputSpec { name: "pre-qualify", help: "Pre-qualify each digest (PreQualify/Create)", default: InputDefault::Value("true") },
+    InputSpec { name: "pre-approve", help: "Request pre-approvals for the runner (Codesign/AddPreApproval)", default: InputDefault::Value("true") },
+    InputSpec { name: "pre-approval", help: "How many pre-approvals: per-signing (one SingleUse pre-approval per artifact to sign, each used up by its signing: N calls, nothing left open) | shared (one pre-approval with SingleUse false for every signing, open to any signing by key-user from runner-ip until hours pass: one call, for a signing tool that signs many files under one approval)", default: InputDefault::Value("per-signing") },
+    InputSpec { name: "appviewx-url", help: "AppViewX gateway URL, e.g. https://avx.example.com:31443. Enables the signing stages.", default: InputDefault::None },
+    InputSpec { name: "appviewx-username", help: "AppViewX user", default: InputDefault::None },
+    InputSpec { name: "appviewx-password", help: "Password of appviewx-username", default: InputDefault::None },
+    InputSpec { name: "appviewx-gwkey", help: "Tenant key of a multi-tenant AppViewX, sent as gwkey on every AppViewX call", default: InputDefault::None },
+    InputSpec { name: "appviewx-signing-policy", help: "AppViewX signing policy", default: InputDefault::None },
+    InputSpec { name: "appviewx-signing-key", help: "Signing key mapped to the policy", default: InputDefault::None },
+    InputSpec { name: "sign-ids", help: "Newline-separated ids of existing AppViewX sign requests to wait for, instead of submitting new ones", default: InputDefault::None },
+    InputSpec { name: "timeout", help: "Longest wait for the signing requests: 90, 90s, 15m, 1h", default: InputDefault::Value("30m") },
+    InputSpec { name: "poll-interval", help: "Time between status polls: auto (soon, then less often) or e.g. 5s", default: InputDefault::Value("auto") },
+    InputSpec { name: "request-timeout", help: "Limit for one HTTP request", default: InputDefault::Value("30s") },
+    InputSpec { name: "max-concurrency", help: "Parallel requests per stage, 1-64", default: InputDefault::Value("16") },
+    InputSpec { name: "dry-run", help: "true: plan only. Validate every input, hash the artifacts, resolve the runner IP and print every request the gate would send (secrets as ***), sending nothing to TPP, AppViewX or GitHub (only a runner-ip from-url: echo is asked); result `planned`", default: InputDefault::Value("false") },
+    InputSpec { name: "ca-certificates", help: "PEM file of CA certificates to trust besides the system roots", default: InputDefault::None },
+    InputSpec { name: "check-run", help: "Also publish the result as a check run of this name on the commit (needs github-token with checks: write)", default: InputDefault::None },
+    InputSpec { name: "github-token", help: "Token for the GitHub API, used only for check-run (e.g. secrets.GITHUB_TOKEN)", default: InputDefault::None },
+    InputSpec { name: "report-path", help: "A file for the JSON audit report, which must not exist yet; signatures go beside it", default: InputDefault::Described("a new folder per run: $RUNNER_TEMP/codesign-gate/<run>/ on GitHub, codesign-gate-runs/<run>/ in the working directory elsewhere") },
 ];
 
 /// The raw input values, after the flag-over-env merge; an empty value means unset.
@@ -72,6 +96,16 @@ impl Inputs {
             }
         }
         Inputs(values)
+    }
+
+    /// The value given (trimmed), else the input's default from [`INPUTS`], the one place
+    /// defaults are written. Empty for an input without a literal default (which no parser of
+    /// such an input asks for; a test holds every parser's input to having one).
+    pub fn value(&self, name: &str) -> &str {
+        self.trimmed(name).unwrap_or_else(|| match INPUTS.iter().find(|s| s.name == name).map(|s| s.default) {
+            Some(InputDefault::Value(v)) => v,
+            _ => "",
+        })
     }
 
     /// The value as given, untrimmed: passwords and tokens may carry meaningful spaces.

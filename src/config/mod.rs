@@ -21,7 +21,7 @@ use std::time::Duration;
 pub use appviewx::{AppViewXConfig, AvxWork};
 pub use artifacts::{ArtifactsConfig, DigestFiles, IfNoFilesFound, Pattern};
 pub use github::{CheckRunConfig, GithubContext};
-pub use inputs::{env_name, InputError, InputSpec, Inputs, INPUTS};
+pub use inputs::{env_name, InputDefault, InputError, InputSpec, Inputs, INPUTS};
 pub use tpp::{OidcAuth, PreApprovalMode, TppAuth, TppConfig};
 pub use values::{parse_duration, PollInterval, ReportTarget, RunnerIp, RUNS_FOLDER};
 
@@ -104,7 +104,7 @@ impl Config {
         let ca_certificates = values::ca_certificates(inputs, cwd)?;
         let report = values::report_target(inputs, env, cwd, &artifacts.working_directory)?;
         let check_run = github::check_run_config(inputs, env, &github, &withheld)?;
-        let dry_run = values::parse_bool(inputs, "dry-run", false)?;
+        let dry_run = values::parse_bool(inputs, "dry-run")?;
         // Credentials missing from a fork's pull request make a plan of it, even with dry-run
         // set, so the warning says which; a plan sends nothing, so no placeholder goes anywhere.
         let withheld = withheld.into_names();

@@ -125,7 +125,7 @@ pub(super) fn tpp_config(
     let not_before = values::not_before(inputs)?;
     let signing_executable = inputs.trimmed("signing-executable").map(str::to_string);
     let comment = comment(inputs, github)?;
-    let single_use = parse_bool(inputs, "single-use", true)?;
+    let single_use = parse_bool(inputs, "single-use")?;
     let pre_approval = pre_approval(inputs, pre_approve)?;
     Ok(Some(TppConfig {
         base_url,
@@ -150,7 +150,7 @@ fn tpp_auth(inputs: &Inputs, env: &dyn Fn(&str) -> Option<String>, withheld: &Wi
     let username = inputs.trimmed("tpp-username");
     let mut password = inputs.get("tpp-password").map(Secret::new);
     let client_id = inputs.trimmed("tpp-client-id");
-    let scope = inputs.trimmed("tpp-scope").unwrap_or("codesign:approve").to_string();
+    let scope = inputs.value("tpp-scope").to_string();
     if inputs.get("tpp-oidc-audience").is_some() {
         if token.is_some() || username.is_some() || password.is_some() {
             return Err(bad(
@@ -236,8 +236,8 @@ fn oidc_auth(
 
 /// `pre-qualify` and `pre-approve`: with both off, tpp-url would do nothing.
 fn stages(inputs: &Inputs) -> Result<(bool, bool), InputError> {
-    let pre_qualify = parse_bool(inputs, "pre-qualify", true)?;
-    let pre_approve = parse_bool(inputs, "pre-approve", true)?;
+    let pre_qualify = parse_bool(inputs, "pre-qualify")?;
+    let pre_approve = parse_bool(inputs, "pre-approve")?;
     if !pre_qualify && !pre_approve {
         return Err(bad(
             "pre-approve",
@@ -249,13 +249,13 @@ fn stages(inputs: &Inputs) -> Result<(bool, bool), InputError> {
 
 /// `per-signing` or `shared`; meaningless, so refused, when no pre-approval is asked for.
 fn pre_approval(inputs: &Inputs, pre_approve: bool) -> Result<PreApprovalMode, InputError> {
-    let Some(value) = inputs.trimmed("pre-approval") else { return Ok(PreApprovalMode::PerSigning) };
+    let value = inputs.value("pre-approval");
     let mode = match value.to_ascii_lowercase().as_str() {
         "per-signing" => PreApprovalMode::PerSigning,
         "shared" => PreApprovalMode::Shared,
         _ => return Err(bad("pre-approval", format!("must be per-signing or shared, not `{}`", truncate(value, 40)))),
     };
-    if !pre_approve {
+    if !pre_approve && inputs.trimmed("pre-approval").is_some() {
         return Err(bad("pre-approval", "has no effect with pre-approve: false: remove one of the two"));
     }
     Ok(mode)

@@ -52,22 +52,19 @@ impl fmt::Display for RunnerIp {
 }
 
 /// Only `true` or `false`, in any case: a `yes` is refused rather than guessed at.
-pub(super) fn parse_bool(inputs: &Inputs, name: &'static str, default: bool) -> Result<bool, InputError> {
-    match inputs.trimmed(name).map(str::to_ascii_lowercase).as_deref() {
-        None => Ok(default),
-        Some("true") => Ok(true),
-        Some("false") => Ok(false),
-        Some(v) => Err(bad(name, format!("must be true or false, not `{}`", truncate(v, 40)))),
+pub(super) fn parse_bool(inputs: &Inputs, name: &'static str) -> Result<bool, InputError> {
+    match inputs.value(name).to_ascii_lowercase().as_str() {
+        "true" => Ok(true),
+        "false" => Ok(false),
+        v => Err(bad(name, format!("must be true or false, not `{}`", truncate(v, 40)))),
     }
 }
 
-fn duration_input(inputs: &Inputs, name: &'static str, default: Duration) -> Result<Duration, InputError> {
-    match inputs.trimmed(name) {
-        None => Ok(default),
-        Some(v) => match parse_duration(v) {
-            Some(d) if !d.is_zero() => Ok(d),
-            _ => Err(bad(name, format!("`{}` is not a duration: use e.g. 90, 90s, 15m, 1h or 1h30m", truncate(v, 40)))),
-        },
+fn duration_input(inputs: &Inputs, name: &'static str) -> Result<Duration, InputError> {
+    let v = inputs.value(name);
+    match parse_duration(v) {
+        Some(d) if !d.is_zero() => Ok(d),
+        _ => Err(bad(name, format!("`{}` is not a duration: use e.g. 90, 90s, 15m, 1h or 1h30m", truncate(v, 40)))),
     }
 }
 
@@ -106,14 +103,13 @@ pub fn parse_duration(text: &str) -> Option<Duration> {
 /// `timeout`, `poll-interval` and `request-timeout`: all three are parsed before any is
 /// range-checked, so the first unreadable one is reported before an out-of-range one.
 pub(super) fn timings(inputs: &Inputs) -> Result<(Duration, PollInterval, Duration), InputError> {
-    let timeout = duration_input(inputs, "timeout", Duration::from_secs(30 * 60))?;
-    // `auto` (the default) follows the service; a duration is a fixed interval.
-    let poll_interval = match inputs.trimmed("poll-interval") {
-        None => None,
-        Some(v) if v.eq_ignore_ascii_case("auto") => None,
-        Some(_) => Some(duration_input(inputs, "poll-interval", Duration::ZERO)?),
+    let timeout = duration_input(inputs, "timeout")?;
+    // `auto` follows the service; a duration is a fixed interval.
+    let poll_interval = match inputs.value("poll-interval") {
+        v if v.eq_ignore_ascii_case("auto") => None,
+        _ => Some(duration_input(inputs, "poll-interval")?),
     };
-    let request_timeout = duration_input(inputs, "request-timeout", Duration::from_secs(30))?;
+    let request_timeout = duration_input(inputs, "request-timeout")?;
     if timeout > Duration::from_secs(72 * 3600) {
         return Err(bad("timeout", "must be at most 72h (GitHub cancels jobs long before that)"));
     }
@@ -127,32 +123,26 @@ pub(super) fn timings(inputs: &Inputs) -> Result<(Duration, PollInterval, Durati
 
 /// 1 to 64 parallel requests per stage.
 pub(super) fn max_concurrency(inputs: &Inputs) -> Result<usize, InputError> {
-    match inputs.trimmed("max-concurrency") {
-        None => Ok(16),
-        Some(v) => match v.parse::<usize>() {
-            Ok(n) if (1..=64).contains(&n) => Ok(n),
-            _ => Err(bad("max-concurrency", format!("must be a whole number from 1 to 64, not `{v}`"))),
-        },
+    let v = inputs.value("max-concurrency");
+    match v.parse::<usize>() {
+        Ok(n) if (1..=64).contains(&n) => Ok(n),
+        _ => Err(bad("max-concurrency", format!("must be a whole number from 1 to 64, not `{v}`"))),
     }
 }
 
 /// 1 to 720: a pre-approval is standing permission to sign, so it is kept short.
 pub(super) fn hours(inputs: &Inputs) -> Result<u32, InputError> {
-    match inputs.trimmed("hours") {
-        None => Ok(1),
-        Some(v) => match v.parse::<i64>() {
-            Ok(h) if (1..=720).contains(&h) => Ok(u32::try_from(h).unwrap_or(1)),
-            Ok(_) => Err(bad("hours", format!("must be from 1 to 720, not {v}: keep pre-approvals short"))),
-            Err(_) => Err(bad("hours", format!("must be a whole number of hours, not `{}`", truncate(v, 40)))),
-        },
+    let v = inputs.value("hours");
+    match v.parse::<i64>() {
+        Ok(h) if (1..=720).contains(&h) => Ok(u32::try_from(h).unwrap_or(1)),
+        Ok(_) => Err(bad("hours", format!("must be from 1 to 720, not {v}: keep pre-approvals short"))),
+        Err(_) => Err(bad("hours", format!("must be a whole number of hours, not `{}`", truncate(v, 40)))),
     }
 }
 
 /// An unspecified or multicast address could never be the runner's.
 pub(super) fn runner_ip(inputs: &Inputs) -> Result<RunnerIp, InputError> {
-    let Some(v) = inputs.trimmed("runner-ip") else {
-        return Ok(RunnerIp::Auto);
-    };
+    let v = inputs.value("runner-ip");
     if v.get(..9).is_some_and(|p| p.eq_ignore_ascii_case("from-url:")) {
         return echo_url(v[9..].trim()).map(RunnerIp::FromUrl);
     }
