@@ -126,4 +126,20 @@ mod tests {
             assert_eq!(nb(bad), None, "{bad}");
         }
     }
+
+    /// Every day from 1600 to 2400 against the `time` crate, written by others.
+    #[test]
+    fn every_day_agrees_with_the_time_crate() {
+        let epoch = time::Date::from_calendar_date(1970, time::Month::January, 1).unwrap();
+        let mut date = time::Date::from_calendar_date(1600, time::Month::January, 1).unwrap();
+        let end = time::Date::from_calendar_date(2400, time::Month::December, 31).unwrap();
+        while date <= end {
+            let days = i64::from((date - epoch).whole_days());
+            let (y, m, d) = (i64::from(date.year()), u32::from(u8::from(date.month())), u32::from(date.day()));
+            assert_eq!(days_from_civil(y, m, d), days, "{date}");
+            assert_eq!(civil_from_days(days), (y, m, d), "{date}");
+            assert_eq!(days_in_month(y, m), u32::from(date.month().length(date.year())), "{date}");
+            date = date.next_day().unwrap();
+        }
+    }
 }

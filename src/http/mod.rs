@@ -369,27 +369,9 @@ pub fn parse_retry_after(value: &str) -> Option<Duration> {
     if let Ok(secs) = value.parse::<u64>() {
         return Some(Duration::from_secs(secs));
     }
-    let at = parse_http_date(value)?;
-    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).ok()?.as_secs();
-    Some(Duration::from_secs(at.saturating_sub(now)))
-}
-
-/// IMF-fixdate, `Sun, 06 Nov 1994 08:49:37 GMT`, to Unix seconds.
-fn parse_http_date(s: &str) -> Option<u64> {
-    let parts: Vec<&str> = s.split_whitespace().collect();
-    let [_, day, month, year, time, "GMT"] = parts.as_slice() else { return None };
-    let month = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
-        .iter()
-        .zip(1u32..)
-        .find_map(|(m, n)| (m == month).then_some(n))?;
-    let (day, year): (u32, i64) = (day.parse().ok()?, year.parse().ok()?);
-    let hms: Vec<u64> = time.split(':').map(|p| p.parse().ok()).collect::<Option<_>>()?;
-    let [h, m, sec] = hms.as_slice() else { return None };
-    if !(1..=31).contains(&day) || *h > 23 || *m > 59 || *sec > 60 {
-        return None;
-    }
-    let days = crate::civil::days_from_civil(year, month, day);
-    u64::try_from(days).ok().map(|d| d * 86_400 + h * 3600 + m * 60 + sec)
+    // IMF-fixdate, or the obsolete RFC 850 and asctime forms a recipient must still accept.
+    let at = httpdate::parse_http_date(value).ok()?;
+    Some(at.duration_since(std::time::SystemTime::now()).unwrap_or(Duration::ZERO))
 }
 
 fn method_name(m: &Method) -> &'static str {
@@ -484,14 +466,14 @@ mod tests {
     #[test]
     fn retry_after_seconds_and_http_dates() {
         assert_eq!(parse_retry_after("7"), Some(Duration::from_secs(7)));
-        assert_eq!(parse_http_date("Sun, 06 Nov 1994 08:49:37 GMT"), Some(784_111_777));
-        assert_eq!(parse_http_date("Thu, 01 Jan 1970 00:00:00 GMT"), Some(0));
-        assert_eq!(
-            parse_retry_after("Sun, 06 Nov 1994 08:49:37 GMT"),
-            Some(Duration::ZERO),
-            "a date in the past means now"
-        );
+        // The three forms RFC 9110 asks a recipient to accept, all in the past: now.
+        for form in ["Sun, 06 Nov 1994 08:49:37 GMT", "Sunday, 06-Nov-94 08:49:37 GMT", "Sun Nov  6 08:49:37 1994"] {
+            assert_eq!(parse_retry_after(form), Some(Duration::ZERO), "{form}: a date in the past means now");
+        }
+        let later = httpdate::fmt_http_date(std::time::SystemTime::now() + Duration::from_secs(120));
+        let wait = parse_retry_after(&later).expect("an IMF-fixdate");
+        assert!((Duration::from_secs(115)..=Duration::from_secs(120)).contains(&wait), "{wait:?}");
         assert_eq!(parse_retry_after("soon"), None);
-        assert_eq!(parse_http_date("Sun, 06 Foo 1994 08:49:37 GMT"), None);
+        assert_eq!(parse_retry_after("Sun, 06 Foo 1994 08:49:37 GMT"), None);
     }
 }
