@@ -134,7 +134,7 @@ mod tests {
         let mut date = time::Date::from_calendar_date(1600, time::Month::January, 1).unwrap();
         let end = time::Date::from_calendar_date(2400, time::Month::December, 31).unwrap();
         while date <= end {
-            let days = i64::from((date - epoch).whole_days());
+            let days = (date - epoch).whole_days();
             let (y, m, d) = (i64::from(date.year()), u32::from(u8::from(date.month())), u32::from(date.day()));
             assert_eq!(days_from_civil(y, m, d), days, "{date}");
             assert_eq!(civil_from_days(days), (y, m, d), "{date}");
