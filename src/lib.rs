@@ -1,9 +1,9 @@
 //! codesign-gate: hash release artifacts, pre-qualify and pre-approve them with Venafi TPP
 //! CodeSign Protect, have AppViewX sign them, and report it all to the workflow.
 //!
-//! The pipeline is [`run`]: config → [`discover`] → [`stage::digest`] → [`stage::tpp`] →
-//! [`stage::sign`] → [`outcome::Outcome`] → [`report`]. Each stage returns a typed result;
-//! [`decide`] says which stage runs next and builds the outcome from the results, so the token
+//! The pipeline is [`run`]: config → `discover` → `stage::digest` → `stage::tpp` →
+//! `stage::sign` → [`outcome::Outcome`] → [`report`]. Each stage returns a typed result;
+//! `decide` says which stage runs next and builds the outcome from the results, so the token
 //! is revoked and the report written whatever failed. A plan ([`http::plan`]) runs the same
 //! pipeline over a transport that sends nothing.
 //!
@@ -19,28 +19,30 @@
 //! - 5: `decide` (which stage runs next, and the outcome built from their results), `outcome`
 //! - 6: `report` (renderers, and the one place that writes files)
 //!
-//! This file (`run`) stands on top; `main.rs` and `demo.rs` are the binary's, above it.
+//! This file (`run`) stands on top; `main.rs` and `demo.rs` are the binary's, above it. Only
+//! what the binary, the tests and the benchmarks use is public; the stages, the decisions and
+//! the ground they stand on are the crate's own.
 
 #![warn(missing_docs)]
 
 pub mod appviewx;
 pub mod cancel;
-pub mod civil;
+pub(crate) mod civil;
 pub mod config;
-pub mod decide;
+pub(crate) mod decide;
 pub mod digest;
-pub mod discover;
+pub(crate) mod discover;
 pub mod github;
 pub mod http;
 pub mod oidc;
 pub mod outcome;
 pub mod poll;
-pub mod progress;
+pub(crate) mod progress;
 pub mod report;
-pub mod runner_ip;
+pub(crate) mod runner_ip;
 pub mod secret;
-pub mod stage;
-pub mod units;
+pub(crate) mod stage;
+pub(crate) mod units;
 pub mod venafi;
 
 use std::time::SystemTime;

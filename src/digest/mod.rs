@@ -1,5 +1,5 @@
 //! Streaming SHA-2 digests of the artifacts, in parallel, and the encodings the vendors want;
-//! digests made elsewhere come from `.dig` files or checksum lists ([`list`]).
+//! digests made elsewhere come from `.dig` files or checksum lists (`list`).
 
 mod algorithm;
 mod list;
