@@ -112,6 +112,8 @@ struct Journal {
     calls: Vec<CallRecord>,
     notes: Vec<Note>,
     planned: Vec<PlannedRequest>,
+    /// Calls planned so far, per endpoint: which placeholder the next answer carries.
+    planned_per_endpoint: std::collections::HashMap<&'static str, usize>,
 }
 
 /// Cheap to clone: every clone shares one journal, so all stages' calls land in one record.
@@ -224,7 +226,10 @@ impl Http {
             return Err(fail(ErrorKind::Cancelled(reason)));
         }
         let mut journal = self.journal.lock().map_err(|_| fail(ErrorKind::Transport("the plan is unusable".into())))?;
-        let nth = journal.planned.iter().filter(|p| p.endpoint == call.endpoint).count();
+        // How many calls to this endpoint came before: a count per endpoint, as scanning every
+        // planned request per call made a plan of N artifacts take time N².
+        let nth = journal.planned_per_endpoint.entry(call.endpoint).or_default();
+        let nth = std::mem::replace(nth, *nth + 1);
         journal.planned.push(plan::describe(call));
         let (status, body) = plan::answer(call.endpoint, nth)
             .ok_or_else(|| fail(ErrorKind::Transport("a plan has no answer for this call".into())))?;
