@@ -2,7 +2,7 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::config::{ArtifactsConfig, IfNoFilesFound, InputError, Pattern};
+use crate::config::{ArtifactsConfig, IfNoFilesFound, InputError, Pattern, Workspace};
 
 /// One file the patterns matched. Every later stage keeps the artifacts in this order.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -53,9 +53,11 @@ fn bad(message: String) -> InputError {
 ///
 /// Directories that a wildcard happens to match are skipped (`dist/*` means the files in
 /// `dist`); a pattern without wildcards that names a directory is a mistake and says so.
-/// Files that cannot be signed meaningfully (empty, unreadable, unnamed in UTF-8) are input
-/// errors here rather than surprises on the server.
-pub fn discover(working_directory: &Path, patterns: &[Pattern]) -> Result<Vec<Artifact>, InputError> {
+/// Files that cannot be signed meaningfully (empty, unreadable, unnamed in UTF-8, a FIFO or a
+/// device, which are told by their metadata and never opened) are input errors here rather than
+/// surprises on the server or a hang. So is a file a symlink leads to outside the working
+/// directory, unless `follow-symlinks: outside` allows it.
+pub fn discover(working_directory: &Workspace, patterns: &[Pattern]) -> Result<Vec<Artifact>, InputError> {
     let excludes: Vec<glob::Pattern> = patterns
         .iter()
         .filter_map(|p| match p {
@@ -92,6 +94,15 @@ pub fn discover(working_directory: &Path, patterns: &[Pattern]) -> Result<Vec<Ar
     let mut seen: std::collections::HashMap<PathBuf, &str> = std::collections::HashMap::new();
     for a in &found {
         let real = std::fs::canonicalize(&a.path).map_err(|e| bad(format!("`{}` cannot be read ({e})", a.name)))?;
+        if !working_directory.admits(&real) {
+            return Err(bad(format!(
+                "`{}` leads through a symlink to `{}`, outside working-directory: move the file into it, \
+                 exclude it with `!{}`, or set follow-symlinks: outside to sign what the link points to",
+                a.name,
+                real.display(),
+                a.name
+            )));
+        }
         if let Some(first) = seen.insert(real, &a.name) {
             return Err(bad(format!("`{}` is `{first}` again, through a symlink: exclude one with `!`", a.name)));
         }
@@ -131,10 +142,16 @@ fn literal_match(
     if meta.is_dir() {
         return Err(bad(format!("`{text}` is a directory: use `{text}/**/*` to sign the files in it")));
     }
-    accept(path, rel, name, meta.len(), found)
+    accept(path, rel, name, &meta, found)
 }
 
-fn accept(path: PathBuf, rel: &Path, name: String, size: u64, found: &mut Vec<Artifact>) -> Result<(), InputError> {
+fn accept(
+    path: PathBuf,
+    rel: &Path,
+    name: String,
+    meta: &std::fs::Metadata,
+    found: &mut Vec<Artifact>,
+) -> Result<(), InputError> {
     if rel.to_str().is_none() {
         return Err(bad(format!("`{name}` is not a UTF-8 file name: rename it or exclude it with `!`")));
     }
@@ -142,6 +159,11 @@ fn accept(path: PathBuf, rel: &Path, name: String, size: u64, found: &mut Vec<Ar
     if name.chars().any(char::is_control) {
         return Err(bad(format!("`{}` has a control character in its name: rename it", name.escape_debug())));
     }
+    // A FIFO or a device has no size to go by: read, it would hang the run or never end.
+    if let Some(kind) = crate::digest::not_regular(meta) {
+        return Err(bad(format!("`{name}` {kind}, not a file that can be signed: exclude it with `!{name}`")));
+    }
+    let size = meta.len();
     if size == 0 {
         return Err(bad(format!(
             "`{name}` is empty (0 bytes): a failed build step? exclude it with `!{name}` if intended"
@@ -184,7 +206,7 @@ impl Walk<'_> {
             match std::fs::metadata(&path) {
                 Ok(meta) if meta.is_dir() => self.dir(&path, &child, depth.saturating_sub(1))?,
                 Ok(meta) if self.include.matches_with(&name, OPTIONS) => {
-                    accept(path, &child, name, meta.len(), self.found)?;
+                    accept(path, &child, name, &meta, self.found)?;
                 }
                 // A dangling symlink or a file loop: it cannot be signed, and skipping it would
                 // be a silent green.
@@ -213,6 +235,10 @@ mod tests {
         dir
     }
 
+    fn ws(dir: &Path) -> Workspace {
+        Workspace::new(dir.to_path_buf(), crate::config::FollowSymlinks::Inside).unwrap()
+    }
+
     fn names(found: Vec<Artifact>) -> Vec<String> {
         found.into_iter().map(|a| a.name).collect()
     }
@@ -226,14 +252,14 @@ mod tests {
             Pattern::Exclude("**/*.pdb".into()),
             Pattern::Exclude("dist/sub/*.dll".into()),
         ];
-        assert_eq!(names(discover(dir.path(), &pats).unwrap()), ["dist/a.exe", "dist/b.exe", "dist/sub/c.exe"]);
+        assert_eq!(names(discover(&ws(dir.path()), &pats).unwrap()), ["dist/a.exe", "dist/b.exe", "dist/sub/c.exe"]);
     }
 
     #[test]
     fn star_does_not_cross_directories() {
         let dir = tree();
         assert_eq!(
-            names(discover(dir.path(), &[Pattern::Include("*/*.exe".into())]).unwrap()),
+            names(discover(&ws(dir.path()), &[Pattern::Include("*/*.exe".into())]).unwrap()),
             ["dist/a.exe", "dist/b.exe", "other/d.exe"]
         );
     }
@@ -241,10 +267,10 @@ mod tests {
     #[test]
     fn literal_directory_and_empty_file_are_errors() {
         let dir = tree();
-        let e = discover(dir.path(), &[Pattern::Include("dist".into())]).unwrap_err();
+        let e = discover(&ws(dir.path()), &[Pattern::Include("dist".into())]).unwrap_err();
         assert!(e.message.contains("dist/**/*"), "{e}");
         std::fs::write(dir.path().join("dist/empty.exe"), b"").unwrap();
-        let e = discover(dir.path(), &[Pattern::Include("dist/*.exe".into())]).unwrap_err();
+        let e = discover(&ws(dir.path()), &[Pattern::Include("dist/*.exe".into())]).unwrap_err();
         assert!(e.message.contains("empty"), "{e}");
     }
 
@@ -253,7 +279,7 @@ mod tests {
     fn a_symlink_loop_is_an_error_not_forty_copies() {
         let dir = tree();
         std::os::unix::fs::symlink("..", dir.path().join("dist/sub/up")).unwrap();
-        let e = discover(dir.path(), &[Pattern::Include("dist/**/*.exe".into())]).unwrap_err();
+        let e = discover(&ws(dir.path()), &[Pattern::Include("dist/**/*.exe".into())]).unwrap_err();
         assert!(e.message.contains("symlink loop"), "{e}");
     }
 
@@ -263,7 +289,7 @@ mod tests {
         use std::os::unix::ffi::OsStrExt;
         let dir = tree();
         std::fs::write(dir.path().join("dist").join(std::ffi::OsStr::from_bytes(b"bad-\xff.exe")), b"x").unwrap();
-        let e = discover(dir.path(), &[Pattern::Include("dist/*.exe".into())]).unwrap_err();
+        let e = discover(&ws(dir.path()), &[Pattern::Include("dist/*.exe".into())]).unwrap_err();
         assert!(e.message.contains("not a UTF-8 file name"), "{e}");
     }
 
@@ -271,13 +297,45 @@ mod tests {
     fn a_newline_in_a_name_is_refused() {
         let dir = tree();
         std::fs::write(dir.path().join("dist/evil\n::error::x.exe"), b"x").unwrap();
-        let e = discover(dir.path(), &[Pattern::Include("dist/*.exe".into())]).unwrap_err();
+        let e = discover(&ws(dir.path()), &[Pattern::Include("dist/*.exe".into())]).unwrap_err();
         assert!(e.message.contains("control character") && !e.message.contains('\n'), "{e}");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_link_out_of_the_workspace_is_refused_unless_allowed() {
+        let dir = tree();
+        let outside = tempfile::tempdir().unwrap();
+        std::fs::write(outside.path().join("secret.exe"), b"not ours").unwrap();
+        std::os::unix::fs::symlink(outside.path().join("secret.exe"), dir.path().join("dist/link.exe")).unwrap();
+        let pats = [Pattern::Include("dist/*.exe".into())];
+        let e = discover(&ws(dir.path()), &pats).unwrap_err();
+        assert!(
+            e.message.contains("`dist/link.exe` leads through a symlink")
+                && e.message.contains("follow-symlinks: outside"),
+            "{e}"
+        );
+        let anywhere = Workspace::new(dir.path().to_path_buf(), crate::config::FollowSymlinks::Outside).unwrap();
+        assert_eq!(names(discover(&anywhere, &pats).unwrap()), ["dist/a.exe", "dist/b.exe", "dist/link.exe"]);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn fifos_and_devices_are_named_not_called_empty() {
+        let dir = tree();
+        let made = std::process::Command::new("mkfifo").arg(dir.path().join("dist/pipe.exe")).status().unwrap();
+        assert!(made.success());
+        let e = discover(&ws(dir.path()), &[Pattern::Include("dist/*.exe".into())]).unwrap_err();
+        assert!(e.message.contains("`dist/pipe.exe` is a FIFO"), "{e}");
+        std::os::unix::fs::symlink("/dev/null", dir.path().join("other/null.exe")).unwrap();
+        let anywhere = Workspace::new(dir.path().to_path_buf(), crate::config::FollowSymlinks::Outside).unwrap();
+        let e = discover(&anywhere, &[Pattern::Include("other/null.exe".into())]).unwrap_err();
+        assert!(e.message.contains("`other/null.exe` is a device"), "{e}");
     }
 
     #[test]
     fn no_match_is_an_empty_list() {
         let dir = tree();
-        assert!(discover(dir.path(), &[Pattern::Include("*.msi".into())]).unwrap().is_empty());
+        assert!(discover(&ws(dir.path()), &[Pattern::Include("*.msi".into())]).unwrap().is_empty());
     }
 }

@@ -3,6 +3,7 @@
 use std::path::{Component, Path, PathBuf};
 
 use super::inputs::{bad, env_var, truncate, InputError, Inputs};
+use super::paths::{FollowSymlinks, Workspace};
 use crate::digest::HashAlgorithm;
 
 /// What an empty match means: usually a broken build, sometimes a legitimately empty release.
@@ -44,8 +45,9 @@ pub enum Pattern {
 pub struct ArtifactsConfig {
     /// Empty only when sign-ids waits for existing requests and nothing new is hashed.
     pub patterns: Vec<Pattern>,
-    /// Checked to be a readable directory before anything is sent.
-    pub working_directory: PathBuf,
+    /// Checked to be a readable directory before anything is sent; it carries `follow-symlinks`,
+    /// how far a symlink in it may lead.
+    pub working_directory: Workspace,
     /// Decided here, applied after discovery.
     pub if_no_files_found: IfNoFilesFound,
     /// The same digest is pre-qualified and signed, so one algorithm serves both stages.
@@ -59,22 +61,24 @@ pub(super) fn working_directory(
     inputs: &Inputs,
     env: &dyn Fn(&str) -> Option<String>,
     cwd: &Path,
-) -> Result<PathBuf, InputError> {
+    follow: FollowSymlinks,
+) -> Result<Workspace, InputError> {
     let dir = match inputs.trimmed("working-directory") {
         Some(d) => cwd.join(d),
         None => env_var(env, "GITHUB_WORKSPACE").map_or_else(|| cwd.to_path_buf(), PathBuf::from),
     };
+    let cannot = |e: std::io::Error| bad("working-directory", format!("`{}` cannot be read ({e})", dir.display()));
     match std::fs::metadata(&dir) {
-        Ok(m) if m.is_dir() => Ok(dir),
+        Ok(m) if m.is_dir() => Workspace::new(dir.clone(), follow).map_err(cannot),
         Ok(_) => Err(bad("working-directory", format!("`{}` is not a directory", dir.display()))),
-        Err(e) => Err(bad("working-directory", format!("`{}` cannot be read ({e})", dir.display()))),
+        Err(e) => Err(cannot(e)),
     }
 }
 
 /// `artifacts` may be left out only when `sign-ids` gives existing requests to wait for.
 pub(super) fn artifacts_config(
     inputs: &Inputs,
-    working_directory: PathBuf,
+    working_directory: Workspace,
     has_sign_ids: bool,
 ) -> Result<ArtifactsConfig, InputError> {
     let patterns = match inputs.get("artifacts") {

@@ -39,9 +39,11 @@ impl InputSpec {
 pub const INPUTS: &[InputSpec] = &[
     InputSpec { name: "artifacts", help: "Newline-separated glob patterns of the files to sign, relative to working-directory; `**` recurses, a line starting with `!` excludes. Required unless sign-ids is set.", default: InputDefault::None },
     InputSpec { name: "working-directory", help: "Directory the patterns are relative to", default: InputDefault::Described("$GITHUB_WORKSPACE, else the current directory") },
+    InputSpec { name: "follow-symlinks", help: "Where a symlink in working-directory may lead, for artifacts and every path input: inside (a link whose target resolves outside working-directory is refused with exit 2) | outside (allowed, e.g. for a build that links its output in from elsewhere)", default: InputDefault::Value("inside") },
     InputSpec { name: "if-no-files-found", help: "What to do when no file matches: error | warn | ignore", default: InputDefault::Value("error") },
     InputSpec { name: "hash-algorithm", help: "Digest to pre-qualify and sign: sha256 | sha384 | sha512", default: InputDefault::Value("sha256") },
     InputSpec { name: "digest-files", help: "Digests made elsewhere: false (hash each matched file) | true (each matched file holds one precomputed digest, Base64 or hex, e.g. the .dig files of `signtool sign /dg`) | list (each matched file is a checksum list as sha256sum, shasum or `sha256sum --tag` write it; each line is one artifact, named by its path as written)", default: InputDefault::Value("false") },
+    InputSpec { name: "digests-only", help: "true: only hash the artifacts and report their digests, with no TPP or AppViewX (refused when tpp-url or appviewx-url is set). Without it, a run with neither URL is refused with exit 2: a misspelt secret must not make a gate that gates nothing", default: InputDefault::Value("false") },
     InputSpec { name: "tpp-url", help: "Venafi TPP base URL, e.g. https://tpp.example.com (a trailing /vedsdk is accepted). Enables the TPP stages.", default: InputDefault::None },
     InputSpec { name: "tpp-access-token", help: "A TPP bearer token with the codesign:approve scope (instead of username/password)", default: InputDefault::None },
     InputSpec { name: "tpp-username", help: "TPP user (a Key Use Approver) for the OAuth password grant", default: InputDefault::None },

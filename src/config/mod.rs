@@ -12,6 +12,7 @@ mod artifacts;
 mod fork;
 mod github;
 mod inputs;
+mod paths;
 mod tpp;
 mod values;
 
@@ -22,6 +23,7 @@ pub use appviewx::{AppViewXConfig, AvxWork};
 pub use artifacts::{ArtifactsConfig, DigestFiles, IfNoFilesFound, Pattern};
 pub use github::{CheckRunConfig, GithubContext};
 pub use inputs::{env_name, InputDefault, InputError, InputSpec, Inputs, INPUTS};
+pub use paths::{FollowSymlinks, Workspace};
 pub use tpp::{OidcAuth, PreApprovalMode, TppAuth, TppConfig};
 pub use values::{parse_duration, PollInterval, ReportTarget, RunnerIp, RUNS_FOLDER};
 
@@ -94,14 +96,16 @@ impl Config {
         // The checks run in a fixed order: of several bad inputs, the same one is reported each time.
         let github = GithubContext::from_env(env);
         let withheld = fork::Withheld::new(github.fork_pull_request);
-        let working_directory = artifacts::working_directory(inputs, env, cwd)?;
+        let follow = paths::follow_symlinks(inputs)?;
+        let working_directory = artifacts::working_directory(inputs, env, cwd, follow)?;
         let sign_ids = inputs.get("sign-ids").map(appviewx::parse_sign_ids).transpose()?;
         let artifacts = artifacts::artifacts_config(inputs, working_directory, sign_ids.is_some())?;
         let tpp = tpp::tpp_config(inputs, env, &github, &withheld)?;
         let appviewx = appviewx::appviewx_config(inputs, sign_ids, &withheld)?;
+        vendors(inputs, tpp.is_some() || appviewx.is_some())?;
         let (timeout, poll_interval, request_timeout) = values::timings(inputs)?;
         let max_concurrency = values::max_concurrency(inputs)?;
-        let ca_certificates = values::ca_certificates(inputs, cwd)?;
+        let ca_certificates = paths::ca_certificates(inputs, cwd, &artifacts.working_directory)?;
         let report = values::report_target(inputs, env, cwd, &artifacts.working_directory)?;
         let check_run = github::check_run_config(inputs, env, &github, &withheld)?;
         let dry_run = values::parse_bool(inputs, "dry-run")?;
@@ -127,6 +131,26 @@ impl Config {
             github,
             plan,
         })
+    }
+}
+
+/// A gate with no vendor gates nothing: it would pass every build. That is what a misspelt secret
+/// name does (`${{ secrets.TPP_ULR }}` is empty), so it is refused unless `digests-only` asks
+/// for just the digests; with a vendor set, `digests-only` contradicts it.
+fn vendors(inputs: &Inputs, configured: bool) -> Result<(), InputError> {
+    match (values::parse_bool(inputs, "digests-only")?, configured) {
+        (false, false) => Err(inputs::bad(
+            "tpp-url",
+            "neither tpp-url nor appviewx-url is set, so nothing would be pre-qualified or signed: \
+             check that the secrets holding the URLs exist and are spelt right, or set digests-only: true \
+             to only hash the artifacts",
+        )),
+        (true, true) => Err(inputs::bad(
+            "digests-only",
+            "is true, but tpp-url or appviewx-url is set too: remove digests-only to pre-qualify and sign, \
+             or remove the URLs to only hash the artifacts",
+        )),
+        _ => Ok(()),
     }
 }
 

@@ -9,6 +9,7 @@ use std::time::Duration;
 use reqwest::Url;
 
 use super::inputs::{bad, env_var, truncate, InputError, Inputs};
+use super::paths::Workspace;
 
 /// When to ask about a sign request again (`poll-interval`); the schedule `Auto` follows is the
 /// poll stage's.
@@ -199,23 +200,6 @@ pub(super) fn not_before(inputs: &Inputs) -> Result<Option<String>, InputError> 
     })
 }
 
-/// Read and checked here so a bad path is an input error, not a TLS failure later.
-pub(super) fn ca_certificates(inputs: &Inputs, cwd: &Path) -> Result<Option<Vec<u8>>, InputError> {
-    let Some(p) = inputs.trimmed("ca-certificates") else {
-        return Ok(None);
-    };
-    let path = cwd.join(p);
-    let bytes = std::fs::read(&path)
-        .map_err(|e| bad("ca-certificates", format!("`{}` cannot be read ({e})", path.display())))?;
-    if !String::from_utf8_lossy(&bytes).contains("-----BEGIN CERTIFICATE-----") {
-        return Err(bad(
-            "ca-certificates",
-            format!("`{}` holds no PEM certificate (-----BEGIN CERTIFICATE-----)", path.display()),
-        ));
-    }
-    Ok(Some(bytes))
-}
-
 /// Where the JSON report and the signature files go. Many gates may run at once on one
 /// machine (a job matrix, two executors of one agent, two gate steps in one job), so unless
 /// `report-path` names a file, each run gets a folder of its own, claimed when it starts.
@@ -233,21 +217,16 @@ pub(super) fn report_target(
     inputs: &Inputs,
     env: &dyn Fn(&str) -> Option<String>,
     cwd: &Path,
-    working_directory: &Path,
+    workspace: &Workspace,
 ) -> Result<ReportTarget, InputError> {
     let Some(p) = inputs.trimmed("report-path") else {
         return Ok(ReportTarget::RunFolder(match env_var(env, "RUNNER_TEMP") {
             Some(temp) => PathBuf::from(temp).join("codesign-gate"),
-            None => working_directory.join(RUNS_FOLDER),
+            None => workspace.join(RUNS_FOLDER),
         }));
     };
     let report_path = cwd.join(p);
-    if report_path.is_dir() {
-        return Err(bad(
-            "report-path",
-            format!("`{}` is a directory: give a file name such as report.json", report_path.display()),
-        ));
-    }
+    super::paths::report_file(&report_path, workspace)?;
     Ok(ReportTarget::File(report_path))
 }
 

@@ -1,7 +1,6 @@
 //! Checksum lists as `sha256sum`, `shasum` and `sha256sum --tag` write them: one artifact
 //! hashed elsewhere per line, named by the path the line gives.
 
-use std::fs::File;
 use std::io::{self, BufRead as _};
 use std::path::Path;
 
@@ -123,7 +122,7 @@ const FORMS: &str = "each line is `<hex>  <path>`, `<hex> *<path>` or `SHA256 (<
 /// the list in errors. Empty lines are skipped; an empty list is an error, as is any bad line.
 pub fn read_list(path: &Path, file: &str, algorithm: HashAlgorithm) -> Result<Vec<Listed>, ListError> {
     let read_error = |e: io::Error| ListError::Read { file: file.to_string(), message: e.to_string() };
-    let reader = io::BufReader::new(File::open(path).map_err(read_error)?);
+    let reader = io::BufReader::new(super::file::open_regular(path).map_err(read_error)?);
     parse_list(reader, file, algorithm)
 }
 

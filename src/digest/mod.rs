@@ -2,9 +2,9 @@
 //! digests made elsewhere come from `.dig` files or checksum lists (`list`).
 
 mod algorithm;
+mod file;
 mod list;
 
-use std::fs::File;
 use std::io::{self, Read};
 use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -13,6 +13,7 @@ use std::sync::Mutex;
 use base64::Engine as _;
 
 pub use algorithm::{Digest, HashAlgorithm};
+pub use file::{not_regular, open_regular};
 pub use list::{check_duplicates, parse_line, parse_list, read_list, LineProblem, ListError, Listed};
 
 /// Why one artifact could not be digested.
@@ -39,6 +40,9 @@ pub enum DigestError {
 
 const BUFFER: usize = 256 * 1024;
 
+/// A digest file is a line of Base64 or hex; anything longer is not one.
+const MAX_DIGEST_FILE: u64 = 4096;
+
 /// Chunks between two looks at the stop flag (16 MiB).
 const CHUNKS_PER_CHECK: usize = 64;
 
@@ -54,7 +58,7 @@ fn hash_file_until(
     algorithm: HashAlgorithm,
     stop: &(dyn Fn() -> bool + Sync),
 ) -> Result<Digest, DigestError> {
-    let mut file = File::open(path)?;
+    let mut file = open_regular(path)?;
     let mut buf = vec![0u8; BUFFER];
     let bytes = match algorithm {
         HashAlgorithm::Sha256 => stream::<sha2::Sha256>(&mut file, &mut buf, stop)?,
@@ -88,11 +92,11 @@ fn stream<D: sha2::Digest>(
 /// Reads a precomputed digest such as the Base64 line `signtool sign /dg` writes into a `.dig`
 /// file. For Authenticode that digest, not the file's own hash, is what the signer presents.
 pub fn read_digest_file(path: &Path, algorithm: HashAlgorithm) -> Result<Digest, DigestError> {
-    let meta = std::fs::metadata(path)?;
-    if meta.len() > 4096 {
+    let mut raw = Vec::new();
+    open_regular(path)?.take(MAX_DIGEST_FILE + 1).read_to_end(&mut raw)?;
+    if raw.len() as u64 > MAX_DIGEST_FILE {
         return Err(DigestError::NotADigest);
     }
-    let raw = std::fs::read(path)?;
     let text = String::from_utf8_lossy(&raw);
     let text: String = text.trim_start_matches('\u{feff}').chars().filter(|c| !c.is_whitespace()).collect();
     let bytes = decode_digest_text(&text).ok_or(DigestError::NotADigest)?;

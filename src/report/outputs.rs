@@ -37,61 +37,72 @@ impl Outputs {
     /// never share signatures.
     pub fn claim(target: &ReportTarget, now: SystemTime) -> Result<Outputs, InputError> {
         match target {
-            ReportTarget::File(report) => {
-                let stem = report.file_stem().map_or_else(|| "report".into(), |s| s.to_string_lossy().into_owned());
-                let signatures = report.with_file_name(format!("{stem}-signatures"));
-                let taken = |what: &Path| {
-                    clash(format!(
-                        "`{}` exists (another run's?) and is never overwritten: remove it, give a new file name, \
-                         or leave report-path unset so each run gets a folder of its own",
-                        what.display()
-                    ))
-                };
-                if report.exists() {
-                    return Err(taken(report));
-                }
-                let parent = signatures.parent().unwrap_or(Path::new("."));
-                match std::fs::create_dir_all(parent).and_then(|()| std::fs::create_dir(&signatures)) {
-                    Ok(()) => Ok(Outputs {
-                        report: report.clone(),
-                        claimed: signatures.clone(),
-                        signatures,
-                        run_folder: false,
-                    }),
-                    Err(e) if e.kind() == io::ErrorKind::AlreadyExists => Err(taken(&signatures)),
-                    Err(e) => {
-                        Err(clash(format!("cannot create `{}` ({e}): give a writable place", signatures.display())))
-                    }
-                }
+            ReportTarget::File(report) => Self::claim_file(report),
+            ReportTarget::RunFolder(base) => Self::claim_run_folder(base, now),
+        }
+    }
+
+    /// `report-path`: the report's name must be free (not even a dangling link holds it), and
+    /// the signatures folder beside it is made.
+    fn claim_file(report: &Path) -> Result<Outputs, InputError> {
+        let stem = report.file_stem().map_or_else(|| "report".into(), |s| s.to_string_lossy().into_owned());
+        let signatures = report.with_file_name(format!("{stem}-signatures"));
+        let taken = |what: &Path| {
+            clash(format!(
+                "`{}` exists (another run's?) and is never overwritten: remove it, give a new file name, \
+                 or leave report-path unset so each run gets a folder of its own",
+                what.display()
+            ))
+        };
+        // `symlink_metadata`: a dangling link "does not exist" to `exists()`, and the
+        // report would then be written through it.
+        if std::fs::symlink_metadata(report).is_ok() {
+            return Err(taken(report));
+        }
+        let parent = signatures.parent().unwrap_or(Path::new("."));
+        match std::fs::create_dir_all(parent).and_then(|()| std::fs::create_dir(&signatures)) {
+            Ok(()) => {
+                Ok(Outputs { report: report.to_path_buf(), claimed: signatures.clone(), signatures, run_folder: false })
             }
-            ReportTarget::RunFolder(base) => {
-                let cannot = |e: io::Error| {
-                    clash(format!(
-                        "cannot create a folder for this run in `{}` ({e}): set report-path to a writable place",
-                        base.display()
-                    ))
-                };
-                std::fs::create_dir_all(base).map_err(cannot)?;
-                let stem = format!("{}-{}", run_stamp(now), std::process::id());
-                for n in 1..=100 {
-                    let name = if n == 1 { stem.clone() } else { format!("{stem}-{n}") };
-                    let dir = base.join(name);
-                    match std::fs::create_dir(&dir) {
-                        Ok(()) => {
-                            return Ok(Outputs {
-                                report: dir.join(REPORT_NAME),
-                                signatures: dir.join(SIGNATURES_FOLDER),
-                                claimed: dir,
-                                run_folder: true,
-                            })
-                        }
-                        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
-                        Err(e) => return Err(cannot(e)),
-                    }
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => Err(taken(&signatures)),
+            Err(e) => Err(clash(format!("cannot create `{}` ({e}): give a writable place", signatures.display()))),
+        }
+    }
+
+    /// A new folder in `base`, which is never a symlink: the run writes where it says.
+    fn claim_run_folder(base: &Path, now: SystemTime) -> Result<Outputs, InputError> {
+        let cannot = |e: io::Error| {
+            clash(format!(
+                "cannot create a folder for this run in `{}` ({e}): set report-path to a writable place",
+                base.display()
+            ))
+        };
+        if std::fs::symlink_metadata(base).is_ok_and(|m| m.file_type().is_symlink()) {
+            return Err(clash(format!(
+                "`{}` is a symlink, and run folders are never made through one: remove it, \
+                 or set report-path to a file name",
+                base.display()
+            )));
+        }
+        std::fs::create_dir_all(base).map_err(cannot)?;
+        let stem = format!("{}-{}", run_stamp(now), std::process::id());
+        for n in 1..=100 {
+            let name = if n == 1 { stem.clone() } else { format!("{stem}-{n}") };
+            let dir = base.join(name);
+            match std::fs::create_dir(&dir) {
+                Ok(()) => {
+                    return Ok(Outputs {
+                        report: dir.join(REPORT_NAME),
+                        signatures: dir.join(SIGNATURES_FOLDER),
+                        claimed: dir,
+                        run_folder: true,
+                    })
                 }
-                Err(cannot(io::Error::new(io::ErrorKind::AlreadyExists, "100 runs started in the same millisecond")))
+                Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
+                Err(e) => return Err(cannot(e)),
             }
         }
+        Err(cannot(io::Error::new(io::ErrorKind::AlreadyExists, "100 runs started in the same millisecond")))
     }
 
     /// The folder to name when telling the user where to look.
@@ -210,6 +221,23 @@ mod tests {
         assert!(!first.signatures.exists(), "an empty signatures folder is removed");
         let e = Outputs::claim(&target, SystemTime::now()).unwrap_err();
         assert!(e.message.contains(&report.display().to_string()), "{e}");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn links_are_never_followed_to_a_report_or_a_run_folder() {
+        let dir = tempfile::tempdir().unwrap();
+        let dangling = dir.path().join("r.json");
+        std::os::unix::fs::symlink(dir.path().join("nowhere.json"), &dangling).unwrap();
+        let e = Outputs::claim(&ReportTarget::File(dangling), SystemTime::now()).unwrap_err();
+        assert_eq!(e.input, "report-path");
+        assert!(!dir.path().join("nowhere.json").exists());
+        let elsewhere = tempfile::tempdir().unwrap();
+        let base = dir.path().join("codesign-gate");
+        std::os::unix::fs::symlink(elsewhere.path(), &base).unwrap();
+        let e = Outputs::claim(&ReportTarget::RunFolder(base), SystemTime::now()).unwrap_err();
+        assert!(e.message.contains("is a symlink"), "{e}");
+        assert_eq!(std::fs::read_dir(elsewhere.path()).unwrap().count(), 0, "nothing made through the link");
     }
 
     #[test]
