@@ -4,8 +4,9 @@
 # it tags that commit). Nothing fetched is trusted: only those checksums are.
 #
 # Writes `path=<binary>` to $GITHUB_OUTPUT when the commit is a release, `build=true` when it
-# carries no checksums (uses: ./ or a development branch), and fails the step on anything else:
-# a checksum mismatch never falls back to a build.
+# carries no checksums (uses: ./ or a development branch) and the workflow opted in with
+# CODESIGN_GATE_BUILD_FROM_SOURCE=true on the step, and fails the step on anything else: a commit
+# without checksums is refused by default, and a checksum mismatch never falls back to a build.
 #
 # CODESIGN_GATE_DOWNLOAD_URL replaces the release's download folder (an https:// or file:// URL
 # of a folder holding the assets), for a mirror or for the action's own tests. The checksums
@@ -50,9 +51,18 @@ download() { # url dest
 : "${GITHUB_ACTION_PATH:?}" "${GITHUB_OUTPUT:?}" "${RUNNER_OS:?}" "${RUNNER_ARCH:?}" "${RUNNER_TEMP:?}"
 release="${GITHUB_ACTION_PATH}/action/release"
 
+# A commit without checksums has no verified binary: building it runs the source's and every
+# dependency's build scripts on this runner, so it happens only when the workflow asks for it.
 if [ ! -f "${release}/SHA256SUMS" ]; then
-  echo "build=true" >> "${GITHUB_OUTPUT}"
-  exit 0
+  case "${CODESIGN_GATE_BUILD_FROM_SOURCE:-false}" in
+    true | True | TRUE)
+      echo "build=true" >> "${GITHUB_OUTPUT}"
+      exit 0
+      ;;
+    false | False | FALSE | "") ;;
+    *) error "CODESIGN_GATE_BUILD_FROM_SOURCE must be true or false" ;;
+  esac
+  error "this commit of the action carries no release checksums (uses: ./, a branch, or a commit that is not a release), so there is no verified codesign-gate binary for it, and nothing was built. Pin a release by the full commit SHA of its tag, as its release notes show: uses: ${GITHUB_ACTION_REPOSITORY:-<owner>/codesign-gate}@<40-hex commit SHA> # vX.Y.Z. Or, to compile this commit on the runner (about 6-7 minutes, needs cargo, and runs the build scripts of every dependency as the runner's user), set CODESIGN_GATE_BUILD_FROM_SOURCE: 'true' in the env: of this step."
 fi
 
 version="$(tr -d '[:space:]' < "${release}/version")"

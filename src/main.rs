@@ -1,6 +1,8 @@
 //! The binary's edge: parse the command line, run, map the result to an exit code.
 
-use std::path::PathBuf;
+use std::collections::BTreeMap;
+use std::io::Read as _;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Arg, ArgMatches, Command};
@@ -23,23 +25,51 @@ const EXIT_INPUT: u8 = 2;
 const EXIT_SIGINT: u8 = 130;
 const EXIT_SIGTERM: u8 = 143;
 
+/// The inputs that hold a secret, each with the flag that reads it from a file. A command line is
+/// readable by every user of the machine (`ps`, `/proc/<pid>/cmdline`), so a secret is never
+/// taken as a plain `--flag`: only from its `INPUT_*` variable or from a file.
+const SECRET_FILE_FLAGS: &[(&str, &str)] = &[
+    ("tpp-access-token", "tpp-access-token-file"),
+    ("tpp-password", "tpp-password-file"),
+    ("appviewx-password", "appviewx-password-file"),
+    ("appviewx-gwkey", "appviewx-gwkey-file"),
+    ("github-token", "github-token-file"),
+];
+
+/// The most a secret file may hold: a password or a token, never a large file read by mistake.
+const SECRET_FILE_LIMIT: u64 = 64 * 1024;
+
+fn is_secret(name: &str) -> bool {
+    SECRET_FILE_FLAGS.iter().any(|(secret, _)| *secret == name)
+}
+
 fn input_args() -> Vec<Arg> {
-    INPUTS
+    let mut args: Vec<Arg> = INPUTS
         .iter()
         .map(|i| {
-            Arg::new(i.name).long(i.name).value_name("VALUE").help(format!(
+            // A secret's plain flag is still parsed, so that it is refused by name (exit 2), but
+            // --help shows only its -file flag.
+            Arg::new(i.name).long(i.name).value_name("VALUE").hide(is_secret(i.name)).help(format!(
                 "{} [env: {}]",
                 i.help_text(),
                 config::env_name(i.name)
             ))
         })
-        .collect()
+        .collect();
+    args.extend(SECRET_FILE_FLAGS.iter().map(|&(name, file_flag)| {
+        let help = INPUTS.iter().find(|i| i.name == name).map_or("", |i| i.help);
+        Arg::new(file_flag).long(file_flag).value_name("FILE").value_parser(clap::value_parser!(PathBuf)).help(format!(
+            "{help}, read from FILE (one trailing newline dropped); never as --{name}, which every user of the machine could read [env: {}]",
+            config::env_name(name)
+        ))
+    }));
+    args
 }
 
 fn cli() -> Command {
     Command::new("codesign-gate")
         .version(env!("CARGO_PKG_VERSION"))
-        .about("Pre-qualify, pre-approve and sign release artifacts with Venafi TPP and AppViewX.\nEvery input can be given as --flag or as the INPUT_* variable GitHub sets; a flag wins.")
+        .about("Pre-qualify, pre-approve and sign release artifacts with Venafi TPP and AppViewX.\nEvery input can be given as --flag or as the INPUT_* variable GitHub sets; a flag wins.\nA secret (password, token, gwkey) is taken only from its INPUT_* variable or a --<name>-file FILE: never as a --flag, which every user of the machine can read.")
         .args(input_args())
         .args_conflicts_with_subcommands(true)
         .subcommand(Command::new("run").about("Run the gate (the default)").args(input_args()))
@@ -90,7 +120,14 @@ fn main() -> ExitCode {
 /// `plan`: the `plan` command, which is the main command with `dry-run` set.
 async fn run(matches: &ArgMatches, plan: bool) -> ExitCode {
     let github = std::env::var("GITHUB_ACTIONS").is_ok_and(|v| v == "true");
-    let mut inputs = Inputs::gather(|name| matches.get_one::<String>(name).cloned(), |var| std::env::var(var).ok());
+    let secrets = match secret_files(matches, &|var| std::env::var(var).ok()) {
+        Ok(s) => s,
+        Err(e) => return input_error(&e, github),
+    };
+    let mut inputs = Inputs::gather(
+        |name| secrets.get(name).cloned().or_else(|| matches.get_one::<String>(name).cloned()),
+        |var| std::env::var(var).ok(),
+    );
     if plan {
         inputs.set("dry-run", "true");
     }
@@ -118,6 +155,56 @@ async fn run(matches: &ArgMatches, plan: bool) -> ExitCode {
             ExitCode::from(EXIT_FAILED)
         }
     }
+}
+
+/// The secrets given in files, by input name. A secret given as a plain flag is refused, naming
+/// the flag and never its value; so are a file that cannot be read or is empty, and a file given
+/// beside the secret's environment variable (which of the two was meant?).
+fn secret_files(
+    matches: &ArgMatches,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<BTreeMap<&'static str, String>, String> {
+    let mut found = BTreeMap::new();
+    for &(name, file_flag) in SECRET_FILE_FLAGS {
+        let var = config::env_name(name);
+        if matches.get_one::<String>(name).is_some() {
+            return Err(format!(
+                "--{name} is refused: a command line is readable by every user of this machine (ps, /proc/<pid>/cmdline). Give it in the {var} environment variable, or in a file with --{file_flag} FILE"
+            ));
+        }
+        let Some(path) = matches.get_one::<PathBuf>(file_flag) else { continue };
+        if env(&var).is_some_and(|v| !v.trim().is_empty()) {
+            return Err(format!(
+                "--{file_flag} and the {var} environment variable are both set: give {name} one way only"
+            ));
+        }
+        found.insert(name, read_secret_file(file_flag, path)?);
+    }
+    Ok(found)
+}
+
+/// A secret file's content, less one trailing newline (`\n` or `\r\n`), as `echo` and editors
+/// leave it; every other character is the secret's.
+fn read_secret_file(flag: &str, path: &Path) -> Result<String, String> {
+    let refuse = |why: &str| format!("--{flag} {}: {why}", path.display());
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)
+        .and_then(|f| f.take(SECRET_FILE_LIMIT + 1).read_to_end(&mut bytes))
+        .map_err(|e| refuse(&format!("cannot be read: {e}")))?;
+    if bytes.len() as u64 > SECRET_FILE_LIMIT {
+        return Err(refuse("is larger than 64 KiB, which no password or token is"));
+    }
+    let mut secret = String::from_utf8(bytes).map_err(|_| refuse("is not UTF-8 text"))?;
+    if secret.ends_with('\n') {
+        secret.pop();
+        if secret.ends_with('\r') {
+            secret.pop();
+        }
+    }
+    if secret.trim().is_empty() {
+        return Err(refuse("is empty"));
+    }
+    Ok(secret)
 }
 
 /// Runs the pipeline and writes every report; the exit code follows the outcome.

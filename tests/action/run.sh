@@ -2,7 +2,8 @@
 # The composite action's shell logic (action/fetch.sh, action/build.sh) on every runner the
 # release serves, simulated with RUNNER_OS/RUNNER_ARCH against a local release folder: the
 # verified download, a tampered binary, a platform without a binary, a commit without
-# checksums, and a source build that must see no token.
+# checksums (refused unless the workflow opts in to a source build), and a source build that
+# must see no token: not in cargo's environment, nor in its parent's.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
 work="$(mktemp -d)"
@@ -18,7 +19,7 @@ not_ok() { failed=$((failed + 1)); echo "FAIL $1"; shift; printf '     %s\n' "$@
 action="${work}/action-checkout"
 assets="${work}/assets"
 mkdir -p "${action}/action/release" "${assets}"
-cp "${root}/action/fetch.sh" "${root}/action/build.sh" "${action}/action/"
+cp "${root}"/action/*.sh "${action}/action/"
 platforms="Linux-X64 Linux-ARM64 Windows-X64 Windows-ARM64 macOS-X64 macOS-ARM64"
 for p in ${platforms}; do
   ext=""
@@ -98,20 +99,61 @@ else
   not_ok "fetch: http URL" "exit $(code)" "$(cat "${work}/log")"
 fi
 
-# A commit without checksums asks for a source build.
+# A commit without checksums: no build unless the workflow asks for one, and a clear way out.
 mv "${action}/action/release" "${work}/release-data"
 step fetch.sh Linux X64
-if [ "$(code)" = 0 ] && [ "$(output build)" = true ] && [ -z "$(output path)" ]; then
-  ok "fetch: a commit without checksums asks for a build from source"
+if [ "$(code)" = 1 ] && [ -z "$(output build)" ] && [ -z "$(output path)" ] \
+  && grep -q '^::error title=codesign-gate::this commit of the action carries no release checksums' "${work}/log" \
+  && grep -q "Pin a release by the full commit SHA of its tag" "${work}/log" \
+  && grep -q "set CODESIGN_GATE_BUILD_FROM_SOURCE: 'true' in the env: of this step" "${work}/log"; then
+  ok "fetch: a commit without checksums is refused unless a source build is asked for"
 else
-  not_ok "fetch: no checksums" "exit $(code)" "$(cat "${work}/log" "${work}/output")"
+  not_ok "fetch: no checksums, no opt-in" "exit $(code)" "$(cat "${work}/log" "${work}/output")"
 fi
 
-# The source build: without cargo, a clear error; with it, no token or secret in the build's
-# environment. A stand-in cargo records the environment it was given.
+step fetch.sh Linux X64 CODESIGN_GATE_BUILD_FROM_SOURCE=yes
+if [ "$(code)" = 1 ] && [ -z "$(output build)" ] \
+  && grep -q '^::error title=codesign-gate::CODESIGN_GATE_BUILD_FROM_SOURCE must be true or false' "${work}/log"; then
+  ok "fetch: CODESIGN_GATE_BUILD_FROM_SOURCE other than true or false is refused"
+else
+  not_ok "fetch: bad opt-in value" "exit $(code)" "$(cat "${work}/log" "${work}/output")"
+fi
+
+step fetch.sh Linux X64 CODESIGN_GATE_BUILD_FROM_SOURCE=true
+if [ "$(code)" = 0 ] && [ "$(output build)" = true ] && [ -z "$(output path)" ]; then
+  ok "fetch: a commit without checksums builds from source when CODESIGN_GATE_BUILD_FROM_SOURCE=true"
+else
+  not_ok "fetch: no checksums, opted in" "exit $(code)" "$(cat "${work}/log" "${work}/output")"
+fi
+
+# The source build: without the opt-in, nothing runs; without cargo, a clear error; with it, a
+# stand-in cargo records its environment, its parent's and its session, and leaves a process
+# running behind it.
+mkdir -p "${work}/fake-cargo"
+cat > "${work}/fake-cargo/cargo" <<'CARGO'
+#!/usr/bin/env bash
+out="$(dirname "$0")/record"
+env > "${out}.env"
+echo "$@" > "${out}.args"
+if [ -r "/proc/${PPID}/environ" ]; then tr '\0' '\n' < "/proc/${PPID}/environ" > "${out}.parent-env"; fi
+if [ -r "/proc/$$/stat" ]; then awk '{ print $6 }' "/proc/$$/stat" > "${out}.session"; fi
+sleep 30 > /dev/null 2>&1 &
+echo "$!" > "${out}.leftover"
+CARGO
+chmod +x "${work}/fake-cargo/cargo"
+record="${work}/fake-cargo/record"
+
+step build.sh Linux X64 PATH="${work}/fake-cargo:${PATH}"
+if [ "$(code)" = 1 ] && [ ! -e "${record}.args" ] && [ -z "$(output path)" ] \
+  && grep -q "^::error title=codesign-gate::building codesign-gate from source needs CODESIGN_GATE_BUILD_FROM_SOURCE: 'true'" "${work}/log"; then
+  ok "build: without CODESIGN_GATE_BUILD_FROM_SOURCE, nothing is built"
+else
+  not_ok "build: no opt-in" "exit $(code)" "$(cat "${work}/log" "${work}/output")"
+fi
+
 mkdir -p "${work}/no-cargo"
 for tool in bash env awk cat mkdir rm sed; do ln -sf "$(command -v "${tool}")" "${work}/no-cargo/${tool}"; done
-step build.sh Linux X64 PATH="${work}/no-cargo"
+step build.sh Linux X64 PATH="${work}/no-cargo" CODESIGN_GATE_BUILD_FROM_SOURCE=true
 if [ "$(code)" = 1 ] && grep -q '^::error title=codesign-gate::cargo: command not found. Building codesign-gate from source needs the Rust toolchain' "${work}/log" \
   && grep -q '^::notice title=codesign-gate::.*6-7 minutes.*needs cargo' "${work}/log"; then
   ok "build: without cargo, a clear error that says how to get the binary"
@@ -119,25 +161,44 @@ else
   not_ok "build: no cargo" "exit $(code)" "$(cat "${work}/log")"
 fi
 
-mkdir -p "${work}/fake-cargo"
-cat > "${work}/fake-cargo/cargo" <<'CARGO'
-#!/usr/bin/env bash
-env > "${FAKE_CARGO_ENV:?}"
-echo "$@" > "${FAKE_CARGO_ENV}.args"
-CARGO
-chmod +x "${work}/fake-cargo/cargo"
-step build.sh Linux X64 PATH="${work}/fake-cargo:${PATH}" FAKE_CARGO_ENV="${work}/cargo-env" \
+step build.sh Linux X64 PATH="${work}/fake-cargo:${PATH}" CODESIGN_GATE_BUILD_FROM_SOURCE=true \
   GH_TOKEN=secret-gh-token GITHUB_TOKEN=secret-github-token ACTIONS_ID_TOKEN_REQUEST_TOKEN=secret-oidc \
   ACTIONS_ID_TOKEN_REQUEST_URL=https://oidc.invalid/secret-url ACTIONS_RUNTIME_TOKEN=secret-runtime \
-  "INPUT_TPP-PASSWORD=secret-tpp-password" AWS_SECRET_ACCESS_KEY=secret-aws CARGO_REGISTRY_TOKEN=secret-registry
-if [ "$(code)" = 0 ] && [ -f "${work}/cargo-env" ] && ! grep -q secret "${work}/cargo-env" \
-  && grep -q "^GITHUB_OUTPUT=" "${work}/cargo-env" \
-  && grep -q -- "--release --locked" "${work}/cargo-env.args" \
+  "INPUT_TPP-PASSWORD=secret-tpp-password" AWS_SECRET_ACCESS_KEY=secret-aws CARGO_REGISTRY_TOKEN=secret-registry \
+  SIGNING_KEY_PEM=secret-custom-name DEPLOY=secret-plain-name
+if [ "$(code)" = 0 ] && [ -f "${record}.env" ] && ! grep -q secret "${record}.env" \
+  && ! grep -q -e '^GITHUB_' -e '^RUNNER_' "${record}.env" && grep -q '^PATH=' "${record}.env" \
+  && grep -q -- "--release --locked" "${record}.args" \
   && [ "$(output path)" = "${work}/temp/codesign-gate-target/release/codesign-gate" ]; then
-  ok "build: cargo runs without any token, password or OIDC request token in its environment"
+  ok "build: cargo runs in a fresh environment: no token, password, secret or runner file"
 else
   not_ok "build: environment" "exit $(code)" "$(cat "${work}/log" "${work}/output")" \
-    "$(grep secret "${work}/cargo-env" 2>/dev/null || true)"
+    "$(grep -e secret -e '^GITHUB_' -e '^RUNNER_' "${record}.env" 2>/dev/null || true)"
+fi
+
+if [ ! -r /proc/self/environ ]; then
+  ok "build: no /proc here, so no parent environment to check (skipped)"
+elif [ -f "${record}.parent-env" ] && grep -q '^PATH=' "${record}.parent-env" \
+  && ! grep -q -e secret -e '^GITHUB_' "${record}.parent-env"; then
+  ok "build: cargo's parent process holds no secret either (/proc/\$PPID/environ)"
+else
+  not_ok "build: parent environment" "$(grep -e secret -e '^GITHUB_' "${record}.parent-env" 2>/dev/null || echo "not recorded")"
+fi
+
+leftover="$(cat "${record}.leftover")"
+# A killed process whose parent is gone stays a zombie where PID 1 reaps nothing (a container).
+running() { [ -r "/proc/$1/stat" ] && [ "$(awk '{ print $3 }' "/proc/$1/stat")" != Z ]; }
+if ! command -v setsid >/dev/null 2>&1 || [ ! -r /proc/self/stat ]; then
+  kill "${leftover}" 2>/dev/null || true
+  ok "build: no setsid here, so the build shares the step's session (skipped)"
+elif [ "$(cat "${record}.session")" != "$(awk '{ print $6 }' /proc/$$/stat)" ] \
+  && ! running "${leftover}" \
+  && grep -q '^::warning title=codesign-gate::the build of codesign-gate left processes running; they were stopped' "${work}/log"; then
+  ok "build: cargo runs in a session of its own, and what it leaves running is stopped"
+else
+  kill "${leftover}" 2>/dev/null || true
+  not_ok "build: session" "build session $(cat "${record}.session" 2>/dev/null), ours $(awk '{ print $6 }' /proc/$$/stat)" \
+    "$(cat "${work}/log")"
 fi
 mv "${work}/release-data" "${action}/action/release"
 

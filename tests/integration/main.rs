@@ -8,6 +8,8 @@ mod documented;
 mod failures;
 mod faults;
 mod happy;
+mod hostile_argv;
+mod hostile_files;
 mod inputs;
 mod netns;
 mod oidc;
