@@ -4,7 +4,7 @@
 
 use std::path::Path;
 
-use super::{github, summary};
+use super::{github, scrub, summary};
 use crate::config::CheckRunConfig;
 use crate::github::{Annotation, AnnotationLevel, Conclusion, NewCheckRun, Output, Status};
 use crate::outcome::{Outcome, Severity};
@@ -51,7 +51,7 @@ pub fn render(
                     Severity::Error => AnnotationLevel::Failure,
                     Severity::Warning => AnnotationLevel::Warning,
                 },
-                message: p.message.clone(),
+                message: scrub::plain(&p.message),
                 title: Some(format!("codesign-gate: {}", p.stage)),
             })
         })

@@ -5,11 +5,13 @@ use std::hash::{BuildHasher, Hasher};
 use std::io::{self, Write};
 use std::path::Path;
 
+use super::scrub;
 use crate::outcome::{Outcome, Severity};
 
-/// Escapes a command's message: `%`, CR and LF.
+/// Escapes a command's message: hidden characters shown, `##[` defused, then `%`, CR and LF
+/// ([`scrub::command_data`]).
 pub fn escape_data(s: &str) -> String {
-    s.replace('%', "%25").replace('\r', "%0D").replace('\n', "%0A")
+    scrub::command_data(s)
 }
 
 /// Escapes a command property: the data escapes plus `:` and `,`.

@@ -7,6 +7,7 @@ pub mod github;
 pub mod json;
 pub mod outputs;
 pub mod record;
+pub mod scrub;
 pub mod summary;
 pub mod terminal;
 mod text;
@@ -26,19 +27,23 @@ use crate::http::{Http, HttpOptions};
 use crate::outcome::Outcome;
 use crate::secret::Secret;
 use outputs::Outputs;
-pub use text::escape_line;
+pub use scrub::escape_line;
+use scrub::Secrets;
 
 /// The progress stream (stdout). On GitHub it speaks workflow commands; elsewhere plain text.
+/// It remembers every secret it was asked to mask, and redacts them from everything it writes
+/// and from the outcome before the report is rendered ([`scrub`]).
 pub struct Log {
     out: Mutex<Box<dyn Write + Send>>,
     github: bool,
     plan: bool,
+    secrets: Mutex<Secrets>,
 }
 
 impl Log {
     /// `github`: speak workflow commands rather than plain text.
     pub fn new(out: Box<dyn Write + Send>, github: bool) -> Self {
-        Log { out: Mutex::new(out), github, plan: false }
+        Log { out: Mutex::new(out), github, plan: false, secrets: Mutex::new(Secrets::default()) }
     }
 
     /// A plan's log: every progress line starts with `[plan]`, as a plan's stages run on
@@ -53,6 +58,20 @@ impl Log {
         self.github
     }
 
+    /// Every secret it was asked to mask so far, to redact them from what it did not write.
+    pub fn secrets(&self) -> Secrets {
+        self.secrets.lock().map(|s| s.clone()).unwrap_or_default()
+    }
+
+    /// The text with every known secret as `***`.
+    fn redact(&self, text: &str) -> String {
+        match self.secrets.lock() {
+            Ok(secrets) => secrets.redact(text).into_owned(),
+            // A thread panicked holding it: hide everything rather than risk a secret.
+            Err(_) => scrub::HIDDEN.to_string(),
+        }
+    }
+
     fn write(&self, text: &str) {
         if let Ok(mut out) = self.out.lock() {
             // A closed stdout must not abort a signing run; the report files still carry it all.
@@ -64,15 +83,20 @@ impl Log {
     /// One progress line, escaped so that it cannot start a workflow command.
     pub fn info(&self, line: &str) {
         let label = if self.plan { "[plan] " } else { "" };
-        self.write(&format!("{label}{}\n", escape_line(line)));
+        self.write(&format!("{label}{}\n", escape_line(&self.redact(line))));
     }
 
-    /// Tells the runner to hide a value from every later log line. Outside GitHub there is no
-    /// runner to tell, and printing the value would defeat the purpose.
+    /// Tells the runner to hide a value from every later log line, and remembers it so that
+    /// this run redacts it itself from every channel (the runner masks the log only). Outside
+    /// GitHub there is no runner to tell, and printing the value would defeat the purpose.
     pub fn mask(&self, secret: &Secret) {
+        if let Ok(mut secrets) = self.secrets.lock() {
+            secrets.add(secret.expose());
+        }
         if self.github {
             for line in secret.expose().lines().map(str::trim).filter(|l| !l.is_empty()) {
-                self.write(&format!("::add-mask::{}\n", github::escape_data(line)));
+                // The value as it is, so that the runner masks exactly it.
+                self.write(&format!("::add-mask::{}\n", scrub::percent_data(line)));
             }
         }
     }
@@ -80,18 +104,18 @@ impl Log {
     /// A warning annotation on GitHub; a `warning:` line elsewhere.
     pub fn warning(&self, message: &str) {
         if self.github {
-            self.write(&format!("::warning title=codesign-gate::{}\n", github::escape_data(message)));
+            self.write(&format!("::warning title=codesign-gate::{}\n", github::escape_data(&self.redact(message))));
         } else {
-            self.write(&format!("warning: {message}\n"));
+            self.write(&format!("warning: {}\n", escape_line(&self.redact(message))));
         }
     }
 
     /// Opens a collapsible group in GitHub's log; elsewhere, a heading line.
     pub fn group(&self, name: &str) {
         if self.github {
-            self.write(&format!("::group::{}\n", github::escape_data(name)));
+            self.write(&format!("::group::{}\n", github::escape_data(&self.redact(name))));
         } else {
-            self.write(&format!("── {name}\n"));
+            self.write(&format!("── {}\n", escape_line(&self.redact(name))));
         }
     }
 
@@ -102,9 +126,10 @@ impl Log {
         }
     }
 
-    /// Writes text as is, unescaped: for the annotations and tables the report renders itself.
+    /// Writes text unescaped (secrets aside): for the annotations and tables the report renders
+    /// itself, each of its values already escaped for the log.
     pub fn raw(&self, text: &str) {
-        self.write(text);
+        self.write(&self.redact(text));
     }
 }
 
@@ -138,12 +163,18 @@ pub async fn finish(
 ) -> Vec<String> {
     let mut failures = Vec::new();
     write_signatures(outcome, &places.signatures);
+    // Once, before any renderer reads the outcome: after the signature files are named (they
+    // carry the artifacts' own names), before the check run's body is rendered.
+    let secrets = log.secrets();
+    secrets.redact_outcome(outcome);
     let workspace = std::env::var_os("GITHUB_WORKSPACE").map(PathBuf::from);
     // Before the report is written, so that its journal (or its plan) lists the check run's call.
     let check_run = match &config.check_run {
         Some(check) => Some(publish_check_run(check, outcome, config, workspace.as_deref(), cancel).await),
         None => None,
     };
+    // The check run's own warnings joined the outcome since.
+    secrets.redact_outcome(outcome);
     let mut report = Vec::new();
     if let Err(e) = json::write(outcome, &mut report).and_then(|()| outputs::write_new(&places.report, &report)) {
         failures.push(format!("report-path: cannot write `{}`: {e}", places.report.display()));

@@ -2,21 +2,13 @@
 
 use std::io::{self, Write};
 
+use super::scrub::{escape_line, md_code as code, md_text as text};
 use crate::outcome::{Outcome, Revocation, RunResult, Severity, SignRecord, StageStatus};
 use crate::units::{human_ms, human_size};
 
-/// Markdown table cells: a `|` would split the cell (even inside a code span), a newline would
-/// end the row. Backslashes stay as they are: DNs are full of them and code spans show them as is.
-fn cell(s: &str) -> String {
-    s.replace('|', "\\|").replace(['\r', '\n'], " ")
-}
-
-fn code(s: &str) -> String {
-    if s.contains('`') {
-        cell(s)
-    } else {
-        format!("`{}`", cell(s))
-    }
+/// A line of a fenced code block: one line, hidden characters shown, and no fence inside.
+fn fenced(s: &str) -> String {
+    escape_line(s).replace("```", "`\u{200b}``")
 }
 
 /// A TPP stage's cell: a pre-qualification or a pre-approval.
@@ -71,12 +63,12 @@ fn planned_requests(outcome: &Outcome, w: &mut dyn Write) -> io::Result<()> {
     }
     writeln!(w, "\n<details><summary>Headers and bodies</summary>\n\n```")?;
     for (i, r) in plan.requests.iter().enumerate() {
-        writeln!(w, "{}. {} {}", i + 1, r.method, r.url.replace("```", "`\u{200b}``"))?;
+        writeln!(w, "{}. {}", i + 1, fenced(&format!("{} {}", r.method, r.url)))?;
         for h in &r.headers {
-            writeln!(w, "   {}", h.replace("```", "`\u{200b}``"))?;
+            writeln!(w, "   {}", fenced(h))?;
         }
         if let Some(body) = &r.body {
-            writeln!(w, "   {}", body.text().replace("```", "`\u{200b}``"))?;
+            writeln!(w, "   {}", fenced(&body.text()))?;
         }
     }
     writeln!(w, "```\n\n</details>\n")
@@ -93,7 +85,7 @@ fn table(outcome: &Outcome, w: &mut dyn Write) -> io::Result<()> {
     for a in &outcome.artifacts {
         let digest = match (&a.digest, &a.digest_error) {
             (Some(d), _) => format!("`{}…`", &d.hex[..16]),
-            (None, Some(e)) => cell(e),
+            (None, Some(e)) => text(e),
             (None, None) => "–".into(),
         };
         let (id, status, time) = sign_cells(a.sign.as_ref());
@@ -136,7 +128,7 @@ pub fn markdown(outcome: &Outcome, w: &mut dyn Write) -> io::Result<()> {
         human_ms(outcome.duration_ms)
     )?;
     table(outcome, w)?;
-    if let Some(line) = super::text::preapprovals_line(outcome, &code) {
+    if let Some(line) = super::text::preapprovals_line(outcome, &code, &text) {
         writeln!(w, "**Pre-approvals** {line}\n")?;
     }
     if let Some(line) = outcome.tpp_auth.as_ref().and_then(|a| revocation_line(&a.revocations)) {
@@ -152,7 +144,7 @@ pub fn markdown(outcome: &Outcome, w: &mut dyn Write) -> io::Result<()> {
                 Severity::Warning => "⚠️",
             };
             let subject = p.artifact.as_deref().map(|a| format!("{} ", code(a))).unwrap_or_default();
-            writeln!(w, "- {mark} {subject}({}) {}", p.stage, cell(&p.message))?;
+            writeln!(w, "- {mark} {subject}({}) {}", p.stage, text(&p.message))?;
         }
         writeln!(w)?;
     }

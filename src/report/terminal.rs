@@ -2,7 +2,7 @@
 
 use std::io::{self, Write};
 
-use super::text::escape_line;
+use super::scrub::escape_line;
 use crate::outcome::{Outcome, RunResult, Severity, StageStatus};
 use crate::units::{human_ms, human_size};
 
@@ -20,12 +20,12 @@ fn rows(outcome: &Outcome) -> Vec<[String; 7]> {
     };
     for a in &outcome.artifacts {
         rows.push([
-            a.name.clone(),
+            escape_line(&a.name),
             a.size.map_or_else(|| "-".into(), human_size),
             a.digest.as_ref().map_or_else(|| "-".into(), |d| format!("{}…", &d.hex[..16])),
             mark(&a.prequalify),
             mark(&a.preapproval),
-            a.sign.as_ref().and_then(|s| s.sign_id.clone()).unwrap_or_else(|| "-".into()),
+            a.sign.as_ref().and_then(|s| s.sign_id.as_deref()).map_or_else(|| "-".into(), escape_line),
             a.sign.as_ref().map_or_else(|| "-".into(), |s| s.status.label().to_string()),
         ]);
     }
@@ -36,7 +36,7 @@ fn rows(outcome: &Outcome) -> Vec<[String; 7]> {
             "-".into(),
             "-".into(),
             "-".into(),
-            s.sign_id.clone().unwrap_or_default(),
+            escape_line(s.sign_id.as_deref().unwrap_or_default()),
             s.status.label().into(),
         ]);
     }
@@ -50,10 +50,10 @@ pub fn table(outcome: &Outcome, w: &mut impl Write) -> io::Result<()> {
     writeln!(w)?;
     for r in &rows {
         let line: Vec<String> = r.iter().zip(&widths).map(|(v, wd)| format!("{v:<wd$}")).collect();
-        writeln!(w, "{}", line.join("  ").trim_end())?;
+        writeln!(w, "{}", escape_line(line.join("  ").trim_end()))?;
     }
     writeln!(w)?;
-    if let Some(line) = super::text::preapprovals_line(outcome, &|s: &str| s.to_string()) {
+    if let Some(line) = super::text::preapprovals_line(outcome, &escape_line, &escape_line) {
         writeln!(w, "pre-approvals: {line}")?;
     }
     for p in &outcome.problems {
@@ -62,7 +62,7 @@ pub fn table(outcome: &Outcome, w: &mut impl Write) -> io::Result<()> {
             Severity::Warning => "warning",
         };
         let subject = p.artifact.as_deref().map(|a| format!("{a}: ")).unwrap_or_default();
-        writeln!(w, "{tag}: {subject}{} ({})", p.message, p.stage)?;
+        writeln!(w, "{}", escape_line(&format!("{tag}: {subject}{} ({})", p.message, p.stage)))?;
     }
     writeln!(
         w,

@@ -10,6 +10,7 @@ mod faults;
 mod happy;
 mod hostile_argv;
 mod hostile_files;
+mod hostile_text;
 mod inputs;
 mod netns;
 mod oidc;
