@@ -2,7 +2,7 @@
 //! scrubbed: no secret in any form, no live Markdown or HTML in the summary, no hidden
 //! character and no workflow command on stdout.
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{BufReader, Write};
 use std::net::TcpListener;
 
 use base64::Engine as _;
@@ -39,21 +39,8 @@ fn echoing_server() -> String {
     std::thread::spawn(move || {
         for stream in listener.incoming().flatten() {
             let mut reader = BufReader::new(stream.try_clone().expect("clone"));
-            let mut raw = String::new();
-            let mut length = 0;
-            loop {
-                let mut h = String::new();
-                if reader.read_line(&mut h).map_or(true, |n| n == 0) || h == "\r\n" {
-                    break;
-                }
-                if let Some(v) = h.to_ascii_lowercase().strip_prefix("content-length:") {
-                    length = v.trim().parse().unwrap_or(0);
-                }
-                raw.push_str(&h);
-            }
-            let mut body = vec![0u8; length];
-            let _ = reader.read_exact(&mut body);
-            raw.push_str(&String::from_utf8_lossy(&body));
+            let Some((line, headers, body)) = read_request(&mut reader) else { continue };
+            let raw = format!("{line}{}{}", headers.concat(), String::from_utf8_lossy(&body));
             let echo = format!(
                 "you sent: {raw} | as a URL: {} | in Base64: {} | {HOSTILE}",
                 percent(&raw),

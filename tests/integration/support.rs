@@ -1,7 +1,7 @@
 //! Runs the real binary against the real simulator and collects every channel it writes to.
 
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{BufRead, BufReader, Write};
 use std::net::TcpListener;
 use std::path::PathBuf;
 use std::process::Command;
@@ -339,6 +339,30 @@ pub fn fake_github() -> (String, Arc<Mutex<Vec<Request>>>) {
     fake_github_unavailable(0)
 }
 
+/// One HTTP/1.1 request as a stand-in server reads it: the request line, the header lines as
+/// received (with their line ends) and the body its `Content-Length` announces. `None` when the
+/// connection ends before a request line.
+pub fn read_request(reader: &mut impl BufRead) -> Option<(String, Vec<String>, Vec<u8>)> {
+    let mut line = String::new();
+    if reader.read_line(&mut line).map_or(true, |n| n == 0) {
+        return None;
+    }
+    let (mut headers, mut length) = (Vec::new(), 0);
+    loop {
+        let mut h = String::new();
+        if reader.read_line(&mut h).map_or(true, |n| n == 0) || h == "\r\n" {
+            break;
+        }
+        if let Some(v) = h.to_ascii_lowercase().strip_prefix("content-length:") {
+            length = v.trim().parse().unwrap_or(0);
+        }
+        headers.push(h);
+    }
+    let mut body = vec![0u8; length];
+    let _ = reader.read_exact(&mut body);
+    Some((line, headers, body))
+}
+
 /// As [`fake_github`], but the first `times` requests are answered `503` with `Retry-After: 1`
 /// (and kept too), as GitHub does while it is degraded.
 pub fn fake_github_unavailable(times: usize) -> (String, Arc<Mutex<Vec<Request>>>) {
@@ -349,24 +373,8 @@ pub fn fake_github_unavailable(times: usize) -> (String, Arc<Mutex<Vec<Request>>
     std::thread::spawn(move || {
         for stream in listener.incoming().flatten() {
             let mut reader = BufReader::new(stream.try_clone().expect("clone"));
-            let mut line = String::new();
-            if reader.read_line(&mut line).is_err() {
-                continue;
-            }
-            let mut headers = Vec::new();
-            let mut length = 0;
-            loop {
-                let mut h = String::new();
-                if reader.read_line(&mut h).map_or(true, |n| n == 0) || h == "\r\n" {
-                    break;
-                }
-                if let Some(v) = h.to_ascii_lowercase().strip_prefix("content-length:") {
-                    length = v.trim().parse().unwrap_or(0);
-                }
-                headers.push(h.trim_end().to_string());
-            }
-            let mut body = vec![0u8; length];
-            let _ = reader.read_exact(&mut body);
+            let Some((line, headers, body)) = read_request(&mut reader) else { continue };
+            let headers = headers.iter().map(|h| h.trim_end().to_string()).collect();
             let body: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
             let answer = serde_json::json!({
                 "id": 4, "node_id": "CR_1", "details_url": null, "head_sha": body["head_sha"],
