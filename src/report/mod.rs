@@ -169,12 +169,13 @@ pub async fn finish(
     secrets.redact_outcome(outcome);
     let workspace = std::env::var_os("GITHUB_WORKSPACE").map(PathBuf::from);
     // Before the report is written, so that its journal (or its plan) lists the check run's call.
+    let before = scrub::Added::now(outcome);
     let check_run = match &config.check_run {
         Some(check) => Some(publish_check_run(check, outcome, config, workspace.as_deref(), cancel).await),
         None => None,
     };
-    // The check run's own warnings joined the outcome since.
-    secrets.redact_outcome(outcome);
+    // Only the check run's own calls, warnings and planned request joined the outcome since.
+    secrets.redact_added(outcome, before);
     let mut report = Vec::new();
     if let Err(e) = json::write(outcome, &mut report).and_then(|()| outputs::write_new(&places.report, &report)) {
         failures.push(format!("report-path: cannot write `{}`: {e}", places.report.display()));

@@ -144,15 +144,24 @@ impl Secrets {
             }
             self.redact_status(&mut p.outcome);
         }
-        for p in &mut o.problems {
+        self.redact_added(o, Added::default());
+    }
+
+    /// Redacts what joined the outcome's lists since `from` (the check run adds its calls, notes
+    /// and planned request after the outcome was redacted as a whole).
+    pub fn redact_added(&self, o: &mut Outcome, from: Added) {
+        if self.is_empty() {
+            return;
+        }
+        for p in o.problems.iter_mut().skip(from.problems) {
             self.redact_option(&mut p.artifact);
             self.redact_in_place(&mut p.message);
         }
-        for c in &mut o.calls {
+        for c in o.calls.iter_mut().skip(from.calls) {
             self.redact_option(&mut c.artifact);
             self.redact_option(&mut c.error);
         }
-        for r in o.plan.iter_mut().flat_map(|p| p.requests.iter_mut()) {
+        for r in o.plan.iter_mut().flat_map(|p| p.requests.iter_mut().skip(from.planned)) {
             self.redact_option(&mut r.artifact);
             self.redact_in_place(&mut r.method);
             self.redact_in_place(&mut r.url);
@@ -162,6 +171,26 @@ impl Secrets {
                 Some(Body::Other(text)) => self.redact_in_place(text),
                 None => {}
             }
+        }
+    }
+}
+
+/// How long the outcome's growing lists were at one point, so that only what joined since is
+/// redacted again.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Added {
+    problems: usize,
+    calls: usize,
+    planned: usize,
+}
+
+impl Added {
+    /// The lists' lengths now.
+    pub fn now(o: &Outcome) -> Self {
+        Added {
+            problems: o.problems.len(),
+            calls: o.calls.len(),
+            planned: o.plan.as_ref().map_or(0, |p| p.requests.len()),
         }
     }
 }
