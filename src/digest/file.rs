@@ -54,41 +54,16 @@ fn refuse_other(meta: &Metadata) -> io::Result<()> {
     }
 }
 
-/// `O_NONBLOCK`, which only FIFOs and devices heed; its value differs between platforms.
-#[cfg(all(
-    target_os = "linux",
-    any(
-        target_arch = "x86_64",
-        target_arch = "aarch64",
-        target_arch = "x86",
-        target_arch = "arm",
-        target_arch = "riscv64"
-    )
-))]
+/// `O_NONBLOCK`, which only FIFOs and devices heed: a FIFO put in a regular file's place after
+/// the check must not hang the open. Its value differs between platforms, so it comes from libc.
+#[cfg(unix)]
 fn non_blocking(options: &mut std::fs::OpenOptions) {
     use std::os::unix::fs::OpenOptionsExt as _;
-    options.custom_flags(0o4000);
+    options.custom_flags(libc::O_NONBLOCK);
 }
 
-#[cfg(target_os = "macos")]
-fn non_blocking(options: &mut std::fs::OpenOptions) {
-    use std::os::unix::fs::OpenOptionsExt as _;
-    options.custom_flags(0x0004);
-}
-
-#[cfg(not(any(
-    target_os = "macos",
-    all(
-        target_os = "linux",
-        any(
-            target_arch = "x86_64",
-            target_arch = "aarch64",
-            target_arch = "x86",
-            target_arch = "arm",
-            target_arch = "riscv64"
-        )
-    )
-)))]
+/// Elsewhere no FIFO can stand at a path in the workspace.
+#[cfg(not(unix))]
 fn non_blocking(_options: &mut std::fs::OpenOptions) {}
 
 #[cfg(test)]
