@@ -33,7 +33,7 @@ fn signature_for(sim: &signing_sim::SimHandle, ran: &Ran, content: &[u8]) -> Str
         base64::Engine::decode(&base64::engine::general_purpose::STANDARD, &request.file_hash_content).expect("Base64");
     let digest = sha2::Digest::finalize(<sha2::Sha256 as sha2::Digest>::new_with_prefix(content));
     assert!(digest_info.ends_with(&digest), "sign request {sign_id} is for this run's file");
-    signing_sim::fake_signature(&request.signing_key, &request.file_hash_content)
+    sim.signature(&request.signing_key, &request.file_hash_content).expect("the simulator's signature")
 }
 
 #[test]

@@ -118,7 +118,8 @@ fn sixteen_gates_at_once_each_keep_their_own_complete_results() {
             claimed_sign.insert(sign_id.to_string(), digest);
             let path = a["sign"]["signature_path"].as_str().expect("signature path");
             let record = state.sign_requests.iter().find(|r| r.sign_id == sign_id).expect("sign request");
-            let expected = signing_sim::fake_signature(&record.signing_key, &record.file_hash_content);
+            let expected =
+                sim.signature(&record.signing_key, &record.file_hash_content).expect("the simulator's signature");
             assert_eq!(std::fs::read_to_string(path).expect("signature file"), expected, "gate {i} {name}");
             signature_files.push(std::path::PathBuf::from(path));
         }

@@ -66,6 +66,24 @@ pub enum FaultKind {
     ExpireToken,
     /// Expire the AppViewX session of this request just before handling it.
     ExpireSession,
+    /// Process the request; the signature it concerns is made by a key that is not the signing
+    /// key's (a built-in stranger key of the same family). On `code-signing-generate-hash` it
+    /// marks the new sign request, whose every `Signed` answer then carries it; on a status or
+    /// download call it changes that one answer (if it is `Signed`). Elsewhere it does nothing.
+    WrongKey,
+    /// As `wrong-key`, with the signing key's signature of another sign request (another
+    /// DigestInfo) instead; see the README for which one.
+    SwappedSignature,
+    /// As `wrong-key`, with the right signature cut to its first half.
+    TruncatedSignature,
+}
+
+/// What a signature fault does to the signature it concerns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum SignatureFault {
+    WrongKey,
+    Swapped,
+    Truncated,
 }
 
 impl FaultKind {
@@ -82,6 +100,19 @@ impl FaultKind {
             FaultKind::Hang => "hang",
             FaultKind::ExpireToken => "expire-token",
             FaultKind::ExpireSession => "expire-session",
+            FaultKind::WrongKey => "wrong-key",
+            FaultKind::SwappedSignature => "swapped-signature",
+            FaultKind::TruncatedSignature => "truncated-signature",
+        }
+    }
+
+    /// What the kind does to a signature, for the kinds that change one.
+    pub(crate) fn signature_fault(&self) -> Option<SignatureFault> {
+        match self {
+            FaultKind::WrongKey => Some(SignatureFault::WrongKey),
+            FaultKind::SwappedSignature => Some(SignatureFault::Swapped),
+            FaultKind::TruncatedSignature => Some(SignatureFault::Truncated),
+            _ => None,
         }
     }
 }

@@ -2,7 +2,8 @@
 //!
 //! One listener serves both vendors (`/vedauth`, `/vedsdk`, `/avxapi`), a stand-in for GitHub
 //! Actions' OIDC token endpoint at `/__sim/oidc/token` (whose tokens `/vedauth/authorize/jwt`
-//! accepts), a read-only snapshot at `/__sim/state` and an approver at `/__sim/approve`. By
+//! accepts), a read-only snapshot at `/__sim/state`, an approver at `/__sim/approve`, and the
+//! signing keys' certificates at `/__sim/certificates` and `/__sim/ca.pem`. By
 //! default AppViewX signs only what TPP pre-qualified and pre-approved (or an approver let
 //! through): the approval chain, our model of a deployment the vendors document one side at a
 //! time. It exists so the gate's tests, its `demo` command and users'
@@ -22,14 +23,15 @@
 //! - 1: `fault` (on `avx_codes`)
 //! - 2: `config` (on `error`, `fault`, `scope`; inside it, `sim` on the `tpp`, `avx`, `oidc` and
 //!   `tls` types, and `validate` and `describe` on `sim`)
-//! - 3: `jwt`, `tls` (on `config`), `state` (on `config`, `fault`)
-//! - 4: `shared` (config, store, clock, JWT key)
+//! - 3: `jwt`, `tls` (on `config`), `state` (on `config`, `fault`), `pki` (on `config`, `error`,
+//!   `http`: the signing keys, their CA and certificates, and the `/__sim/certificates` routes)
+//! - 4: `shared` (config, store, clock, JWT key, signing keys)
 //! - 5: `chain` (the approval chain: what a signing takes from TPP's records, and the
 //!   approver's decision and `/__sim/approve` route)
 //! - 6 routes: `tpp` (its `common` and `approver` under `auth`, `flow` and `codesign`), `avx`
 //!   (`envelope` under `login` under `signing`, which runs `chain` at submission), `oidc`
-//! - 7: `server` (listens, reads requests, applies faults, routes to `tpp`, `avx`, `oidc` and
-//!   `chain`)
+//! - 7: `server` (listens, reads requests, applies faults, routes to `tpp`, `avx`, `oidc`,
+//!   `chain` and `pki`)
 //!
 //! This file starts the server and hands out `SimHandle` (whose `approve` and `reject` use
 //! `chain`). Nothing imports `server` or this file.
@@ -46,6 +48,7 @@ mod fault;
 mod http;
 mod jwt;
 mod oidc;
+mod pki;
 mod scope;
 mod server;
 mod shared;
@@ -56,17 +59,18 @@ mod tpp;
 mod variants;
 
 use std::net::SocketAddr;
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 
-pub use avx::{fake_signature, fake_signed_script};
+pub use avx::signed_script;
 pub use avx_codes::{app_code, app_status_message};
 pub use config::{
-    ApprovalMode, AvxConfig, AvxPolicy, AvxUser, JwtMapping, KeyUser, OidcConfig, SignOutcome, SimConfig, TlsConfig,
-    TppClient, TppConfig, TppEnvironment, TppUser, DEMO_ENVIRONMENT_DN, GITHUB_OIDC_ISSUER,
+    ApprovalMode, AvxConfig, AvxKey, AvxPolicy, AvxUser, JwtMapping, KeyAlgorithm, KeyUser, OidcConfig, SignOutcome,
+    SimConfig, TlsConfig, TppClient, TppConfig, TppEnvironment, TppUser, DEMO_ENVIRONMENT_DN, GITHUB_OIDC_ISSUER,
 };
 pub use error::Error;
 pub use fault::{Fault, FaultKind};
@@ -79,15 +83,17 @@ use shared::Shared;
 /// handle is shut down or dropped.
 ///
 /// # Errors
-/// `Error::Config` for a config `SimConfig::validate` refuses, `Error::Tls`/`Error::Io` when the
-/// certificate cannot be loaded or generated, `Error::Bind` when `listen` cannot be bound.
+/// `Error::Config` for a config `SimConfig::validate` refuses or a signing key file that holds no
+/// usable key or chain, `Error::Tls`/`Error::Io` when a certificate or key cannot be loaded or
+/// generated (or `certificates_out_dir` written), `Error::Bind` when `listen` cannot be bound.
 pub async fn start(config: SimConfig, listen: SocketAddr) -> Result<SimHandle, Error> {
     config.validate()?;
+    let pki = pki::Pki::build(&config.appviewx)?;
     let tls = config.tls.as_ref().map(|t| tls::acceptor(t, listen.ip())).transpose()?;
     let listener = TcpListener::bind(listen).await.map_err(|source| Error::Bind { addr: listen, source })?;
     let addr = listener.local_addr().map_err(|source| Error::Bind { addr: listen, source })?;
     let is_tls = tls.is_some();
-    let shared = Arc::new(Shared::new(config));
+    let shared = Arc::new(Shared::new(config, pki));
     let (shutdown, rx) = oneshot::channel();
     let task = tokio::spawn(server::serve(listener, tls, shared.clone(), rx));
     Ok(SimHandle { shared, addr, tls: is_tls, shutdown: Some(shutdown), task: Some(task), thread: None })
@@ -249,6 +255,54 @@ impl SimHandle {
     #[must_use]
     pub fn mint_jwt(&self, claims: &serde_json::Value) -> String {
         jwt::sign(&self.shared.jwt_key, claims)
+    }
+
+    /// The PEM certificate chain of an AppViewX signing key, leaf first, then the CA (or the
+    /// key's configured chain file as it reads); `None` for a key the simulator does not have.
+    /// The same as `GET /__sim/certificates?key=<key>`.
+    #[must_use]
+    pub fn certificate_chain_pem(&self, key: &str) -> Option<String> {
+        self.shared.pki.key(key).map(|k| k.chain_pem.clone())
+    }
+
+    /// The certificate of the CA that issued the signing keys' certificates, PEM, minted at
+    /// start (`GET /__sim/ca.pem`).
+    #[must_use]
+    pub fn ca_pem(&self) -> String {
+        self.shared.pki.ca_pem().to_string()
+    }
+
+    /// Every signing key and its algorithm, in config order (then the keys only policies name).
+    #[must_use]
+    pub fn signing_keys(&self) -> Vec<(String, KeyAlgorithm)> {
+        self.shared.pki.keys().iter().map(|k| (k.name.clone(), k.algorithm)).collect()
+    }
+
+    /// Writes every signing key's chain (`<key>.pem`) and the CA (`ca.pem`) into `dir`, as
+    /// `appviewx.certificates_out_dir` does at start.
+    ///
+    /// # Errors
+    /// `Error::Io` when `dir` or a file cannot be written, `Error::Config` when two keys' file
+    /// names clash.
+    pub fn write_certificates(&self, dir: &Path) -> Result<(), Error> {
+        self.shared.pki.write_certificates(dir)
+    }
+
+    /// The Base64 signature a signed request of `signing_key` over `file_hash_content` (the
+    /// Base64 DigestInfo, as submitted) answers as `encodedHashData` (under a policy without
+    /// `signed_script`, and without a signature fault). Both algorithms sign deterministically,
+    /// so this equals the answer. `None` for an unknown key or content the submit call refuses.
+    #[must_use]
+    pub fn signature(&self, signing_key: &str, file_hash_content: &str) -> Option<String> {
+        avx::expected_signature(&self.shared, signing_key, file_hash_content)
+    }
+
+    /// What a status call answers as `encodedHashData` for this sign request once it is signed
+    /// (the policy's signed script included, and what a signature fault on the submission did);
+    /// `None` for an unknown sign id.
+    #[must_use]
+    pub fn encoded_hash_data(&self, sign_id: &str) -> Option<String> {
+        avx::encoded_hash_data_of(&self.shared, sign_id)
     }
 
     /// Arms a fault at run time, after those from the config.

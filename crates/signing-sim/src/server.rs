@@ -26,12 +26,12 @@ use tokio::sync::oneshot;
 use tokio::task::JoinSet;
 use tokio_rustls::TlsAcceptor;
 
-use crate::fault::{self, FaultKind};
+use crate::fault::{self, FaultKind, SignatureFault};
 use crate::http::{Reply, Req};
 use crate::shared::Shared;
 use crate::state::{recorded_body, recorded_query, RequestRecord};
 use crate::variants::{self, Vendor};
-use crate::{avx, chain, oidc, tpp};
+use crate::{avx, chain, oidc, pki, tpp};
 
 /// Request bodies larger than this are refused; real clients send a few hundred bytes.
 const MAX_BODY: usize = 1024 * 1024;
@@ -192,14 +192,15 @@ fn answer(shared: &Shared, req: &Req, fault: Option<&FaultKind>) -> Reply {
         Some(FaultKind::ExpireToken) => {
             let now = shared.clock.now_ms();
             tpp::expire_bearer(&mut shared.lock(), req, now);
-            route(shared, req)
+            route(shared, req, None)
         }
         Some(FaultKind::ExpireSession) => {
             let now = shared.clock.now_ms();
             avx::expire_session(&mut shared.lock(), req, now);
-            route(shared, req)
+            route(shared, req, None)
         }
-        _ => route(shared, req),
+        Some(kind) => route(shared, req, kind.signature_fault()),
+        None => route(shared, req, None),
     }
 }
 
@@ -230,7 +231,8 @@ fn is_avx(req: &Req) -> bool {
     req.lpath.starts_with("/avxapi/")
 }
 
-fn route(shared: &Shared, req: &Req) -> Reply {
+/// Routes a request; `signature_fault` reaches the AppViewX signing calls only.
+fn route(shared: &Shared, req: &Req, signature_fault: Option<SignatureFault>) -> Reply {
     let l = req.lpath.as_str();
     if l == "/__sim/state" {
         return if req.method == hyper::Method::GET {
@@ -248,11 +250,17 @@ fn route(shared: &Shared, req: &Req) -> Reply {
     if l == "/__sim/approve" {
         return chain::approve_route(shared, req);
     }
+    if l == "/__sim/certificates" {
+        return pki::certificates_route(&shared.pki, req);
+    }
+    if l == "/__sim/ca.pem" {
+        return pki::ca_route(&shared.pki, req);
+    }
     if l.starts_with("/vedauth/") || l.starts_with("/vedsdk/") {
         return tpp::route(shared, req);
     }
     if is_avx(req) {
-        return avx::route(shared, req);
+        return avx::route(shared, req, signature_fault);
     }
     Reply::json(
         404,

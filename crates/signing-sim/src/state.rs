@@ -123,7 +123,7 @@ pub struct SignRecord {
     pub signing_key: String,
     /// `signedType` as sent.
     pub signed_type: String,
-    /// `fileHashContent` as sent, the DigestInfo a test can recompute the fake signature from.
+    /// `fileHashContent` as sent: the DigestInfo `SimHandle::signature` recomputes the signature from.
     pub file_hash_content: String,
     /// `description` as sent (mandatory on submit, so always `Some`).
     pub description: Option<String>,
@@ -266,6 +266,13 @@ pub(crate) struct SignRequest {
     pub script: Option<String>,
     /// What the approval chain decided at submission, and what an approver did since.
     pub chain: Chain,
+    /// The decoded `fileHashContent` (a DigestInfo) and where the digest in it starts.
+    pub digest_info: Vec<u8>,
+    pub digest_at: usize,
+    /// The signing key's real signature over it, made at submission.
+    pub signature: Vec<u8>,
+    /// What a `Signed` answer carries: `signature`, unless a signature fault hit the submission.
+    pub answer: Vec<u8>,
 }
 
 /// A sign request's standing in the approval chain, fixed at submission except for an

@@ -1,35 +1,43 @@
 //! AppViewX SIGN+ hash signing behind the AppViewX gateway (`/avxapi/<endpoint>?gwsource=...`).
 //!
 //! This file routes and makes the gateway's checks (`gwsource`, `gwkey`); `login` holds the login
-//! and the sessions, `signing` the signing calls, and `envelope` the answer every call wears.
+//! and the sessions, `signing` the signing calls, `signature` the signatures they answer (real
+//! ones, by the signing key's private key), and `envelope` the answer every call wears.
 //! Sign requests finish lazily: their state is computed from the clock whenever someone asks, so
 //! no background task has to run and advancing the simulator's clock finishes them at once.
 
 mod envelope;
 mod login;
+mod signature;
 mod signing;
 
 use hyper::header::ALLOW;
 use hyper::Method;
 
 use crate::avx_codes::{app_code, message};
+use crate::fault::SignatureFault;
 use crate::http::{Reply, Req};
 use crate::shared::Shared;
 
 use envelope::fail;
 pub(crate) use envelope::{app_status_reply, fault_reply};
 pub(crate) use login::expire_session;
-pub use signing::{fake_signature, fake_signed_script};
+pub use signature::signed_script;
+pub(crate) use signing::{encoded_hash_data_of, expected_signature};
 
 /// A handler answers `Ok` or `Err` with a reply either way, so it can stop at the first failed
-/// check with `?`.
-type Handler = fn(&Shared, &Req) -> Result<Reply, Reply>;
+/// check with `?`. The signing calls also take the signature fault that hit the request.
+type Handler = fn(&Shared, &Req, Option<SignatureFault>) -> Result<Reply, Reply>;
+
+fn login_route(shared: &Shared, req: &Req, _: Option<SignatureFault>) -> Result<Reply, Reply> {
+    login::login(shared, req)
+}
 
 /// AppViewX sits behind a Java gateway, so unlike TPP its paths are matched exactly. Routing
 /// comes first (404, 405), then `gwsource`, then `gwkey`, then the endpoint's own checks.
-pub(crate) fn route(shared: &Shared, req: &Req) -> Reply {
+pub(crate) fn route(shared: &Shared, req: &Req, fault: Option<SignatureFault>) -> Reply {
     let (method, handler): (Method, Handler) = match req.path.as_str() {
-        "/avxapi/login" => (Method::POST, login::login),
+        "/avxapi/login" => (Method::POST, login_route),
         "/avxapi/code-signing-generate-hash" => (Method::POST, signing::generate_hash),
         "/avxapi/code-signing-fetch-status-sync-requests" => (Method::GET, signing::fetch_status),
         "/avxapi/code-signing-download-signed-file" => (Method::POST, signing::download),
@@ -49,7 +57,7 @@ pub(crate) fn route(shared: &Shared, req: &Req) -> Reply {
             _ => return fail(401, app_code::GWKEY_INVALID, message::GWKEY_INVALID),
         }
     }
-    handler(shared, req).unwrap_or_else(|refused| refused)
+    handler(shared, req, fault).unwrap_or_else(|refused| refused)
 }
 
 /// A query parameter that is absent, empty or only spaces counts as not given.

@@ -1,5 +1,5 @@
-//! AppViewX hash signing: submitting a DigestInfo, polling its status, downloading the result,
-//! and the deterministic fake signatures the simulator answers with.
+//! AppViewX hash signing: submitting a DigestInfo, polling its status, downloading the result.
+//! The signatures themselves (real ones, by the signing key) are `signature`'s.
 
 use std::fmt::Write as _;
 use std::net::IpAddr;
@@ -7,17 +7,18 @@ use std::net::IpAddr;
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 
 use crate::avx_codes::{app_code, message};
 use crate::chain::{self, Submission};
 use crate::config::{ApprovalMode, AvxPolicy, AvxUser, SimConfig};
+use crate::fault::SignatureFault;
 use crate::http::{Reply, Req};
 use crate::shared::Shared;
 use crate::state::{Chain, SignPhase, SignRecord, SignRequest, Store};
 
 use super::envelope::{fail, ok, parse_json};
 use super::login::authenticate;
+use super::signature;
 
 /// DER prefixes of PKCS#1 v1.5 DigestInfo, paired with the digest length that must follow. The
 /// AppViewX SIGN guides 2024.x ("Generate Digital Signature for Hash") describe the payload for
@@ -111,54 +112,11 @@ fn new_sign_id(store: &mut Store, now_ms: i64) -> String {
     })
 }
 
-/// A fake RSA-2048-sized signature that depends only on the key and the DigestInfo, so tests can
-/// recompute it and a client cannot pass by echoing its input.
-#[must_use]
-pub fn fake_signature(signing_key: &str, file_hash_content: &str) -> String {
-    let mut out = Vec::with_capacity(256);
-    for block in 0u8..8 {
-        let mut h = Sha256::new();
-        h.update(b"signing-sim fake signature\0");
-        h.update(signing_key.as_bytes());
-        h.update([0]);
-        h.update(file_hash_content.as_bytes());
-        h.update([block]);
-        out.extend_from_slice(&h.finalize());
-    }
-    STANDARD.encode(out)
-}
-
-/// What `encodedHashData` is for a policy with `signed_script`: the script text, then a signature
-/// block around `fake_signature(signing_key, file_hash_content)` in Base64 lines of 64
-/// characters, shaped like the status document's example (`\r\n` line ends, `# ` prefixes).
-#[must_use]
-pub fn fake_signed_script(script: &str, signing_key: &str, file_hash_content: &str) -> String {
-    let signature = fake_signature(signing_key, file_hash_content);
-    let mut out = String::with_capacity(script.len() + signature.len() + 128);
-    out.push_str(script);
-    out.push_str("\r\n# SIG # Begin signature block\r\n");
-    for line in signature.as_bytes().chunks(64) {
-        out.push_str("# ");
-        out.push_str(&String::from_utf8_lossy(line));
-        out.push_str("\r\n");
-    }
-    out.push_str("# SIG # End signature block\r\n");
-    out
-}
-
-/// The `encodedHashData` of a signed request.
-fn encoded_data(sign: &SignRequest) -> String {
-    match &sign.script {
-        Some(script) => fake_signed_script(script, &sign.record.signing_key, &sign.record.file_hash_content),
-        None => fake_signature(&sign.record.signing_key, &sign.record.file_hash_content),
-    }
-}
-
 /// `fileHashContent` must be the Base64 of a SHA-1/256/384/512 DigestInfo with the digest
 /// length its prefix announces, as the 2024.x guides describe the payload. Returns the decoded
 /// DigestInfo and where its digest starts, which the approval chain matches pre-qualified hashes
 /// against.
-fn validate_file_hash(content: &str) -> Result<(Vec<u8>, usize), Reply> {
+pub(super) fn validate_file_hash(content: &str) -> Result<(Vec<u8>, usize), Reply> {
     let bad = |why: String| {
         fail(
             400,
@@ -184,7 +142,7 @@ fn validate_file_hash(content: &str) -> Result<(Vec<u8>, usize), Reply> {
 /// session → may sign → body → policy → key → signedType → IP allow-list → `fileHashContent`;
 /// the approval chain comes last, because it never refuses the submission: what it lacks shows
 /// in the request's status (`Failed`, or `Inprogress` while an approver is awaited).
-pub(super) fn generate_hash(shared: &Shared, req: &Req) -> Result<Reply, Reply> {
+pub(super) fn generate_hash(shared: &Shared, req: &Req, fault: Option<SignatureFault>) -> Result<Reply, Reply> {
     let now = shared.clock.now_ms();
     let account = authenticate(shared, &shared.lock(), req, now)?;
     if !account.can_sign {
@@ -193,32 +151,23 @@ pub(super) fn generate_hash(shared: &Shared, req: &Req) -> Result<Reply, Reply> 
     let body: GenerateHashRequest = parse_json(req)?;
     let policy = policy_allowing(&shared.config, &body, req)?;
     let (digest_info, digest_at) = validate_file_hash(&body.file_hash_content)?;
+    // An RSA signature takes milliseconds: made before the lock is taken.
+    let genuine = signature::sign(&shared.pki, &body.signing_key, &digest_info, digest_at)?;
     let peer = req.peer.ip().to_canonical();
-    let config = &shared.config;
     let mut store = shared.lock();
-    let sign_id = new_sign_id(&mut store, now);
-    let chain = match config.approval {
-        ApprovalMode::Recorded => Chain::Recorded,
-        ApprovalMode::Enforced => {
-            // `validate` refuses a policy no environment governs; were there none, no
-            // pre-qualification could match the empty DN and the signing would fail.
-            let dn = config.governing_environment(policy).map_or("", |e| e.dn.as_str());
-            chain::submit(
-                &mut store,
-                &Submission {
-                    dn,
-                    digest: digest_info.get(digest_at..).unwrap_or_default(),
-                    digest_info: &digest_info,
-                    peer,
-                    sign_id: &sign_id,
-                    now_ms: now,
-                    auto_after_ms: config.appviewx.manual_approval_after_ms,
-                    timeout_ms: config.appviewx.approval_timeout_ms,
-                },
-            )
-        }
+    let answer = match fault {
+        None => genuine.clone(),
+        Some(fault) => signature::at_submission(
+            &shared.pki,
+            &store.signs,
+            &body.signing_key,
+            (&digest_info, digest_at, &genuine),
+            fault,
+        )?,
     };
-    let delay_ms = policy.sign_delay_ms.unwrap_or(config.appviewx.sign_delay_ms);
+    let sign_id = new_sign_id(&mut store, now);
+    let chain = approval_chain(&shared.config, policy, &mut store, (&digest_info, digest_at), peer, &sign_id, now);
+    let delay_ms = policy.sign_delay_ms.unwrap_or(shared.config.appviewx.sign_delay_ms);
     let record = new_sign_record(body, sign_id.clone(), account.username.clone(), peer);
     store.signs.push(SignRequest {
         record,
@@ -227,8 +176,45 @@ pub(super) fn generate_hash(shared: &Shared, req: &Req) -> Result<Reply, Reply> 
         outcome: policy.outcome,
         script: policy.signed_script.clone(),
         chain,
+        digest_info,
+        digest_at,
+        signature: genuine,
+        answer,
     });
     Ok(ok(SubmitResponse { sign_id }))
+}
+
+/// What the approval chain makes of a submission (nothing asked when it is only recorded).
+fn approval_chain(
+    config: &SimConfig,
+    policy: &AvxPolicy,
+    store: &mut Store,
+    (digest_info, digest_at): (&[u8], usize),
+    peer: IpAddr,
+    sign_id: &str,
+    now: i64,
+) -> Chain {
+    match config.approval {
+        ApprovalMode::Recorded => Chain::Recorded,
+        ApprovalMode::Enforced => {
+            // `validate` refuses a policy no environment governs; were there none, no
+            // pre-qualification could match the empty DN and the signing would fail.
+            let dn = config.governing_environment(policy).map_or("", |e| e.dn.as_str());
+            chain::submit(
+                store,
+                &Submission {
+                    dn,
+                    digest: digest_info.get(digest_at..).unwrap_or_default(),
+                    digest_info,
+                    peer,
+                    sign_id,
+                    now_ms: now,
+                    auto_after_ms: config.appviewx.manual_approval_after_ms,
+                    timeout_ms: config.appviewx.approval_timeout_ms,
+                },
+            )
+        }
+    }
 }
 
 /// The policy a submission names, once its key, signed type and the caller's address pass it.
@@ -301,7 +287,7 @@ fn owned_sign<'a>(
 }
 
 /// `GET /avxapi/code-signing-fetch-status-sync-requests?signId=...`: where a request stands now.
-pub(super) fn fetch_status(shared: &Shared, req: &Req) -> Result<Reply, Reply> {
+pub(super) fn fetch_status(shared: &Shared, req: &Req, fault: Option<SignatureFault>) -> Result<Reply, Reply> {
     let now = shared.clock.now_ms();
     let store = shared.lock();
     let account = authenticate(shared, &store, req, now)?;
@@ -320,7 +306,7 @@ pub(super) fn fetch_status(shared: &Shared, req: &Req) -> Result<Reply, Reply> {
             failed_due_to_timeout_error: Some(false),
         })),
         SignPhase::Signed => Ok(ok(StatusResponse {
-            encoded_hash_data: Some(encoded_data(sign)),
+            encoded_hash_data: Some(signature::encoded_hash_data(&shared.pki, &store.signs, sign, fault)?),
             status: "Signed",
             no_of_in_progress_requests: None,
             failed_due_to_timeout_error: None,
@@ -343,19 +329,39 @@ pub(super) fn fetch_status(shared: &Shared, req: &Req) -> Result<Reply, Reply> {
 
 /// `POST /avxapi/code-signing-download-signed-file` with `{"signId"}`: the signed data once there
 /// is some.
-pub(super) fn download(shared: &Shared, req: &Req) -> Result<Reply, Reply> {
+pub(super) fn download(shared: &Shared, req: &Req, fault: Option<SignatureFault>) -> Result<Reply, Reply> {
     let now = shared.clock.now_ms();
     let store = shared.lock();
     let account = authenticate(shared, &store, req, now)?;
     let body: DownloadRequest = parse_json(req)?;
     let sign = owned_sign(shared, &store, account, body.sign_id.as_deref(), now)?;
     match sign.phase(now) {
-        SignPhase::Signed => Ok(ok(DownloadResponse { encoded_hash_data: encoded_data(sign), status: "Signed" })),
+        SignPhase::Signed => Ok(ok(DownloadResponse {
+            encoded_hash_data: signature::encoded_hash_data(&shared.pki, &store.signs, sign, fault)?,
+            status: "Signed",
+        })),
         SignPhase::FetchFails => Err(fail(500, app_code::FETCH_SIGN_DATA_FAILED, message::FETCH_SIGN_DATA_FAILED)),
         SignPhase::InProgress | SignPhase::TimedOut | SignPhase::Failed => {
             Err(fail(400, app_code::NOT_SIGNED, message::NOT_SIGNED))
         }
     }
+}
+
+/// `SimHandle::signature`: the Base64 signature a signed request of this key and
+/// `fileHashContent` answers, without faults; `None` for an unknown key or content the submit
+/// call refuses.
+pub(crate) fn expected_signature(shared: &Shared, signing_key: &str, file_hash_content: &str) -> Option<String> {
+    let (digest_info, digest_at) = validate_file_hash(file_hash_content).ok()?;
+    let raw = signature::sign(&shared.pki, signing_key, &digest_info, digest_at).ok()?;
+    Some(STANDARD.encode(raw))
+}
+
+/// `SimHandle::encoded_hash_data`: what a status call answers as `encodedHashData` for a sign
+/// request once it is signed, including what a signature fault on its submission did.
+pub(crate) fn encoded_hash_data_of(shared: &Shared, sign_id: &str) -> Option<String> {
+    let store = shared.lock();
+    let sign = store.signs.iter().find(|s| s.record.sign_id == sign_id)?;
+    Some(signature::shaped(sign.script.as_deref(), &sign.answer))
 }
 
 #[cfg(test)]
@@ -381,13 +387,5 @@ mod tests {
         assert!(validate_file_hash(&STANDARD.encode([0u8; 32])).is_err());
         assert!(validate_file_hash("not base64!").is_err());
         assert!(validate_file_hash("").is_err());
-    }
-
-    #[test]
-    fn fake_signature_is_deterministic_and_key_bound() {
-        let a = fake_signature("k", "x");
-        assert_eq!(a, fake_signature("k", "x"));
-        assert_ne!(a, fake_signature("k2", "x"));
-        assert_eq!(STANDARD.decode(a).map(|v| v.len()).ok(), Some(256));
     }
 }

@@ -1,8 +1,11 @@
 //! The AppViewX side of the setup: accounts, signing policies and how a signing ends, and the
 //! demo's.
 
+use std::path::PathBuf;
+
 use serde::{Deserialize, Serialize};
 
+use super::keys::{default_certificate_validity_days, demo_keys, AvxKey};
 use super::tpp::DEMO_ENVIRONMENT_DN;
 
 /// AppViewX SIGN+ side.
@@ -31,6 +34,16 @@ pub struct AvxConfig {
     /// (unless it timed out first). `None`: nobody approves but `POST /__sim/approve`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub manual_approval_after_ms: Option<u64>,
+    /// The signing keys and the private keys behind them; a key a policy maps without an entry
+    /// here is RSA-3072 with the built-in test key. Setting the list replaces the demo keys.
+    pub keys: Vec<AvxKey>,
+    /// How long the certificates the simulator's CA issues to the signing keys are valid, from
+    /// now (they start a day ago, for clocks that lag).
+    pub certificate_validity_days: u32,
+    /// When set, the simulator writes every signing key's certificate chain (`<key>.pem`, leaf
+    /// first) and its CA (`ca.pem`) into this folder at start.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub certificates_out_dir: Option<PathBuf>,
 }
 
 /// An AppViewX account with its lockout budget and signing right.
@@ -70,9 +83,9 @@ pub struct AvxPolicy {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sign_delay_ms: Option<u64>,
     /// When set, `encodedHashData` is a whole signed PowerShell-style script, as in AppViewX's
-    /// status example: this text, `\r\n`, then `# SIG # Begin signature block`, the fake
-    /// signature in Base64 lines of 64 characters each prefixed with `# `, and
-    /// `# SIG # End signature block`, every line ending in `\r\n`. See `fake_signed_script`.
+    /// status example: this text, `\r\n`, then `# SIG # Begin signature block`, the signature
+    /// in Base64 lines of 64 characters each prefixed with `# `, and
+    /// `# SIG # End signature block`, every line ending in `\r\n`. See `signed_script`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub signed_script: Option<String>,
     /// The TPP environment (DN, compared without case) whose approvals govern this policy's keys
@@ -104,7 +117,7 @@ impl Default for AvxPolicy {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum SignOutcome {
-    /// `Signed` after the delay, with the fake signature.
+    /// `Signed` after the delay, with the signature.
     #[default]
     Signed,
     /// Terminal `failedDueToTimeoutError: true`.
@@ -138,9 +151,16 @@ impl Default for AvxConfig {
                 login_attempts: 10,
                 can_sign: true,
             }],
-            policies: vec![AvxPolicy { environment_dn: Some(DEMO_ENVIRONMENT_DN.to_string()), ..AvxPolicy::default() }],
+            policies: vec![AvxPolicy {
+                keys: demo_keys().into_iter().map(|k| k.name).collect(),
+                environment_dn: Some(DEMO_ENVIRONMENT_DN.to_string()),
+                ..AvxPolicy::default()
+            }],
             approval_timeout_ms: 3_600_000,
             manual_approval_after_ms: None,
+            keys: demo_keys(),
+            certificate_validity_days: default_certificate_validity_days(),
+            certificates_out_dir: None,
         }
     }
 }

@@ -3,6 +3,7 @@
 use std::fmt::Write as _;
 
 use super::avx::{AvxPolicy, SignOutcome};
+use super::keys::KeyAlgorithm;
 use super::sim::{ApprovalMode, SimConfig};
 use super::tls::TlsConfig;
 
@@ -92,6 +93,37 @@ impl SimConfig {
         }
         for p in &a.policies {
             self.describe_policy(s, p);
+        }
+        self.describe_keys(s);
+    }
+
+    /// The signing keys: what signs for each, and where a verifier finds the certificates.
+    fn describe_keys(&self, s: &mut String) {
+        let a = &self.appviewx;
+        let _ = writeln!(
+            s,
+            "  signing keys (real signatures; certificates at GET /__sim/certificates?key=NAME, CA at GET /__sim/ca.pem):"
+        );
+        for k in &a.keys {
+            let algorithm = k.algorithm.map_or("from its key file", KeyAlgorithm::name);
+            let source = match &k.key_pem_path {
+                Some(path) => format!("key {}", path.display()),
+                None => "the built-in PUBLIC test key".to_string(),
+            };
+            let _ = writeln!(s, "    key {:?}: {algorithm}, {source}", k.name);
+        }
+        let implicit: Vec<String> = a
+            .policies
+            .iter()
+            .flat_map(|p| &p.keys)
+            .filter(|name| a.keys.iter().all(|k| &k.name != *name))
+            .cloned()
+            .collect();
+        if !implicit.is_empty() {
+            let _ = writeln!(s, "    rsa-3072 with the built-in PUBLIC test key: {}", implicit.join(", "));
+        }
+        if let Some(dir) = &a.certificates_out_dir {
+            let _ = writeln!(s, "    certificate chains written to {} (<key>.pem, ca.pem)", dir.display());
         }
     }
 

@@ -6,11 +6,13 @@
 //! This file only names the parts and re-exports their types, so that the parts can import each
 //! other (`super::tpp::TppConfig`) without an import cycle through it:
 //! - `sim`: the whole setup (`SimConfig`, `ApprovalMode`) and reading it from TOML
-//! - `tpp`, `avx`, `oidc`, `tls`: each side's types and its part of the demo setup
+//! - `tpp`, `avx`, `keys`, `oidc`, `tls`: each side's types and its part of the demo setup (`avx` on
+//!   `keys`, the signing keys)
 //! - `validate`: the load-time checks; `describe`: the human summary
 
 mod avx;
 mod describe;
+mod keys;
 mod oidc;
 mod sim;
 mod tls;
@@ -18,6 +20,7 @@ mod tpp;
 mod validate;
 
 pub use avx::{AvxConfig, AvxPolicy, AvxUser, SignOutcome};
+pub use keys::{AvxKey, KeyAlgorithm};
 pub use oidc::{OidcConfig, GITHUB_OIDC_ISSUER};
 pub use sim::{ApprovalMode, SimConfig};
 pub use tls::TlsConfig;

@@ -126,6 +126,27 @@ impl AvxConfig {
             problems
                 .push("appviewx.gwkey must not be empty when set (leave it out for a single-tenant install)".into());
         }
+        self.check_keys(problems);
+    }
+
+    /// `validate`'s checks of the signing keys: names, built-in keys, certificate validity.
+    fn check_keys(&self, problems: &mut Vec<String>) {
+        dupes("appviewx key", self.keys.iter().map(|k| k.name.clone()), problems);
+        for k in &self.keys {
+            if k.name.is_empty() {
+                problems.push("appviewx.keys: a key's name must not be empty".to_string());
+            }
+            if let Some(alg) = k.algorithm.filter(|a| !a.has_builtin_key() && k.key_pem_path.is_none()) {
+                problems.push(format!(
+                    "appviewx key {:?}: there is no built-in {} key; give key_pem_path (built in: rsa-3072, ecdsa-p256)",
+                    k.name,
+                    alg.name()
+                ));
+            }
+        }
+        if self.certificate_validity_days == 0 {
+            problems.push("appviewx.certificate_validity_days must be positive".to_string());
+        }
     }
 }
 

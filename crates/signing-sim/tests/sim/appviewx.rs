@@ -201,7 +201,8 @@ async fn submit_then_poll_until_signed() {
     assert_eq!(sim.state().sign_requests[0].status, "Inprogress");
 
     sim.advance_time(Duration::from_secs(61));
-    let expected = signing_sim::fake_signature("sample-key", &digest_info_sha256());
+    let expected = sim.signature("sample-key", &digest_info_sha256()).expect("sample-key signs");
+    assert_eq!(STANDARD.decode(&expected).map(|v| v.len()).ok(), Some(384), "RSA-3072");
     let signed = format!(
         r#"{{"response":{{"encodedHashData":"{expected}","status":"Signed"}},"message":null,"appStatusCode":null,"tags":null,"headers":null}}"#
     );

@@ -186,7 +186,7 @@ async fn one_single_use_preapproval_serves_one_signing_and_the_second_waits_for_
     assert_eq!(s, 409, "decided once");
     sim.advance_time(Duration::from_millis(SIGN_DELAY_MS));
     let r = status(&sim, &session, &second).await;
-    assert_eq!(r, json!({"encodedHashData": signing_sim::fake_signature("sample-key", &info), "status": "Signed"}));
+    assert_eq!(r, json!({"encodedHashData": sim.signature("sample-key", &info).expect("signs"), "status": "Signed"}));
     assert_eq!(sim.state().preapprovals[0].used_by, [first], "an approval uses no pre-approval");
 }
 

@@ -187,7 +187,9 @@ async fn fetch_status_sample_request_and_answers() {
         )
     );
     sim.advance_time(Duration::from_secs(61));
-    let script = signing_sim::fake_signed_script("Get-PSDrive", "sample-key", &digest_info_sha256());
+    let signature = sim.signature("sample-key", &digest_info_sha256()).expect("sample-key signs");
+    let script = signing_sim::signed_script("Get-PSDrive", &signature);
+    assert_eq!(sim.encoded_hash_data(&sign_id).as_deref(), Some(script.as_str()));
     let (s, text) = send_raw(sample_status_request(&sim, &session, Some(&sign_id))).await;
     assert_eq!(
         (s, text),
@@ -211,8 +213,8 @@ async fn fetch_status_sample_request_and_answers() {
             body
         })
         .collect();
-    assert_eq!(b64, signing_sim::fake_signature("sample-key", &digest_info_sha256()));
-    assert_eq!(STANDARD.decode(&b64).map(|v| v.len()).ok(), Some(256));
+    assert_eq!(b64, signature);
+    assert_eq!(STANDARD.decode(&b64).map(|v| v.len()).ok(), Some(384), "an RSA-3072 signature");
     // Downloading gives the same data.
     let (s, b) = send(
         client()

@@ -2,11 +2,13 @@
 
 mod appviewx;
 mod capture;
+mod certificates;
 mod chain;
 mod config;
 mod documented;
 mod faults;
 mod jwt;
+mod signatures;
 mod tls;
 mod tpp;
 mod variants;

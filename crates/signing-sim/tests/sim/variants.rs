@@ -178,7 +178,7 @@ async fn scenario(seed: u64) -> Vec<String> {
     let (s, text, b) = exchange(avx_get_status(&sim, &session, &ids[0])).await;
     assert_eq!((s, &b["response"]["status"]), (200, &json!("Signed")), "{text}");
     envelope(&b, &text, None);
-    let expected = signing_sim::fake_signature("sample-key", &digest_info_sha256());
+    let expected = sim.signature("sample-key", &digest_info_sha256()).expect("sample-key signs");
     assert_eq!(b["response"]["encodedHashData"], expected.as_str(), "{text}");
     assert!(absent_null_or(&b["response"], "failedDueToTimeoutError", &json!(false)), "{text}");
     assert!(absent_null_or(&b["response"], "noOfInProgressRequests", &Value::Null), "{text}");
