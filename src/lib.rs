@@ -10,7 +10,8 @@
 //! The modules stand on floors: each imports from its own floor and the floors below, never up,
 //! and no two modules (nor two files) import each other; `.ci/floors.py` checks both.
 //! - 0 ground: `units`, `secret`, `civil` (dates), `cancel`, `digest` (hashing, checksum lists),
-//!   `progress` (the sink the stages report to)
+//!   `progress` (the sink the stages report to), `signature` (certificate chain, raw signature,
+//!   detached CMS and RFC 3161 timestamp checks)
 //! - 1: `http` (the one client: retry policy, deadline, call journal, and the plan transport)
 //! - 2 vendor clients: `venafi`, `appviewx`, `oidc`, `github`, each with its own small types
 //! - 3: `config` (inputs to typed options; what each input means)
@@ -41,6 +42,7 @@ pub(crate) mod progress;
 pub mod report;
 pub(crate) mod runner_ip;
 pub mod secret;
+pub mod signature;
 pub(crate) mod stage;
 pub(crate) mod units;
 pub mod venafi;
