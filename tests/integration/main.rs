@@ -18,6 +18,7 @@ mod outputs;
 mod parsers;
 mod plan;
 mod runner_ip;
+mod schema;
 mod soak;
 mod stderr;
 mod support;

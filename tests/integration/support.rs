@@ -3,9 +3,9 @@
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Write};
 use std::net::TcpListener;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use base64::Engine as _;
 use sha2::Digest as _;
@@ -208,6 +208,10 @@ impl Gate {
             }
         }
         signatures.sort();
+        let report = serde_json::from_str(&report_raw).ok();
+        if let Some(report) = &report {
+            assert_report_schema(report, &report_path);
+        }
         Ran {
             code: out.status.code().unwrap_or(-1),
             stdout: stdout.into_owned(),
@@ -215,12 +219,47 @@ impl Gate {
             summary: read("summary.md"),
             outputs: parse_outputs(&outputs_raw),
             outputs_raw,
-            report: serde_json::from_str(&report_raw).ok(),
+            report,
             report_raw,
             report_path,
             signatures,
         }
     }
+}
+
+/// The report's published schema, `schemas/report.v1.json`, as written.
+pub const REPORT_SCHEMA: &str = include_str!("../../schemas/report.v1.json");
+
+/// The report's schema (draft 2020-12), compiled once for every test in the binary.
+pub fn report_schema() -> &'static jsonschema::Validator {
+    static SCHEMA: OnceLock<jsonschema::Validator> = OnceLock::new();
+    SCHEMA.get_or_init(|| {
+        let schema: serde_json::Value = serde_json::from_str(REPORT_SCHEMA).expect("schemas/report.v1.json is JSON");
+        jsonschema::draft202012::new(&schema).unwrap_or_else(|e| panic!("schemas/report.v1.json does not compile: {e}"))
+    })
+}
+
+/// Every way `report` breaks the schema, one `instance path: error` line each; empty when it conforms.
+pub fn schema_errors(report: &serde_json::Value) -> Vec<String> {
+    report_schema()
+        .iter_errors(report)
+        .map(|e| {
+            let at = e.instance_path().as_str();
+            format!("{}: {e}", if at.is_empty() { "(the report)" } else { at })
+        })
+        .collect()
+}
+
+/// Every report a test reads passes through here ([`Gate::collect`]): a field, a value or a shape
+/// the schema does not describe fails the test until `schemas/report.v1.json` says it.
+pub fn assert_report_schema(report: &serde_json::Value, path: &Path) {
+    let errors = schema_errors(report);
+    assert!(
+        errors.is_empty(),
+        "the report at {} does not match schemas/report.v1.json:\n{}",
+        path.display(),
+        errors.join("\n")
+    );
 }
 
 /// Parses `name<<DELIM\nvalue\nDELIM\n` blocks the way the runner does.
