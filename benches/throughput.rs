@@ -6,7 +6,9 @@
 //! - hashing many files on all cores vs on one (the parallel speed-up);
 //! - a full run against the simulator with `max-concurrency` 16 vs 1 (what side-by-side calls buy);
 //! - one pre-approval per signing vs one shared: 500 artifacts through TPP at 50 ms per call, and
-//!   1, 3 and 50 artifacts end to end against the simulator enforcing the approval chain.
+//!   1, 3 and 50 artifacts end to end against the simulator enforcing the approval chain;
+//! - a plan of a 10,000- and a 100,000-line checksum list, the binary end to end with its log
+//!   and report (the time of 100,000 over 10,000 lines: ≈ 10 when linear).
 
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
@@ -218,6 +220,8 @@ fn main() {
         }
     }
 
+    plan_of_lists(dir.path());
+
     // 4. Waiting for a signature, on the simulated clock of the poll schedule: when a signing
     //    that takes T is noticed, and how many status requests that costs, `auto` vs a fixed 5 s.
     let asks_until = |schedule: &mut dyn Iterator<Item = Duration>, t: Duration| {
@@ -250,5 +254,57 @@ fn main() {
         "  a 30-minute wait: auto {} requests (target <= 60), fixed 5s {} requests",
         codesign_gate::poll::auto_schedule().take_while(|t| *t <= half_hour).count(),
         fixed().take_while(|t| *t <= half_hour).count()
+    );
+}
+
+/// The binary planning a checksum list of `lines` lines, log and report written; the wall time.
+fn plan_list(dir: &Path, lines: usize) -> Duration {
+    let ws = dir.join(format!("plan{lines}"));
+    std::fs::create_dir_all(&ws).expect("mkdir");
+    let mut list = std::io::BufWriter::new(std::fs::File::create(ws.join("SHA256SUMS")).expect("list"));
+    for i in 0..lines {
+        writeln!(list, "{:064x}  dist/file{i:06}.bin", i + 1).expect("write");
+    }
+    list.flush().expect("flush");
+    drop(list);
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_codesign-gate"));
+    command.current_dir(&ws).stdout(std::process::Stdio::null()).stderr(std::process::Stdio::null());
+    for (k, v) in [
+        ("artifacts", "SHA256SUMS"),
+        ("digest-files", "list"),
+        ("dry-run", "true"),
+        ("tpp-url", "https://tpp.example.com"),
+        ("tpp-username", "u"),
+        ("tpp-password", "p4ssw0rd"),
+        ("tpp-client-id", "c"),
+        ("environment-dn", r"\VED\Code Signing\Env"),
+        ("key-user", "local:u"),
+        ("runner-ip", "192.0.2.7"),
+        ("appviewx-url", "https://avx.example.com"),
+        ("appviewx-username", "u"),
+        ("appviewx-password", "p4ssw0rd"),
+        ("appviewx-signing-policy", "p"),
+        ("appviewx-signing-key", "k"),
+    ] {
+        command.env(format!("INPUT_{}", k.to_ascii_uppercase()), v);
+    }
+    command.env("INPUT_REPORT-PATH", ws.join("report.json"));
+    let started = Instant::now();
+    let status = command.status().expect("the binary");
+    let wall = started.elapsed();
+    assert!(status.success(), "the plan of {lines} lines failed: {status}");
+    std::fs::remove_dir_all(&ws).expect("clean up");
+    wall
+}
+
+/// 6. Plan mode of large checksum lists: linear, and 100,000 lines in under 2 s.
+fn plan_of_lists(dir: &Path) {
+    let ten = (0..2).map(|_| plan_list(dir, 10_000)).min().unwrap_or_default();
+    let hundred = plan_list(dir, 100_000);
+    println!(
+        "plan of a checksum list: 10,000 lines {:.2} s, 100,000 lines {:.2} s, ratio {:.1} (linear ≈ 10; target: 100,000 lines < 2 s)",
+        ten.as_secs_f64(),
+        hundred.as_secs_f64(),
+        hundred.as_secs_f64() / ten.as_secs_f64()
     );
 }

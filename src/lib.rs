@@ -101,7 +101,7 @@ pub async fn run(config: &Config, log: &Log, cancel: &Cancel) -> Result<Outcome,
             plan: config.plan.as_ref().map(|p| outcome::PlanRecord {
                 reason: p.reason.name(),
                 withheld: p.withheld.clone(),
-                requests: http.planned(),
+                requests: http.take_planned(),
             }),
             duration_ms: crate::units::millis(started.elapsed()),
         },

@@ -68,6 +68,42 @@ pub struct PlanRecord {
     pub requests: Vec<PlannedRequest>,
 }
 
+/// The requests of a plan a log shows (numbered as in the whole plan), and per endpoint how many
+/// more the report holds.
+pub type Shown<'a> = (Vec<(usize, &'a PlannedRequest)>, Vec<(&'static str, usize)>);
+
+impl PlanRecord {
+    /// How many requests to each endpoint a log or a summary shows in full. A plan of thousands
+    /// of artifacts makes thousands of calls to each per-artifact endpoint, all alike but for the
+    /// artifact: showing them all would make a log of hundreds of megabytes (and a summary past
+    /// GitHub's 1 MiB limit) that no one reads. The report keeps every one.
+    pub const SHOWN_PER_ENDPOINT: usize = 5;
+
+    /// The requests a log shows, with their numbers in the whole plan, and, per endpoint in the
+    /// order first called, how many more the report holds.
+    pub fn shown(&self) -> Shown<'_> {
+        let mut counts: Vec<(&'static str, usize)> = Vec::new();
+        let mut shown = Vec::new();
+        for (i, r) in self.requests.iter().enumerate() {
+            let at = counts.iter().position(|(e, _)| *e == r.endpoint).unwrap_or_else(|| {
+                counts.push((r.endpoint, 0));
+                counts.len() - 1
+            });
+            let n = &mut counts[at].1;
+            *n += 1;
+            if *n <= Self::SHOWN_PER_ENDPOINT {
+                shown.push((i + 1, r));
+            }
+        }
+        let more = counts
+            .into_iter()
+            .filter(|(_, n)| *n > Self::SHOWN_PER_ENDPOINT)
+            .map(|(e, n)| (e, n - Self::SHOWN_PER_ENDPOINT))
+            .collect();
+        (shown, more)
+    }
+}
+
 /// What a run comes to, as the `result` output and the report name it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RunResult {

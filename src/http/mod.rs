@@ -326,9 +326,10 @@ impl Http {
         calls
     }
 
-    /// Every call a plan recorded instead of sending, in the order they were made.
-    pub fn planned(&self) -> Vec<PlannedRequest> {
-        self.journal.lock().map(|j| j.planned.clone()).unwrap_or_default()
+    /// Every call a plan recorded instead of sending, in the order they were made, taken out
+    /// of the journal: a plan of many artifacts records hundreds of thousands, too many to copy.
+    pub fn take_planned(&self) -> Vec<PlannedRequest> {
+        self.journal.lock().map(|mut j| std::mem::take(&mut j.planned)).unwrap_or_default()
     }
 
     /// What the audit record should say about calls that succeeded in the end.

@@ -176,8 +176,7 @@ pub async fn finish(
     };
     // Only the check run's own calls, warnings and planned request joined the outcome since.
     secrets.redact_added(outcome, before);
-    let mut report = Vec::new();
-    if let Err(e) = json::write(outcome, &mut report).and_then(|()| outputs::write_new(&places.report, &report)) {
+    if let Err(e) = outputs::write_new_with(&places.report, &|w| json::write(outcome, w)) {
         failures.push(format!("report-path: cannot write `{}`: {e}", places.report.display()));
     }
     // A run that signed nothing leaves no empty signatures folder behind.
@@ -256,7 +255,7 @@ async fn publish_check_run(
         outcome.warning("http", note.artifact.as_deref(), format!("{}: {}", note.endpoint, note.message));
     }
     if let Some(plan) = outcome.plan.as_mut() {
-        plan.requests.extend(http.planned());
+        plan.requests.extend(http.take_planned());
         return Ok(format!("check run `{}` not published: this run is a plan", check.name));
     }
     match created {

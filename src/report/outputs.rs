@@ -140,13 +140,19 @@ fn run_stamp(now: SystemTime) -> String {
 /// is taken, where a rename would replace the file on every OS. Where the file system has no
 /// hard links, the file is created with `create_new`, which still never replaces one.
 pub fn write_new(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    write_new_with(path, &|w| w.write_all(bytes))
+}
+
+/// [`write_new`], with the content written by `write` through a buffer: a report of many
+/// artifacts is streamed to its file rather than built whole in memory first.
+pub fn write_new_with(path: &Path, write: &dyn Fn(&mut dyn Write) -> io::Result<()>) -> io::Result<()> {
     // Short, so that a name near the file system's 255-byte limit still has a temporary file.
     static NEXT: AtomicU64 = AtomicU64::new(0);
     let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir)?;
     let tmp = dir.join(format!(".cg-{}-{}.tmp", std::process::id(), NEXT.fetch_add(1, Ordering::Relaxed)));
-    let written = write_synced(&tmp, bytes, false).and_then(|()| match std::fs::hard_link(&tmp, path) {
-        Err(e) if e.kind() != io::ErrorKind::AlreadyExists => write_synced(path, bytes, true),
+    let written = write_synced(&tmp, write, false).and_then(|()| match std::fs::hard_link(&tmp, path) {
+        Err(e) if e.kind() != io::ErrorKind::AlreadyExists => write_synced(path, write, true),
         linked => linked,
     });
     let _ = std::fs::remove_file(&tmp);
@@ -158,7 +164,7 @@ pub fn write_new(path: &Path, bytes: &[u8]) -> io::Result<()> {
     })
 }
 
-fn write_synced(path: &Path, bytes: &[u8], create_new: bool) -> io::Result<()> {
+fn write_synced(path: &Path, write: &dyn Fn(&mut dyn Write) -> io::Result<()>, create_new: bool) -> io::Result<()> {
     let mut options = std::fs::OpenOptions::new();
     options.write(true);
     if create_new {
@@ -166,9 +172,9 @@ fn write_synced(path: &Path, bytes: &[u8], create_new: bool) -> io::Result<()> {
     } else {
         options.create(true).truncate(true);
     }
-    let mut file = options.open(path)?;
-    file.write_all(bytes)?;
-    file.sync_all()
+    let mut file = io::BufWriter::with_capacity(1 << 16, options.open(path)?);
+    write(&mut file)?;
+    file.into_inner().map_err(io::IntoInnerError::into_error)?.sync_all()
 }
 
 #[cfg(test)]

@@ -6,8 +6,8 @@ use serde::Serialize;
 
 use crate::http::plan::Body;
 use crate::outcome::{
-    ArtifactRecord, AuthRecord, CallRecord, Outcome, PlanRecord, PlannedRequest, PreApprovalRecord, Problem,
-    Revocation, Severity, SignRecord, SignStatus, StageStatus,
+    ArtifactRecord, AuthRecord, CallRecord, Outcome, PlanRecord, PreApprovalRecord, Problem, Revocation, Severity,
+    SignRecord, SignStatus, StageStatus,
 };
 
 /// The format's version: raised with every change a reader could notice.
@@ -146,17 +146,34 @@ struct Call<'a> {
 struct Plan<'a> {
     reason: &'static str,
     withheld: &'a [&'static str],
+    /// Each endpoint once, in the order first called, with what all its calls share: a plan of
+    /// many artifacts calls each per-artifact endpoint once per artifact, alike but for the
+    /// artifact, so the requests list only what differs.
+    endpoints: Vec<Endpoint<'a>>,
     requests: Vec<Planned<'a>>,
 }
 
 #[derive(Serialize)]
-struct Planned<'a> {
+#[allow(clippy::struct_field_names)] // `endpoint` is the vendor's name for the call, as elsewhere in the record
+struct Endpoint<'a> {
     service: &'static str,
     endpoint: &'static str,
-    artifact: Option<&'a str>,
     method: &'a str,
+    /// The first call's URL; a request names its own only where it differs.
     url: &'a str,
+    /// The first call's headers; a request names its own only where they differ.
     headers: &'a [String],
+    requests: usize,
+}
+
+#[derive(Serialize)]
+struct Planned<'a> {
+    endpoint: &'static str,
+    artifact: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    url: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    headers: Option<&'a [String]>,
     body: Option<&'a Body>,
 }
 
@@ -311,17 +328,29 @@ fn call(c: &CallRecord) -> Call<'_> {
 }
 
 fn plan(p: &PlanRecord) -> Plan<'_> {
-    Plan { reason: p.reason, withheld: &p.withheld, requests: p.requests.iter().map(planned).collect() }
-}
-
-fn planned(r: &PlannedRequest) -> Planned<'_> {
-    Planned {
-        service: r.service,
-        endpoint: r.endpoint,
-        artifact: r.artifact.as_deref(),
-        method: &r.method,
-        url: &r.url,
-        headers: &r.headers,
-        body: r.body.as_ref(),
+    let mut endpoints: Vec<Endpoint<'_>> = Vec::new();
+    let mut requests = Vec::with_capacity(p.requests.len());
+    for r in &p.requests {
+        let at = endpoints.iter().position(|e| e.endpoint == r.endpoint && e.method == r.method).unwrap_or_else(|| {
+            endpoints.push(Endpoint {
+                service: r.service,
+                endpoint: r.endpoint,
+                method: &r.method,
+                url: &r.url,
+                headers: &r.headers,
+                requests: 0,
+            });
+            endpoints.len() - 1
+        });
+        let first = &mut endpoints[at];
+        first.requests += 1;
+        requests.push(Planned {
+            endpoint: r.endpoint,
+            artifact: r.artifact.as_deref(),
+            url: (first.url != r.url).then_some(r.url.as_str()),
+            headers: (first.headers != r.headers.as_slice()).then_some(r.headers.as_slice()),
+            body: r.body.as_ref(),
+        });
     }
+    Plan { reason: p.reason, withheld: &p.withheld, endpoints, requests }
 }

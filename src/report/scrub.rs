@@ -31,6 +31,9 @@ const MIN_BASE64: usize = 6;
 #[derive(Debug, Clone, Default)]
 pub struct Secrets {
     forms: Vec<String>,
+    /// One searcher per form, built once: a report of many artifacts is searched for every
+    /// form of every secret in hundreds of thousands of short strings.
+    finders: Vec<memchr::memmem::Finder<'static>>,
 }
 
 impl Secrets {
@@ -57,6 +60,7 @@ impl Secrets {
             }
         }
         self.forms.sort_by(|a, b| b.len().cmp(&a.len()).then_with(|| a.cmp(b)));
+        self.finders = self.forms.iter().map(|f| memchr::memmem::Finder::new(f.as_bytes()).into_owned()).collect();
     }
 
     /// Whether no secret is known.
@@ -67,8 +71,12 @@ impl Secrets {
     /// The text with every form of every secret replaced by `***`.
     pub fn redact<'a>(&self, text: &'a str) -> Cow<'a, str> {
         let mut out = Cow::Borrowed(text);
-        for form in &self.forms {
-            if out.contains(form.as_str()) {
+        for (form, finder) in self.forms.iter().zip(&self.finders) {
+            // Longest first: every form from here on could fit.
+            if form.len() > out.len() {
+                continue;
+            }
+            if finder.find(out.as_bytes()).is_some() {
                 out = Cow::Owned(out.replace(form.as_str(), HIDDEN));
             }
         }

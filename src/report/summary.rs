@@ -53,17 +53,28 @@ fn revocation_line(revocations: &[Revocation]) -> Option<String> {
     (!parts.is_empty()).then(|| format!("**TPP token** {}", parts.join(", ")))
 }
 
-/// A plan's requests, in order: method and URL in the list, headers and body folded away.
+/// A plan's requests, in order: method and URL in the list, headers and body folded away; the
+/// first few to each endpoint, then how many more the report holds.
 fn planned_requests(outcome: &Outcome, w: &mut dyn Write) -> io::Result<()> {
     let Some(plan) = &outcome.plan else { return Ok(()) };
     writeln!(w, "**Planned requests** ({}, in order; nothing was sent, secrets read `***`)\n", plan.requests.len())?;
-    for (i, r) in plan.requests.iter().enumerate() {
+    let (shown, more) = plan.shown();
+    for (i, r) in &shown {
         let about = r.artifact.as_deref().map(|a| format!(" for {}", code(a))).unwrap_or_default();
-        writeln!(w, "{}. {}{about}", i + 1, code(&format!("{} {}", r.method, r.url)))?;
+        writeln!(w, "{i}. {}{about}", code(&format!("{} {}", r.method, r.url)))?;
+    }
+    if !more.is_empty() {
+        writeln!(w)?;
+        for (endpoint, n) in &more {
+            writeln!(
+                w,
+                "- and {n} more `{endpoint}` request(s) like these, one per artifact: the report lists every one"
+            )?;
+        }
     }
     writeln!(w, "\n<details><summary>Headers and bodies</summary>\n\n```")?;
-    for (i, r) in plan.requests.iter().enumerate() {
-        writeln!(w, "{}. {}", i + 1, fenced(&format!("{} {}", r.method, r.url)))?;
+    for (i, r) in &shown {
+        writeln!(w, "{i}. {}", fenced(&format!("{} {}", r.method, r.url)))?;
         for h in &r.headers {
             writeln!(w, "   {}", fenced(h))?;
         }

@@ -81,14 +81,16 @@ pub fn table(outcome: &Outcome, w: &mut impl Write) -> io::Result<()> {
     )
 }
 
-/// Every request a plan would have sent, in order: method and URL, headers, then the body on
-/// one line, secrets as `***`. Each line is escaped, as URLs and bodies carry user input.
+/// The requests a plan would have sent, in order: method and URL, headers, then the body on
+/// one line, secrets as `***`; the first few to each endpoint, then how many more the report
+/// holds. Each line is escaped, as URLs and bodies carry user input.
 pub fn planned_requests(outcome: &Outcome, w: &mut impl Write) -> io::Result<()> {
     let Some(plan) = &outcome.plan else { return Ok(()) };
     writeln!(w, "{} planned request(s); nothing was sent:", plan.requests.len())?;
-    for (i, r) in plan.requests.iter().enumerate() {
+    let (shown, more) = plan.shown();
+    for (i, r) in shown {
         let about = r.artifact.as_deref().map(|a| format!(" ({a})")).unwrap_or_default();
-        writeln!(w, "{}", escape_line(&format!("planned request {}: {} {}{about}", i + 1, r.service, r.endpoint)))?;
+        writeln!(w, "{}", escape_line(&format!("planned request {i}: {} {}{about}", r.service, r.endpoint)))?;
         writeln!(w, "  {}", escape_line(&format!("{} {}", r.method, r.url)))?;
         for h in &r.headers {
             writeln!(w, "  {}", escape_line(h))?;
@@ -96,6 +98,9 @@ pub fn planned_requests(outcome: &Outcome, w: &mut impl Write) -> io::Result<()>
         if let Some(body) = &r.body {
             writeln!(w, "  {}", escape_line(&format!("body: {}", body.text())))?;
         }
+    }
+    for (endpoint, n) in more {
+        writeln!(w, "… and {n} more {endpoint} request(s) like these, one per artifact: the report lists every one")?;
     }
     Ok(())
 }

@@ -1,6 +1,8 @@
 //! Plan mode (`dry-run`, the `plan` command, pull requests from forks): the same pipeline over a
 //! transport that sends nothing, checked against what a real run sends the simulator.
 
+use std::fmt::Write as _;
+
 use crate::support::*;
 
 /// One request as the plan prints it.
@@ -171,10 +173,12 @@ fn a_plan_sends_nothing_and_reports_planned_without_a_secret() {
         (&body["name"], &body["status"]),
         (&serde_json::json!("codesign-gate"), &serde_json::json!("completed"))
     );
-    let planned = &report["plan"]["requests"][12];
+    assert_eq!(report["plan"]["requests"][12]["endpoint"], "check-runs");
+    let endpoints = report["plan"]["endpoints"].as_array().expect("the plan's endpoints");
+    let check_runs = endpoints.iter().find(|e| e["endpoint"] == "check-runs").expect("check-runs among the endpoints");
     assert_eq!(
-        (&planned["service"], &planned["endpoint"]),
-        (&serde_json::json!("github"), &serde_json::json!("check-runs"))
+        (&check_runs["service"], &check_runs["requests"]),
+        (&serde_json::json!("github"), &serde_json::json!(1))
     );
     assert!(ran.stdout.contains("gwkey=***"), "the tenant key in the query is hidden: {}", ran.stdout);
     assert!(ran.stdout.contains(r#""password":"***""#), "{}", ran.stdout);
@@ -269,4 +273,60 @@ fn a_pull_request_from_a_fork_with_its_secrets_runs_for_real() {
     assert!(ran.report().get("plan").is_none(), "not a plan");
     assert_eq!(sim.state().sign_requests.len(), 2);
     assert!(!ran.stdout.contains("::warning"), "{}", ran.stdout);
+}
+
+/// A plan of many artifacts shows the first few requests to each endpoint in the log and the
+/// summary, and says how many more; the report keeps every request, each endpoint's shared
+/// method, URL and headers once, and per request only what differs.
+#[test]
+fn a_large_plan_shows_a_few_requests_per_endpoint_and_reports_every_one() {
+    let sim = sim();
+    let mut gate = Gate::empty();
+    let list = (0..7).fold(String::new(), |mut list, i| {
+        let _ = writeln!(list, "{:064x}  dist/file{i}.bin", i + 1);
+        list
+    });
+    gate.file("SHA256SUMS", list.as_bytes());
+    gate.input("artifacts", "SHA256SUMS").input("digest-files", "list").tpp(&sim).avx(&sim);
+    gate.input("dry-run", "true");
+    let ran = gate.run();
+    assert_eq!(ran.code, 0, "{}", ran.debug());
+    assert!(sim.state().requests.is_empty(), "a plan sends nothing");
+
+    let printed = printed_requests(&ran.stdout);
+    let shown = |endpoint: &str| printed.iter().filter(|p| p.title.contains(&format!(" {endpoint}"))).count();
+    assert_eq!(shown("Flow/Actions/CodeSign/PreQualify/Create"), 5, "{printed:?}");
+    assert_eq!(shown("code-signing-fetch-status-sync-requests"), 5, "{printed:?}");
+    assert_eq!(shown("authorize/oauth"), 1, "{printed:?}");
+    for endpoint in ["Flow/Actions/CodeSign/PreQualify/Create", "Codesign/AddPreApproval", "code-signing-generate-hash"]
+    {
+        let line =
+            format!("… and 2 more {endpoint} request(s) like these, one per artifact: the report lists every one");
+        assert!(ran.stdout.contains(&line), "{line}: {}", ran.stdout);
+        assert!(ran.summary.contains(&format!("- and 2 more `{endpoint}` request(s)")), "{}", ran.summary);
+    }
+    // Numbered as in the whole plan: the last shown fetch-status is the 5th of 7.
+    assert!(printed.last().is_some_and(|p| p.url.as_str().ends_with("signId=planned-sign-id-5")), "{printed:?}");
+
+    let report = ran.report();
+    let requests = report["plan"]["requests"].as_array().expect("requests");
+    let endpoints = report["plan"]["endpoints"].as_array().expect("endpoints");
+    let total: u64 = endpoints.iter().map(|e| e["requests"].as_u64().expect("a count")).sum();
+    assert_eq!(total, requests.len() as u64, "every request is counted under its endpoint");
+    let prequalified: Vec<&serde_json::Value> =
+        requests.iter().filter(|r| r["endpoint"] == "Flow/Actions/CodeSign/PreQualify/Create").collect();
+    assert_eq!(prequalified.len(), 7, "the report keeps every request");
+    let data: std::collections::BTreeSet<&str> =
+        prequalified.iter().map(|r| r["body"]["Data"].as_str().expect("Data")).collect();
+    assert_eq!(data.len(), 7, "each with its own digest");
+    assert!(prequalified.iter().all(|r| r.get("url").is_none() && r.get("headers").is_none()), "{prequalified:?}");
+    let status = endpoints.iter().find(|e| e["endpoint"] == "code-signing-fetch-status-sync-requests").expect("status");
+    assert_eq!(status["method"], "GET");
+    let own_urls: Vec<&str> = requests
+        .iter()
+        .filter(|r| r["endpoint"] == "code-signing-fetch-status-sync-requests")
+        .filter_map(|r| r["url"].as_str())
+        .collect();
+    assert_eq!(own_urls.len(), 6, "the first sign id's URL is the endpoint's; the other six differ: {own_urls:?}");
+    ran.assert_no_secret(&[TPP_PASSWORD, AVX_PASSWORD]);
 }
