@@ -138,7 +138,19 @@ mod tests {
                     ("password".into(), serde_json::json!("***")),
                     ("client_id".into(), serde_json::json!("c")),
                 ])),
-            }],
+            }]
+            .into_iter()
+            .chain((1..=2).map(|n| PlannedRequest {
+                service: "appviewx",
+                endpoint: "code-signing-fetch-status-sync-requests",
+                artifact: None,
+                method: "GET".into(),
+                url: format!("https://avx.example.com/avxapi/code-signing-fetch-status-sync-requests?signId=s{n}"),
+                // The second differs in its headers too (a session renewed under another name).
+                headers: vec!["sessionid: ***".into(), format!("username: u{n}")],
+                body: None,
+            }))
+            .collect(),
         })
     }
 
