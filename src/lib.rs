@@ -82,7 +82,11 @@ pub async fn run(config: &Config, log: &Log, cancel: &Cancel) -> Result<Outcome,
         _ => None,
     };
     let signed = match (decide::signing(enabled, &digested, tpp.as_ref()), &config.appviewx) {
-        (Signing::Run(plan), Some(cfg)) => Signed::Ran(sign_stage(&ctx, cfg, &http, &plan).await),
+        (Signing::Run(plan), Some(cfg)) => {
+            let mut result = sign_stage(&ctx, cfg, &http, &plan).await;
+            stage::verify::run(&ctx, &config.signature, &http, &plan, &mut result).await;
+            Signed::Ran(result)
+        }
         (Signing::Skipped(why), _) => Signed::Skipped(why),
         _ => Signed::NotRun,
     };

@@ -4,7 +4,8 @@ pub use crate::civil::utc_timestamp;
 use crate::config::GithubContext;
 pub use crate::http::{CallRecord, PlannedRequest};
 pub use crate::stage::record::{
-    AuthRecord, PreApprovalRecord, Problem, Revocation, Severity, SignRecord, SignStatus, StageStatus,
+    AuthRecord, PreApprovalRecord, Problem, Revocation, Severity, SignRecord, SignStatus, StageStatus, TimestampRecord,
+    Verification,
 };
 
 /// An artifact's digest in the encodings the report and the vendors use.
@@ -275,6 +276,11 @@ impl Outcome {
     /// Sign requests that ended signed, given sign ids included.
     pub fn signed(&self) -> usize {
         self.sign_records().filter(|s| s.status == SignStatus::Signed).count()
+    }
+
+    /// Signed requests whose signature was verified with the signing certificate.
+    pub fn verified(&self) -> usize {
+        self.sign_records().filter(|s| matches!(s.verification, Verification::Verified { .. })).count()
     }
 
     /// Failed artifacts ([`ArtifactRecord::failed`]) plus given sign ids that did not end signed.

@@ -13,6 +13,7 @@ mod fork;
 mod github;
 mod inputs;
 mod paths;
+mod signature;
 mod tpp;
 mod values;
 
@@ -24,6 +25,7 @@ pub use artifacts::{ArtifactsConfig, DigestFiles, IfNoFilesFound, Pattern};
 pub use github::{CheckRunConfig, GithubContext};
 pub use inputs::{env_name, InputDefault, InputError, InputSpec, Inputs, INPUTS};
 pub use paths::{FollowSymlinks, Workspace};
+pub use signature::{SignatureConfig, SignatureFormat};
 pub use tpp::{OidcAuth, PreApprovalMode, TppAuth, TppConfig};
 pub use values::{parse_duration, PollInterval, ReportTarget, RunnerIp, RUNS_FOLDER};
 
@@ -36,6 +38,8 @@ pub struct Config {
     pub tpp: Option<TppConfig>,
     /// None without `appviewx-url`: a gate may only pre-approve, for a signing step after it.
     pub appviewx: Option<AppViewXConfig>,
+    /// What is checked and written of each signature.
+    pub signature: SignatureConfig,
     /// Counted from the start of the run; at most 72h, as GitHub cancels jobs long before that.
     pub timeout: Duration,
     /// When to ask about a sign request again: `auto` follows the service, or a fixed 100ms to 10m.
@@ -103,6 +107,7 @@ impl Config {
         let tpp = tpp::tpp_config(inputs, env, &github, &withheld)?;
         let appviewx = appviewx::appviewx_config(inputs, sign_ids, &withheld)?;
         vendors(inputs, tpp.is_some() || appviewx.is_some())?;
+        let signature = signature::signature_config(inputs, cwd, &artifacts.working_directory, appviewx.is_some())?;
         let (timeout, poll_interval, request_timeout) = values::timings(inputs)?;
         let max_concurrency = values::max_concurrency(inputs)?;
         let ca_certificates = paths::ca_certificates(inputs, cwd, &artifacts.working_directory)?;
@@ -121,6 +126,7 @@ impl Config {
             artifacts,
             tpp,
             appviewx,
+            signature,
             timeout,
             poll_interval,
             request_timeout,

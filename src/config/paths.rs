@@ -105,46 +105,60 @@ fn lexical(path: &Path) -> PathBuf {
     out
 }
 
-/// The largest `ca-certificates` file: a bundle of every public root is about 200 KiB.
-const MAX_CA: u64 = 1024 * 1024;
+/// The largest certificate file read (`ca-certificates`, `signing-certificate`): a bundle of
+/// every public root is about 200 KiB.
+const MAX_CERTIFICATES: u64 = 1024 * 1024;
 
-/// Read and checked here so a bad path is an input error, not a TLS failure later. Only a
-/// regular file of at most 1 MiB is read: `/dev/zero` never ends and a FIFO never opens.
+/// Read and checked here so a bad path is an input error, not a TLS failure later.
 pub(super) fn ca_certificates(
     inputs: &Inputs,
     cwd: &Path,
     workspace: &Workspace,
 ) -> Result<Option<Vec<u8>>, InputError> {
-    let Some(p) = inputs.trimmed("ca-certificates") else {
+    let Some(bytes) = certificate_file(inputs, "ca-certificates", cwd, workspace, "a PEM file of CA certificates")?
+    else {
+        return Ok(None);
+    };
+    if !String::from_utf8_lossy(&bytes).contains("-----BEGIN CERTIFICATE-----") {
+        let shown = inputs.trimmed("ca-certificates").unwrap_or_default();
+        return Err(bad(
+            "ca-certificates",
+            format!("`{}` holds no PEM certificate (-----BEGIN CERTIFICATE-----)", cwd.join(shown).display()),
+        ));
+    }
+    Ok(Some(bytes))
+}
+
+/// A certificate file an input names: inside the workspace (unless `follow-symlinks` allows
+/// otherwise), a regular file of at most 1 MiB, as `/dev/zero` never ends and a FIFO never opens.
+pub(super) fn certificate_file(
+    inputs: &Inputs,
+    input: &'static str,
+    cwd: &Path,
+    workspace: &Workspace,
+    what: &str,
+) -> Result<Option<Vec<u8>>, InputError> {
+    let Some(p) = inputs.trimmed(input) else {
         return Ok(None);
     };
     let path = cwd.join(p);
-    workspace.check("ca-certificates", &path)?;
+    workspace.check(input, &path)?;
     let shown = path.display();
-    let cannot = |e: std::io::Error| bad("ca-certificates", format!("`{shown}` cannot be read ({e})"));
+    let cannot = |e: std::io::Error| bad(input, format!("`{shown}` cannot be read ({e})"));
     let meta = std::fs::metadata(&path).map_err(cannot)?;
     if let Some(kind) = crate::digest::not_regular(&meta) {
-        return Err(bad("ca-certificates", format!("`{shown}` {kind}: give a PEM file of CA certificates")));
+        return Err(bad(input, format!("`{shown}` {kind}: give {what}")));
     }
-    let too_large = || {
-        bad(
-            "ca-certificates",
-            format!("`{shown}` is larger than 1 MiB: give a PEM file of only the CA certificates to trust"),
-        )
-    };
-    if meta.len() > MAX_CA {
+    let too_large = || bad(input, format!("`{shown}` is larger than 1 MiB: give {what}, and only that"));
+    if meta.len() > MAX_CERTIFICATES {
         return Err(too_large());
     }
     let mut bytes = Vec::new();
-    crate::digest::open_regular(&path).and_then(|f| f.take(MAX_CA + 1).read_to_end(&mut bytes)).map_err(cannot)?;
-    if bytes.len() as u64 > MAX_CA {
+    crate::digest::open_regular(&path)
+        .and_then(|f| f.take(MAX_CERTIFICATES + 1).read_to_end(&mut bytes))
+        .map_err(cannot)?;
+    if bytes.len() as u64 > MAX_CERTIFICATES {
         return Err(too_large());
-    }
-    if !String::from_utf8_lossy(&bytes).contains("-----BEGIN CERTIFICATE-----") {
-        return Err(bad(
-            "ca-certificates",
-            format!("`{shown}` holds no PEM certificate (-----BEGIN CERTIFICATE-----)"),
-        ));
     }
     Ok(Some(bytes))
 }

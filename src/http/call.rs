@@ -32,8 +32,10 @@ pub struct Call {
     pub url: Url,
     /// Sent as given; [`Header::Secret`] values are marked sensitive.
     pub headers: Vec<(&'static str, Header)>,
-    /// The serialised body, sent as `application/json`.
-    pub json: Option<Vec<u8>>,
+    /// The body, sent as `content_type`.
+    pub body: Option<Vec<u8>>,
+    /// `application/json` unless the call says otherwise (an RFC 3161 timestamp query).
+    pub content_type: &'static str,
     /// Top-level body fields that hold a credential, named where the body is built: a plan
     /// shows them as `***`.
     pub secret_fields: Vec<&'static str>,
@@ -68,7 +70,8 @@ impl Call {
             method,
             url,
             headers: Vec::new(),
-            json: None,
+            body: None,
+            content_type: "application/json",
             secret_fields: Vec::new(),
             secret_query: Vec::new(),
             sent_in_plans: false,
@@ -99,7 +102,14 @@ impl Call {
     /// Sets the body; the content type is added when it is sent.
     pub fn json(mut self, body: &impl serde::Serialize) -> Self {
         // Serialising our own plain structs cannot fail; an empty body would be refused loudly.
-        self.json = Some(serde_json::to_vec(body).unwrap_or_default());
+        self.body = Some(serde_json::to_vec(body).unwrap_or_default());
+        self
+    }
+
+    /// Sets a body that is not JSON, with its content type.
+    pub fn bytes(mut self, body: Vec<u8>, content_type: &'static str) -> Self {
+        self.body = Some(body);
+        self.content_type = content_type;
         self
     }
 

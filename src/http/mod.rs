@@ -183,8 +183,8 @@ impl Http {
                 return Err(fail(ErrorKind::Cancelled(reason)));
             }
             let mut request = self.client.request(call.method.clone(), call.url.clone()).headers(headers.clone());
-            if let Some(body) = &call.json {
-                request = request.header(CONTENT_TYPE, "application/json").body(body.clone());
+            if let Some(body) = &call.body {
+                request = request.header(CONTENT_TYPE, call.content_type).body(body.clone());
             }
             if call.cleanup && self.cancel.reason().is_some() {
                 // The runner kills a cancelled step a few seconds after SIGINT: be quick.

@@ -37,9 +37,9 @@ pub fn describe(call: &Call) -> PlannedRequest {
             Header::Secret(_) => format!("{name}: {HIDDEN}"),
         })
         .collect();
-    let body = call.json.as_deref().map(|bytes| {
+    let body = call.body.as_deref().map(|bytes| {
         if !headers.iter().any(|h| h.starts_with("content-type:")) {
-            headers.push("content-type: application/json".to_string());
+            headers.push(format!("content-type: {}", call.content_type));
         }
         Body::redacted(bytes, &call.secret_fields)
     });

@@ -93,6 +93,8 @@ pub fn outputs(outcome: &Outcome, report_path: &Path, delimiter: &str, w: &mut d
                 "sign-id": a.sign.as_ref().and_then(|s| s.sign_id.as_ref()),
                 "status": a.sign.as_ref().map(|s| s.status.label()),
                 "signature-path": a.sign.as_ref().and_then(|s| s.signature_path.as_ref()),
+                "signtool-path": a.sign.as_ref().and_then(|s| s.signtool_path.as_ref()),
+                "verified": a.sign.as_ref().is_some_and(|s| matches!(s.verification, crate::outcome::Verification::Verified { .. })),
             })
         })
         .collect();
@@ -103,6 +105,7 @@ pub fn outputs(outcome: &Outcome, report_path: &Path, delimiter: &str, w: &mut d
     output(w, "prequalified", &outcome.prequalified().to_string(), delimiter)?;
     output(w, "preapproved", &outcome.preapproved().to_string(), delimiter)?;
     output(w, "signed", &outcome.signed().to_string(), delimiter)?;
+    output(w, "verified", &outcome.verified().to_string(), delimiter)?;
     output(w, "failed", &outcome.failed().to_string(), delimiter)?;
     output(w, "runner-ip", outcome.runner_ip.as_deref().unwrap_or(""), delimiter)?;
     output(w, "report-path", &report_path.to_string_lossy(), delimiter)

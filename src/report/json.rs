@@ -20,7 +20,7 @@ mod tests {
     use crate::http::plan::Body;
     use crate::outcome::{
         ArtifactRecord, AuthRecord, CallRecord, DigestRecord, PlanRecord, PlannedRequest, PreApprovalRecord,
-        Revocation, SignRecord, SignStatus, StageStatus,
+        Revocation, SignRecord, SignStatus, StageStatus, TimestampRecord, Verification,
     };
 
     /// An outcome with every field of the record set, one of each variant where it matters.
@@ -46,9 +46,17 @@ mod tests {
         o.preapproval_mode = Some("per-signing");
         let signed = SignRecord {
             status: SignStatus::Signed,
-            signature_path: Some("/tmp/run/sigs/dist%2Fapp.exe.signed".into()),
+            signature_path: Some("/tmp/run/sigs/dist%2Fapp.exe.p7s".into()),
             elapsed_ms: Some(1250),
             encoded: Some("never in the record".into()),
+            verification: Verification::Verified {
+                certificate_sha256: "5e".repeat(32),
+                subject: "CN=Acme Code Signing,O=Acme".into(),
+                key: "RSA 3072".into(),
+            },
+            timestamp: Some(TimestampRecord { time: "2026-12-01T10:00:02Z".into(), tsa: "CN=Acme TSA".into() }),
+            detached: Some(b"never in the record either".to_vec()),
+            signtool_path: Some("/ws/dist/app.exe.dig.signed".into()),
             ..SignRecord::pending("65c47fa41112f940dab1cb12")
         };
         o.artifacts.push(ArtifactRecord {

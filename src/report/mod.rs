@@ -162,7 +162,8 @@ pub async fn finish(
     cancel: &Cancel,
 ) -> Vec<String> {
     let mut failures = Vec::new();
-    write_signatures(outcome, &places.signatures);
+    let beside_digest_files = config.artifacts.digest_files == crate::config::DigestFiles::PerFile;
+    write_signatures(outcome, &places.signatures, beside_digest_files);
     // Once, before any renderer reads the outcome: after the signature files are named (they
     // carry the artifacts' own names), before the check run's body is rendered.
     let secrets = log.secrets();
@@ -283,42 +284,59 @@ fn append_file(path: &Path, render: impl FnOnce(&mut dyn Write) -> std::io::Resu
 /// is written whole or not at all, and never over another run's. A signature that cannot be
 /// written fails its artifact (AppViewX signed it, but the user has nothing to use) and the
 /// others are still written.
-fn write_signatures(outcome: &mut Outcome, dir: &Path) {
-    let mut targets: Vec<(Option<String>, String, &mut crate::outcome::SignRecord)> = Vec::new();
+///
+/// With `beside_digest_files` (`digest-files: true`), each raw signature is also written beside
+/// its digest file as `<digest file>.signed`: for `app.exe.dig` from `signtool sign /dg`, that is
+/// `app.exe.dig.signed`, the name `signtool sign /di` reads. That copy replaces an older one,
+/// as the `.dig` it answers was just made anew.
+fn write_signatures(outcome: &mut Outcome, dir: &Path, beside_digest_files: bool) {
+    let mut targets: Vec<(Option<String>, Option<String>, String, &mut crate::outcome::SignRecord)> = Vec::new();
     for a in &mut outcome.artifacts {
         if let Some(s) = a.sign.as_mut() {
-            targets.push((Some(a.name.clone()), signature_stem(&a.name), s));
+            let beside = beside_digest_files.then(|| format!("{}.signed", a.path));
+            targets.push((Some(a.name.clone()), beside, signature_stem(&a.name), s));
         }
     }
     for s in &mut outcome.awaited {
         let stem = signature_stem(s.sign_id.as_deref().unwrap_or_default());
-        targets.push((None, stem, s));
+        targets.push((None, None, stem, s));
     }
     // Windows and macOS compare names without case: `App.exe` and `app.exe` from a list made
     // on Linux would be one file there.
     let mut taken = std::collections::HashSet::new();
     let mut failed = Vec::new();
-    for (artifact, stem, record) in targets {
-        let Some(encoded) = &record.encoded else {
-            continue;
+    for (artifact, beside, stem, record) in targets {
+        let (bytes, extension) = match (&record.detached, &record.encoded) {
+            (Some(der), _) => (der.clone(), "p7s"),
+            (None, Some(encoded)) => (encoded.as_bytes().to_vec(), "signed"),
+            (None, None) => continue,
         };
-        let mut name = format!("{stem}.signed");
+        let mut name = format!("{stem}.{extension}");
         for n in 2.. {
             if taken.insert(name.to_lowercase()) {
                 break;
             }
-            name = format!("{stem}~{n}.signed");
+            name = format!("{stem}~{n}.{extension}");
         }
         let path = dir.join(name);
-        match outputs::write_new(&path, encoded.as_bytes()) {
-            Ok(()) => record.signature_path = Some(path.to_string_lossy().into_owned()),
-            Err(e) => {
-                let message =
-                    format!("AppViewX signed it, but its signature cannot be written to `{}`: {e}", path.display());
-                record.status = crate::outcome::SignStatus::Failed;
-                record.message = Some(message.clone());
-                failed.push((artifact, message));
+        let written = outputs::write_new(&path, &bytes).map_err(|e| (path.clone(), e)).and_then(|()| {
+            record.signature_path = Some(path.to_string_lossy().into_owned());
+            match beside.filter(|_| record.detached.is_none()) {
+                Some(beside) => {
+                    let beside = PathBuf::from(beside);
+                    outputs::write_replacing(&beside, &bytes).map_err(|e| (beside.clone(), e))?;
+                    record.signtool_path = Some(beside.to_string_lossy().into_owned());
+                    Ok(())
+                }
+                None => Ok(()),
             }
+        });
+        if let Err((path, e)) = written {
+            let message =
+                format!("AppViewX signed it, but its signature cannot be written to `{}`: {e}", path.display());
+            record.status = crate::outcome::SignStatus::Failed;
+            record.message = Some(message.clone());
+            failed.push((artifact, message));
         }
     }
     for (artifact, message) in failed {

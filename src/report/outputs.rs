@@ -164,6 +164,20 @@ pub fn write_new_with(path: &Path, write: &dyn Fn(&mut dyn Write) -> io::Result<
     })
 }
 
+/// Writes a file whole, replacing one of that name: the bytes go to a temporary file beside it,
+/// which is then renamed over the name. A rename replaces a link at the name, never the file a
+/// link points to.
+pub fn write_replacing(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let tmp = dir.join(format!(".cg-{}-r{}.tmp", std::process::id(), NEXT.fetch_add(1, Ordering::Relaxed)));
+    let written = write_synced(&tmp, &|w| w.write_all(bytes), true).and_then(|()| std::fs::rename(&tmp, path));
+    if written.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    written
+}
+
 fn write_synced(path: &Path, write: &dyn Fn(&mut dyn Write) -> io::Result<()>, create_new: bool) -> io::Result<()> {
     let mut options = std::fs::OpenOptions::new();
     options.write(true);

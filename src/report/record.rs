@@ -7,7 +7,7 @@ use serde::Serialize;
 use crate::http::plan::Body;
 use crate::outcome::{
     ArtifactRecord, AuthRecord, CallRecord, Outcome, PlanRecord, PreApprovalRecord, Problem, Revocation, Severity,
-    SignRecord, SignStatus, StageStatus,
+    SignRecord, SignStatus, StageStatus, Verification,
 };
 
 /// The format's version: raised with every change a reader could notice.
@@ -92,7 +92,30 @@ struct Sign<'a> {
     status: &'static str,
     message: Option<&'a str>,
     signature_path: Option<&'a str>,
+    /// `raw` (`encodedHashData` as sent) or `cms` (a detached CMS signature, DER); `null`
+    /// when no file was written.
+    signature_format: Option<&'static str>,
+    signtool_path: Option<&'a str>,
+    verification: VerificationEntry<'a>,
+    timestamp: Option<TimestampEntry<'a>>,
     elapsed_ms: Option<u64>,
+}
+
+#[derive(Serialize)]
+struct VerificationEntry<'a> {
+    /// `verified`, `not-verified`, `failed`, `signed-script` or `not-signed`.
+    status: &'static str,
+    /// Why not verified, or why it failed.
+    reason: Option<&'a str>,
+    certificate_sha256: Option<&'a str>,
+    subject: Option<&'a str>,
+    key: Option<&'a str>,
+}
+
+#[derive(Serialize)]
+struct TimestampEntry<'a> {
+    time: &'a str,
+    tsa: &'a str,
 }
 
 #[derive(Serialize)]
@@ -260,7 +283,29 @@ fn sign(s: &SignRecord) -> Sign<'_> {
         status: sign_status(s.status),
         message: s.message.as_deref(),
         signature_path: s.signature_path.as_deref(),
+        signature_format: s.signature_path.as_ref().map(|_| if s.detached.is_some() { "cms" } else { "raw" }),
+        signtool_path: s.signtool_path.as_deref(),
+        verification: verification(&s.verification),
+        timestamp: s.timestamp.as_ref().map(|t| TimestampEntry { time: &t.time, tsa: &t.tsa }),
         elapsed_ms: s.elapsed_ms,
+    }
+}
+
+fn verification(v: &Verification) -> VerificationEntry<'_> {
+    let plain =
+        |status, reason| VerificationEntry { status, reason, certificate_sha256: None, subject: None, key: None };
+    match v {
+        Verification::NotSigned => plain("not-signed", None),
+        Verification::Unchecked(why) => plain("not-verified", Some(why)),
+        Verification::SignedScript => plain("signed-script", None),
+        Verification::Failed(why) => plain("failed", Some(why)),
+        Verification::Verified { certificate_sha256, subject, key } => VerificationEntry {
+            status: "verified",
+            reason: None,
+            certificate_sha256: Some(certificate_sha256),
+            subject: Some(subject),
+            key: Some(key),
+        },
     }
 }
 

@@ -142,6 +142,9 @@ pub fn markdown(outcome: &Outcome, w: &mut dyn Write) -> io::Result<()> {
     if let Some(line) = super::text::preapprovals_line(outcome, &code, &text) {
         writeln!(w, "**Pre-approvals** {line}\n")?;
     }
+    if let Some(line) = super::text::signatures_line(outcome, &code) {
+        writeln!(w, "**Signatures** {line}\n")?;
+    }
     if let Some(line) = outcome.tpp_auth.as_ref().and_then(|a| revocation_line(&a.revocations)) {
         writeln!(w, "{line}\n")?;
     }

@@ -8,6 +8,7 @@ mod renew;
 pub mod sign;
 mod tokens;
 pub mod tpp;
+pub mod verify;
 
 use tokio::time::Instant;
 

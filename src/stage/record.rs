@@ -67,8 +67,51 @@ pub struct SignRecord {
     pub signature_path: Option<String>,
     /// From submission (or the start of waiting) to the final status.
     pub elapsed_ms: Option<u64>,
-    /// The signed data as AppViewX returned it; the report writes it to `signature_path`.
+    /// The signed data as AppViewX returned it; the report writes it to `signature_path`
+    /// unless `detached` holds the file to hand out instead.
     pub encoded: Option<String>,
+    /// What became of checking the signature.
+    pub verification: Verification,
+    /// The RFC 3161 timestamp over the signature, when one was asked for and checked.
+    pub timestamp: Option<TimestampRecord>,
+    /// The detached CMS signature (DER) around `encoded`, for `signature-format: cms`.
+    pub detached: Option<Vec<u8>>,
+    /// Where the signature was also written for `signtool sign /di` (`<file>.dig.signed`
+    /// beside each `.dig` of `digest-files: true`).
+    pub signtool_path: Option<String>,
+}
+
+/// Whether a signature was checked before the artifact counted as signed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Verification {
+    /// Nothing to check: not signed (yet), or a plan.
+    NotSigned,
+    /// Signed and not checked, and why (no `signing-certificate`; a sign id given without the
+    /// digest it signs).
+    Unchecked(&'static str),
+    /// Verified with the signing certificate's key over the digest that was pre-qualified.
+    Verified {
+        /// SHA-256 of the certificate (DER), lower-case hex.
+        certificate_sha256: String,
+        /// The certificate's subject, RFC 4514.
+        subject: String,
+        /// `RSA 3072`, `ECDSA P-256`, …
+        key: String,
+    },
+    /// AppViewX answered a whole signed script: its signature is the script's own Authenticode
+    /// block, which PowerShell's `Get-AuthenticodeSignature` checks, not a hash signature.
+    SignedScript,
+    /// Checked and refused: the artifact failed, and no file is its signature.
+    Failed(String),
+}
+
+/// A timestamp token checked against the request that asked for it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TimestampRecord {
+    /// When the TSA says the signature existed, UTC, `YYYY-MM-DDTHH:MM:SSZ`.
+    pub time: String,
+    /// The TSA's name from the token, or its certificate's subject.
+    pub tsa: String,
 }
 
 impl SignRecord {
@@ -81,6 +124,10 @@ impl SignRecord {
             signature_path: None,
             elapsed_ms: None,
             encoded: None,
+            verification: Verification::NotSigned,
+            timestamp: None,
+            detached: None,
+            signtool_path: None,
         }
     }
 
@@ -93,6 +140,10 @@ impl SignRecord {
             signature_path: None,
             elapsed_ms: None,
             encoded: None,
+            verification: Verification::NotSigned,
+            timestamp: None,
+            detached: None,
+            signtool_path: None,
         }
     }
 }

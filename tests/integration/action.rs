@@ -23,9 +23,18 @@ fn action_yml_declares_and_passes_every_input() {
     }
     let declared_inputs = yml.split("\noutputs:").next().unwrap_or_default().matches("\n    description:").count();
     assert_eq!(declared_inputs, INPUTS.len(), "action.yml declares no input the binary does not read");
-    for output in
-        ["result", "artifacts", "count", "prequalified", "preapproved", "signed", "failed", "runner-ip", "report-path"]
-    {
+    for output in [
+        "result",
+        "artifacts",
+        "count",
+        "prequalified",
+        "preapproved",
+        "signed",
+        "verified",
+        "failed",
+        "runner-ip",
+        "report-path",
+    ] {
         assert!(
             yml.contains(&format!("value: ${{{{ steps.gate.outputs.{output} }}}}")),
             "action.yml exposes output `{output}`"
