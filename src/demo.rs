@@ -28,7 +28,17 @@ pub async fn demo(artifacts: Option<PathBuf>) -> anyhow::Result<u8> {
     };
     println!("codesign-gate demo: simulator at {}, artifacts in {}\n", sim.base_url(), artifact_dir.display());
 
-    let inputs = demo_inputs(&sim.base_url(), &artifact_dir, &work);
+    // The simulator's certificate for its key, as a user would download theirs from TPP: every
+    // signature is verified with it, then written as a CMS signature that openssl can check
+    // against the simulator's CA.
+    let chain = sim.certificate_chain_pem("sample-key").context("the simulator's certificate for sample-key")?;
+    let certificate = work.join("signing-certificate.pem");
+    std::fs::write(&certificate, chain).context("writing the signing certificate")?;
+    let ca = work.join("simulator-ca.pem");
+    std::fs::write(&ca, sim.ca_pem()).context("writing the simulator's CA")?;
+    let mut inputs = demo_inputs(&sim.base_url(), &artifact_dir, &work);
+    inputs.set("signing-certificate", certificate.to_string_lossy());
+    inputs.set("signature-format", "cms");
     // The demo is self-contained: no workflow context leaks in from the environment.
     let config = Config::from_inputs(&inputs, &|_| None, &artifact_dir).map_err(|e| anyhow::anyhow!("{e}"))?;
     let log = Log::new(Box::new(std::io::stdout()), false);
@@ -45,6 +55,17 @@ pub async fn demo(artifacts: Option<PathBuf>) -> anyhow::Result<u8> {
     writeln!(out, "\nThe job summary a workflow would show:\n")?;
     summary::markdown(&outcome, &mut out)?;
     writeln!(out, "{}", holds(&sim.state()))?;
+    if let Some((artifact, p7s)) = outcome.artifacts.iter().find_map(|a| {
+        let path = a.sign.as_ref()?.signature_path.as_ref()?;
+        Some((artifact_dir.join(&a.name), path.clone()))
+    }) {
+        writeln!(
+            out,
+            "Check a signature yourself: openssl cms -verify -binary -inform DER -in '{p7s}' -content '{}' -CAfile '{}' -purpose any -out /dev/null",
+            artifact.display(),
+            ca.display()
+        )?;
+    }
     for f in &failures {
         crate::fail(f);
     }
