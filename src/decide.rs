@@ -37,7 +37,18 @@ impl Enabled {
 /// digested: a run that already failed must not leave pre-qualifications or a pre-approval
 /// behind (TPP has no call to withdraw them).
 pub fn tpp_runs(enabled: Enabled, digested: &[Digested]) -> bool {
-    enabled.tpp && !digested.is_empty() && digested.iter().all(|d| d.digest.is_ok())
+    enabled.tpp && digested.iter().any(|d| d.resumed.is_none()) && digested.iter().all(|d| d.digest.is_ok())
+}
+
+/// Marks each artifact whose digest an earlier run's sign request was for (`resume-from`), so
+/// that it is only waited for.
+pub fn resume(digested: &mut [Digested], resume: Option<&crate::config::Resume>) {
+    let Some(resume) = resume else { return };
+    for d in digested {
+        if let Ok(digest) = &d.digest {
+            d.resumed = resume.sign_id(&d.artifact.name, &digest.hex()).map(str::to_string);
+        }
+    }
 }
 
 /// What becomes of the signing stage.
@@ -75,6 +86,11 @@ pub fn signing<'a>(enabled: Enabled, digested: &'a [Digested], tpp: Option<&TppR
             .enumerate()
             .map(|(i, d)| match &d.digest {
                 Err(_) => Planned::Skip("not submitted: no digest"),
+                Ok(digest) if d.resumed.is_some() => Planned::Resume {
+                    name: &d.artifact.name,
+                    digest,
+                    sign_id: d.resumed.as_deref().unwrap_or_default(),
+                },
                 Ok(_) if prequalify_failed(i) => Planned::Skip("not submitted: pre-qualification failed"),
                 Ok(_) if preapproval(i).is_some_and(|p| p.outcome.is_failed()) => {
                     Planned::Skip("not submitted: pre-approval failed")
@@ -123,6 +139,10 @@ pub struct Results<'a> {
     pub started_at: String,
     /// The `if-no-files-found: warn` warning.
     pub discover_warning: Option<String>,
+    /// The report or check run whose sign requests the run waited for.
+    pub resumed_from: Option<String>,
+    /// Why a re-run could not resume from the earlier attempt.
+    pub resume_warning: Option<String>,
     /// One per artifact, in discovery order; every per-artifact list below follows it.
     pub digested: &'a [Digested],
     /// `None`: the TPP stage did not run.
@@ -166,6 +186,7 @@ fn artifact_record(i: usize, d: &Digested, tpp: Option<&TppResult>, signed: &Sig
         preapproval: preapproval.map_or(StageStatus::NotRun, |p| p.outcome.clone()),
         preapproval_index: tpp.and_then(|t| t.preapproval_of.get(i).copied().flatten()),
         sign,
+        resumed: d.resumed.is_some(),
     }
 }
 
@@ -178,6 +199,17 @@ pub fn outcome(config: &Config, enabled: Enabled, r: Results<'_>) -> Outcome {
     outcome.tpp_url = config.tpp.as_ref().map(|t| t.base_url.to_string());
     outcome.preapproval_mode = config.tpp.as_ref().filter(|t| t.pre_approve).map(|t| t.pre_approval.name());
     outcome.appviewx_url = config.appviewx.as_ref().map(|a| a.base_url.to_string());
+    outcome.environment_dn = config.tpp.as_ref().map(|t| t.environment_dn.clone());
+    if let Some(crate::config::AvxWork::Submit { signing_policy, signing_key }) =
+        config.appviewx.as_ref().map(|a| &a.work)
+    {
+        outcome.appviewx_signing_policy = Some(signing_policy.clone());
+        outcome.appviewx_signing_key = Some(signing_key.clone());
+    }
+    outcome.resumed_from = r.resumed_from;
+    if let Some(w) = r.resume_warning {
+        outcome.warning("resume", None, w);
+    }
     if let Some(w) = r.discover_warning {
         outcome.warning("discover", None, w);
     }
@@ -243,6 +275,7 @@ mod tests {
                 } else {
                     Err("unreadable".into())
                 },
+                resumed: None,
             })
             .collect()
     }
@@ -301,6 +334,7 @@ mod tests {
                 .iter()
                 .map(|p| match p {
                     Planned::Submit { name, .. } => format!("submit {name}"),
+                    Planned::Resume { name, sign_id, .. } => format!("resume {name} ({sign_id})"),
                     Planned::Skip(why) => why.to_string(),
                 })
                 .collect::<Vec<_>>()
@@ -387,6 +421,8 @@ mod tests {
             Results {
                 started_at: "2026-01-01T00:00:00Z".into(),
                 discover_warning: Some("few files".into()),
+                resumed_from: None,
+                resume_warning: None,
                 digested: &d,
                 tpp: None,
                 signed: Signed::Skipped("skipped: a digest failed"),

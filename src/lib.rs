@@ -73,10 +73,19 @@ pub async fn run(config: &Config, log: &Log, cancel: &Cancel) -> Result<Outcome,
 
     let found = discover::discover(&config.artifacts.working_directory, &config.artifacts.patterns)?;
     let discover_warning = discover::nothing_found(&config.artifacts, &found)?;
-    let digested = stage::digest::run(found, &config.artifacts, log, cancel).await?;
+    let mut digested = stage::digest::run(found, &config.artifacts, log, cancel).await?;
 
     let http = client(config, deadline, cancel)?;
     let ctx = stage::Context { config, log, deadline, cancel };
+    let (rerun, resume_warning) = match &config.check_run {
+        Some(check) => match stage::rerun::earlier_attempt(&ctx, check, &http).await {
+            Ok(found) => (found, None),
+            Err(warning) => (None, Some(warning)),
+        },
+        None => (None, None),
+    };
+    let resume = config.resume.as_ref().or(rerun.as_ref());
+    decide::resume(&mut digested, resume);
     let tpp = match &config.tpp {
         Some(cfg) if decide::tpp_runs(enabled, &digested) => Some(tpp_stage(&ctx, cfg, &http, &digested).await?),
         _ => None,
@@ -96,6 +105,8 @@ pub async fn run(config: &Config, log: &Log, cancel: &Cancel) -> Result<Outcome,
         Results {
             started_at,
             discover_warning,
+            resumed_from: resume.map(|r| r.from.clone()),
+            resume_warning,
             digested: &digested,
             tpp,
             signed,

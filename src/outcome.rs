@@ -42,6 +42,8 @@ pub struct ArtifactRecord {
     pub preapproval_index: Option<usize>,
     /// `None` when AppViewX is not configured, or the run only waits for given sign ids.
     pub sign: Option<SignRecord>,
+    /// Its sign request came from an earlier run (`resume-from`): it was only waited for.
+    pub resumed: bool,
 }
 
 impl ArtifactRecord {
@@ -146,6 +148,14 @@ pub struct Outcome {
     pub tpp_url: Option<String>,
     /// `None` when AppViewX is not configured.
     pub appviewx_url: Option<String>,
+    /// `environment-dn`: what a resumed run must share with this one.
+    pub environment_dn: Option<String>,
+    /// `appviewx-signing-policy`, when this run submitted.
+    pub appviewx_signing_policy: Option<String>,
+    /// `appviewx-signing-key`, when this run submitted.
+    pub appviewx_signing_key: Option<String>,
+    /// The report (or check run) this run resumed from.
+    pub resumed_from: Option<String>,
     /// The address the pre-approval was asked for (`runner-ip`).
     pub runner_ip: Option<String>,
     /// How that address was found: `auto (route to TPP)`, `from-url <url>`, `given` or `none`.
@@ -183,6 +193,10 @@ impl Outcome {
             hash_algorithm,
             tpp_url: None,
             appviewx_url: None,
+            environment_dn: None,
+            appviewx_signing_policy: None,
+            appviewx_signing_key: None,
+            resumed_from: None,
             runner_ip: None,
             runner_ip_source: None,
             artifacts: Vec::new(),
@@ -278,9 +292,10 @@ impl Outcome {
         self.sign_records().filter(|s| s.status == SignStatus::Signed).count()
     }
 
-    /// Signed requests whose signature was verified with the signing certificate.
+    /// Signed requests whose signature was verified with the signing certificate (one that
+    /// verified and then failed, at its timestamp or its file, does not count).
     pub fn verified(&self) -> usize {
-        self.sign_records().filter(|s| matches!(s.verification, Verification::Verified { .. })).count()
+        self.sign_records().filter(|s| s.verified()).count()
     }
 
     /// Failed artifacts ([`ArtifactRecord::failed`]) plus given sign ids that did not end signed.

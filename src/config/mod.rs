@@ -13,6 +13,7 @@ mod fork;
 mod github;
 mod inputs;
 mod paths;
+mod resume;
 mod signature;
 mod tpp;
 mod values;
@@ -25,6 +26,7 @@ pub use artifacts::{ArtifactsConfig, DigestFiles, IfNoFilesFound, Pattern};
 pub use github::{CheckRunConfig, GithubContext};
 pub use inputs::{env_name, InputDefault, InputError, InputSpec, Inputs, INPUTS};
 pub use paths::{FollowSymlinks, Workspace};
+pub use resume::{earlier, EarlierReport, Resumable, Resume};
 pub use signature::{SignatureConfig, SignatureFormat};
 pub use tpp::{OidcAuth, PreApprovalMode, TppAuth, TppConfig};
 pub use values::{parse_duration, PollInterval, ReportTarget, RunnerIp, RUNS_FOLDER};
@@ -40,6 +42,10 @@ pub struct Config {
     pub appviewx: Option<AppViewXConfig>,
     /// What is checked and written of each signature.
     pub signature: SignatureConfig,
+    /// `resume-from`: the sign requests of an earlier run to wait for instead of asking anew.
+    pub resume: Option<Resume>,
+    /// `resume`: whether a re-run of a job looks for the earlier attempt's check run.
+    pub resume_reruns: bool,
     /// Counted from the start of the run; at most 72h, as GitHub cancels jobs long before that.
     pub timeout: Duration,
     /// When to ask about a sign request again: `auto` follows the service, or a fixed 100ms to 10m.
@@ -108,6 +114,15 @@ impl Config {
         let appviewx = appviewx::appviewx_config(inputs, sign_ids, &withheld)?;
         vendors(inputs, tpp.is_some() || appviewx.is_some())?;
         let signature = signature::signature_config(inputs, cwd, &artifacts.working_directory, appviewx.is_some())?;
+        let resume = resume::resume_from(
+            inputs,
+            cwd,
+            &artifacts.working_directory,
+            tpp.as_ref(),
+            appviewx.as_ref(),
+            artifacts.hash_algorithm,
+        )?;
+        let resume_reruns = values::parse_bool(inputs, "resume")?;
         let (timeout, poll_interval, request_timeout) = values::timings(inputs)?;
         let max_concurrency = values::max_concurrency(inputs)?;
         let ca_certificates = paths::ca_certificates(inputs, cwd, &artifacts.working_directory)?;
@@ -127,6 +142,8 @@ impl Config {
             tpp,
             appviewx,
             signature,
+            resume,
+            resume_reruns,
             timeout,
             poll_interval,
             request_timeout,

@@ -94,8 +94,7 @@ fn certificate(inputs: &Inputs, cwd: &Path, workspace: &Workspace) -> Result<Opt
     let Some(bytes) = certificate_file(inputs, "signing-certificate", cwd, workspace, what)? else {
         return Ok(None);
     };
-    let certificate =
-        SigningCertificate::parse(&bytes).map_err(|e| bad("signing-certificate", format!("{e}: give {what}")))?;
+    let certificate = SigningCertificate::parse(&bytes).map_err(|e| bad("signing-certificate", e.to_string()))?;
     certificate.check(SystemTime::now()).map_err(|e| bad("signing-certificate", e.to_string()))?;
     Ok(Some(certificate))
 }

@@ -1,4 +1,5 @@
-//! GitHub's REST API, the one call the gate makes to it: "Create a check run". It goes through
+//! GitHub's REST API, the two calls the gate makes to it: "Create a check run", and on a re-run of
+//! a job "List check runs for a Git reference", to find the earlier attempt's. They go through
 //! the run's [`Http`] like every vendor call, so the retry policy, the deadline, `ca-certificates`
 //! (GitHub Enterprise Server behind a private CA), the journal and the plan all see it.
 
@@ -8,12 +9,13 @@ use reqwest::{Method, Url};
 
 use crate::http::{field_names, Call, Http, HttpError, Repeat};
 use crate::secret::Secret;
-pub use model::{Annotation, AnnotationLevel, Conclusion, NewCheckRun, Output, Status};
-use model::{CreatedAnswer, ErrorAnswer};
+pub use model::{Annotation, AnnotationLevel, Conclusion, ListedCheckRun, ListedOutput, NewCheckRun, Output, Status};
+use model::{CreatedAnswer, ErrorAnswer, ListAnswer};
 
 /// The service and endpoint names the journal and a plan show for the call.
 const SERVICE: &str = "github";
 const CHECK_RUNS: &str = "check-runs";
+const LIST_CHECK_RUNS: &str = "list-check-runs";
 /// The REST API version the body is written against; GitHub answers in that version's shape.
 const API_VERSION: &str = "2022-11-28";
 /// GitHub's error messages are one sentence; anything longer is not worth a log line.
@@ -87,6 +89,77 @@ impl GithubClient {
         let reply = self.http.send(&call).await?;
         parse_created(reply.status, &reply.body)
     }
+
+    /// The check runs of this name on `head_sha` (the first 100: one per attempt of a job).
+    pub async fn list_check_runs(&self, head_sha: &str, name: &str) -> Result<Vec<ListedCheckRun>, GithubError> {
+        let mut url = commit_check_runs_url(&self.repository, head_sha)?;
+        url.query_pairs_mut()
+            .append_pair("check_name", name)
+            .append_pair("filter", "all")
+            .append_pair("per_page", "100");
+        let call = Call::new(SERVICE, LIST_CHECK_RUNS, Method::GET, url)
+            .header("accept", "application/vnd.github+json")
+            .bearer(&self.repository.token)
+            .header("x-github-api-version", API_VERSION)
+            .header("user-agent", concat!("codesign-gate/", env!("CARGO_PKG_VERSION")));
+        let reply = self.http.send(&call).await?;
+        if reply.status != 200 {
+            let Err(GithubError::Refused { message, .. }) = parse_created(reply.status, &reply.body) else {
+                return Err(GithubError::Refused { status: reply.status, message: None });
+            };
+            return Err(GithubError::Refused { status: reply.status, message });
+        }
+        serde_json::from_slice::<ListAnswer>(&reply.body).map(|a| a.check_runs).map_err(|e| GithubError::Refused {
+            status: reply.status,
+            message: Some(format!("not the documented list of check runs ({e})")),
+        })
+    }
+}
+
+/// The first line of the block in a check run's `output.text` that a re-run reads back: the
+/// report's fields that `resume-from` reads, as JSON, then `-->` on a line of its own.
+pub const RESUME_MARK: &str = "<!-- codesign-gate resume v1";
+
+/// The JSON of the resume block in a check run's `output.text`, if it has one.
+pub fn resume_block(text: &str) -> Option<&str> {
+    let (_, rest) = text.split_once(RESUME_MARK)?;
+    let (json, _) = rest.split_once("\n-->")?;
+    Some(json.trim())
+}
+
+/// What identifies one gate step across attempts of a workflow run: the run, the workflow, the
+/// job and the TPP environment. A re-run keeps `GITHUB_RUN_ID` and bumps the attempt, so the
+/// earlier attempt's check run carries the same key; another job, workflow or environment
+/// never does. Hashed, as GitHub keeps `external_id` short and the names may be long.
+pub fn resume_key(run_id: &str, workflow: &str, job: &str, environment: &str) -> String {
+    use sha2::Digest as _;
+    let mut h = sha2::Sha256::new();
+    for part in [run_id, workflow, job, environment] {
+        h.update(part.as_bytes());
+        h.update([0]);
+    }
+    let hex = h.finalize().iter().take(16).fold(String::new(), |mut hex, b| {
+        use std::fmt::Write as _;
+        let _ = write!(hex, "{b:02x}");
+        hex
+    });
+    format!("codesign-gate:{hex}")
+}
+
+/// `{api}/repos/{owner}/{repo}/commits/{sha}/check-runs`, as [`check_runs_url`] builds its own.
+fn commit_check_runs_url(repository: &Repository, head_sha: &str) -> Result<Url, GithubError> {
+    let mut url = repository.api_url.clone();
+    url.set_query(None);
+    url.set_fragment(None);
+    url.path_segments_mut().map_err(|()| GithubError::BadUrl(repository.api_url.to_string()))?.pop_if_empty().extend([
+        "repos",
+        &repository.owner,
+        &repository.repo,
+        "commits",
+        head_sha,
+        "check-runs",
+    ]);
+    Ok(url)
 }
 
 /// `{api}/repos/{owner}/{repo}/check-runs`, appended to the API URL's own path so that a GitHub
@@ -137,11 +210,13 @@ mod tests {
         NewCheckRun {
             name: "codesign-gate".into(),
             head_sha: "0123".into(),
+            external_id: None,
             status: Status::Completed,
             conclusion: Conclusion::Failure,
             output: Output {
                 title: "t".into(),
                 summary: "s".into(),
+                text: None,
                 annotations: vec![Annotation {
                     path: "dist/app.exe".into(),
                     start_line: 1,

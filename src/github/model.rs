@@ -12,6 +12,10 @@ pub struct NewCheckRun {
     pub name: String,
     /// The commit the check is shown on.
     pub head_sha: String,
+    /// The gate's own reference: which run, workflow, job and environment the check is for, so
+    /// a re-run of the job finds it ([`crate::github::resume_key`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub external_id: Option<String>,
     /// The gate reports a finished run, so always [`Status::Completed`] in practice.
     pub status: Status,
     /// Documented as required once the status is `completed`.
@@ -60,6 +64,9 @@ pub struct Output {
     pub title: String,
     /// Markdown, at most 65 535 characters.
     pub summary: String,
+    /// Markdown, at most 65 535 characters: the sign requests, in a form a re-run reads back.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub text: Option<String>,
     /// At most 50 per request.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub annotations: Vec<Annotation>,
@@ -99,6 +106,32 @@ pub enum AnnotationLevel {
 #[derive(Debug, Deserialize)]
 pub(super) struct CreatedAnswer {
     pub(super) html_url: Option<String>,
+}
+
+/// "List check runs for a Git reference": the fields a re-run reads of each check run.
+#[derive(Debug, Deserialize)]
+pub(super) struct ListAnswer {
+    pub(super) check_runs: Vec<ListedCheckRun>,
+}
+
+/// One check run GitHub listed.
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+pub struct ListedCheckRun {
+    /// GitHub's id.
+    pub id: u64,
+    /// What the creator set; documented as nullable.
+    #[serde(default)]
+    pub external_id: Option<String>,
+    /// Its output; only `text` is read.
+    pub output: ListedOutput,
+}
+
+/// `output` of a listed check run.
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+pub struct ListedOutput {
+    /// Documented as nullable.
+    #[serde(default)]
+    pub text: Option<String>,
 }
 
 /// GitHub's error answer, `{"message": …, "documentation_url": …}`; only the message is shown.

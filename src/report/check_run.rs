@@ -62,8 +62,51 @@ pub fn render(
     NewCheckRun {
         name: cfg.name.clone(),
         head_sha: cfg.head_sha.clone(),
+        external_id: key(outcome),
         status: Status::Completed,
         conclusion,
-        output: Output { title, summary, annotations },
+        output: Output { title, summary, text: resume_text(outcome), annotations },
     }
+}
+
+/// This step's [`crate::github::resume_key`], when the run knows what it needs.
+pub fn key(outcome: &Outcome) -> Option<String> {
+    let g = &outcome.github;
+    let environment = outcome.environment_dn.as_deref().unwrap_or_default();
+    Some(crate::github::resume_key(g.run_id.as_deref()?, g.workflow.as_deref()?, g.job.as_deref()?, environment))
+}
+
+/// The sign requests, as an HTML comment (invisible on the check's page) holding the fields of
+/// the report that `resume-from` reads, so a re-run of the job can wait for them instead of
+/// submitting again. `None` when nothing was submitted, or the list would not fit.
+fn resume_text(outcome: &Outcome) -> Option<String> {
+    let artifacts: Vec<serde_json::Value> = outcome
+        .artifacts
+        .iter()
+        .filter_map(|a| {
+            let sign = a.sign.as_ref()?;
+            Some(serde_json::json!({
+                "name": a.name,
+                "digest": a.digest.as_ref().map(|d| serde_json::json!({"hex": d.hex})),
+                "sign": {"sign_id": sign.sign_id, "status": super::record::sign_status(sign.status)},
+            }))
+        })
+        .collect();
+    if outcome.appviewx_signing_key.is_none() || !artifacts.iter().any(|a| !a["sign"]["sign_id"].is_null()) {
+        return None;
+    }
+    let record = serde_json::json!({
+        "report_version": super::record::VERSION,
+        "run_attempt": outcome.github.run_attempt,
+        "hash_algorithm": outcome.hash_algorithm,
+        "environment_dn": outcome.environment_dn,
+        "appviewx_signing_policy": outcome.appviewx_signing_policy,
+        "appviewx_signing_key": outcome.appviewx_signing_key,
+        "artifacts": artifacts,
+    });
+    // `-->` cannot occur in JSON text outside a string, and serde_json escapes nothing that
+    // would make one inside; `--` in a name still could, so it is written as `-\u002d`.
+    let json = serde_json::to_string(&record).ok()?.replace("--", "-\\u002d");
+    let text = format!("{}\n{json}\n-->\n", crate::github::RESUME_MARK);
+    (text.len() <= MAX_SUMMARY).then_some(text)
 }

@@ -44,6 +44,10 @@ mod tests {
         o.runner_ip = Some("192.0.2.7".into());
         o.runner_ip_source = Some("given".into());
         o.preapproval_mode = Some("per-signing");
+        o.environment_dn = Some("\\VED\\Code Signing\\P".into());
+        o.appviewx_signing_policy = Some("rocket-release".into());
+        o.appviewx_signing_key = Some("rocket-ev-2026".into());
+        o.resumed_from = Some("/ws/earlier/codesign-gate-report.json".into());
         let signed = SignRecord {
             status: SignStatus::Signed,
             signature_path: Some("/tmp/run/sigs/dist%2Fapp.exe.p7s".into()),
@@ -70,6 +74,7 @@ mod tests {
             preapproval: StageStatus::Done,
             preapproval_index: Some(0),
             sign: Some(signed),
+            resumed: true,
         });
         o.artifacts.push(ArtifactRecord {
             name: "dist/b.dll".into(),
@@ -82,6 +87,7 @@ mod tests {
             preapproval: StageStatus::NotRun,
             preapproval_index: None,
             sign: Some(SignRecord::not_submitted("not submitted: no digest")),
+            resumed: false,
         });
         o.awaited.push(SignRecord { status: SignStatus::TimedOut, ..SignRecord::pending("65c47fa41112f940dab1cb13") });
         o.tpp_auth = Some(AuthRecord {

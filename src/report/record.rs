@@ -26,6 +26,10 @@ pub struct Record<'a> {
     hash_algorithm: &'static str,
     tpp_url: Option<&'a str>,
     appviewx_url: Option<&'a str>,
+    environment_dn: Option<&'a str>,
+    appviewx_signing_policy: Option<&'a str>,
+    appviewx_signing_key: Option<&'a str>,
+    resumed_from: Option<&'a str>,
     runner_ip: Option<&'a str>,
     runner_ip_source: Option<&'a str>,
     artifacts: Vec<Artifact<'a>>,
@@ -65,6 +69,7 @@ struct Artifact<'a> {
     preapproval: Status<'a>,
     preapproval_index: Option<usize>,
     sign: Option<Sign<'a>>,
+    resumed: bool,
 }
 
 #[derive(Serialize)]
@@ -225,6 +230,10 @@ impl<'a> Record<'a> {
             hash_algorithm: o.hash_algorithm,
             tpp_url: o.tpp_url.as_deref(),
             appviewx_url: o.appviewx_url.as_deref(),
+            environment_dn: o.environment_dn.as_deref(),
+            appviewx_signing_policy: o.appviewx_signing_policy.as_deref(),
+            appviewx_signing_key: o.appviewx_signing_key.as_deref(),
+            resumed_from: o.resumed_from.as_deref(),
             runner_ip: o.runner_ip.as_deref(),
             runner_ip_source: o.runner_ip_source.as_deref(),
             artifacts: o.artifacts.iter().map(artifact).collect(),
@@ -261,11 +270,12 @@ fn artifact(a: &ArtifactRecord) -> Artifact<'_> {
         preapproval: status(&a.preapproval),
         preapproval_index: a.preapproval_index,
         sign: a.sign.as_ref().map(sign),
+        resumed: a.resumed,
     }
 }
 
 /// The status as the record spells it, which is not always the label the summary shows.
-fn sign_status(s: SignStatus) -> &'static str {
+pub(super) fn sign_status(s: SignStatus) -> &'static str {
     match s {
         SignStatus::NotSubmitted => "not-submitted",
         SignStatus::Pending => "pending",

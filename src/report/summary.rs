@@ -142,6 +142,9 @@ pub fn markdown(outcome: &Outcome, w: &mut dyn Write) -> io::Result<()> {
     if let Some(line) = super::text::preapprovals_line(outcome, &code, &text) {
         writeln!(w, "**Pre-approvals** {line}\n")?;
     }
+    if let Some(line) = super::text::resumed_line(outcome, &code) {
+        writeln!(w, "**Resumed** {line}\n")?;
+    }
     if let Some(line) = super::text::signatures_line(outcome, &code) {
         writeln!(w, "**Signatures** {line}\n")?;
     }
@@ -186,6 +189,7 @@ mod tests {
             preapproval,
             preapproval_index: None,
             sign,
+            resumed: false,
         };
         let signed = SignRecord {
             status: SignStatus::Signed,

@@ -56,6 +56,9 @@ pub fn table(outcome: &Outcome, w: &mut impl Write) -> io::Result<()> {
     if let Some(line) = super::text::preapprovals_line(outcome, &escape_line, &escape_line) {
         writeln!(w, "pre-approvals: {line}")?;
     }
+    if let Some(line) = super::text::resumed_line(outcome, &escape_line) {
+        writeln!(w, "resumed: {line}")?;
+    }
     if let Some(line) = super::text::signatures_line(outcome, &escape_line) {
         writeln!(w, "signatures: {line}")?;
     }

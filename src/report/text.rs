@@ -46,8 +46,7 @@ pub(crate) fn signatures_line(outcome: &Outcome, quote: &dyn Fn(&str) -> String)
     let records: Vec<&SignRecord> =
         outcome.artifacts.iter().filter_map(|a| a.sign.as_ref()).chain(&outcome.awaited).collect();
     let mut parts = Vec::new();
-    let verified: Vec<&Verification> =
-        records.iter().map(|r| &r.verification).filter(|v| matches!(v, Verification::Verified { .. })).collect();
+    let verified: Vec<&Verification> = records.iter().filter(|r| r.verified()).map(|r| &r.verification).collect();
     if let Some(Verification::Verified { certificate_sha256, subject, key }) = verified.first() {
         let stamped = records.iter().filter(|r| r.timestamp.is_some()).count();
         let format = if records.iter().any(|r| r.detached.is_some()) { ", written as CMS (.p7s)" } else { "" };
@@ -81,4 +80,18 @@ pub(crate) fn signatures_line(outcome: &Outcome, quote: &dyn Fn(&str) -> String)
         parts.push(format!("{failed} REFUSED: did not verify, no file written"));
     }
     (!parts.is_empty()).then(|| parts.join("; "))
+}
+
+/// One line on the artifacts an earlier run's sign requests served (`resume-from`), for the
+/// summary and the terminal table. `None` when the run resumed nothing.
+pub(crate) fn resumed_line(outcome: &Outcome, quote: &dyn Fn(&str) -> String) -> Option<String> {
+    let from = outcome.resumed_from.as_deref()?;
+    let resumed: Vec<&str> = outcome.artifacts.iter().filter(|a| a.resumed).map(|a| a.name.as_str()).collect();
+    let fresh = outcome.artifacts.len() - resumed.len();
+    Some(format!(
+        "{} artifact(s) from {}, only waited for (no pre-qualification, pre-approval or new sign request){}; {fresh} ran afresh",
+        resumed.len(),
+        quote(from),
+        if resumed.is_empty() { String::new() } else { format!(": {}", resumed.iter().map(|n| quote(n)).collect::<Vec<_>>().join(", ")) }
+    ))
 }

@@ -171,7 +171,7 @@ impl SigningCertificate {
         let ders = input::certificates(bytes).map_err(|e| match e {
             Split::Pem { index, reason } => CertificateError::Pem { index, reason },
             Split::Label { index, label } => CertificateError::NotACertificate { index, label },
-            Split::Der(source) => CertificateError::Der { index: 0, source },
+            Split::Der(source) => CertificateError::Der { index: 1, source },
         })?;
         let mut parsed = Vec::with_capacity(ders.len());
         for (i, der) in ders.into_iter().enumerate() {
@@ -431,7 +431,7 @@ mod tests {
     #[test]
     fn input_that_is_not_certificates_is_named() {
         assert!(matches!(SigningCertificate::parse(b""), Err(CertificateError::Empty)));
-        assert!(matches!(SigningCertificate::parse(b"hello"), Err(CertificateError::Der { index: 0, .. })));
+        assert!(matches!(SigningCertificate::parse(b"hello"), Err(CertificateError::Der { index: 1, .. })));
         assert!(matches!(
             SigningCertificate::parse(&[0x30, 0x03, 0x02, 0x01, 0x01]),
             Err(CertificateError::Der { index: 1, .. })

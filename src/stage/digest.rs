@@ -16,6 +16,9 @@ pub struct Digested {
     pub artifact: Artifact,
     /// `Err` holds why there is none, worded for the report.
     pub digest: Result<Digest, String>,
+    /// The sign id of an earlier run's request for this very digest (`resume-from`): the
+    /// artifact is then only waited for, with nothing new asked of TPP or AppViewX.
+    pub resumed: Option<String>,
 }
 
 /// Digests every artifact; results keep the artifacts' order (for lists: the lists' order, then
@@ -47,7 +50,7 @@ pub async fn run(
             if let Ok(d) = &result {
                 log.info(&format!("{}  {}", d.hex(), artifact.name));
             }
-            Digested { artifact, digest: result.map_err(|e| e.to_string()) }
+            Digested { artifact, digest: result.map_err(|e| e.to_string()), resumed: None }
         })
         .collect();
     log.endgroup();
@@ -79,7 +82,7 @@ async fn run_lists(
         for l in listed {
             log.info(&format!("{}  {}  ({} line {})", l.digest.hex(), l.name, list.name, l.line));
             let artifact = Artifact { path: list.path.clone(), name: l.name, size: None };
-            digested.push(Digested { artifact, digest: Ok(l.digest) });
+            digested.push(Digested { artifact, digest: Ok(l.digest), resumed: None });
         }
     }
     log.endgroup();

@@ -5,6 +5,7 @@
 pub mod digest;
 pub mod record;
 mod renew;
+pub mod rerun;
 pub mod sign;
 mod tokens;
 pub mod tpp;

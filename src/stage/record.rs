@@ -115,6 +115,11 @@ pub struct TimestampRecord {
 }
 
 impl SignRecord {
+    /// Signed, and its signature verified with the signing certificate.
+    pub fn verified(&self) -> bool {
+        self.status == SignStatus::Signed && matches!(self.verification, Verification::Verified { .. })
+    }
+
     /// A request with an id, not final yet.
     pub fn pending(sign_id: &str) -> Self {
         SignRecord {

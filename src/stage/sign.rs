@@ -28,6 +28,15 @@ pub enum Planned<'a> {
         /// Why its signing may still be waiting at the timeout, as far as the gate can tell.
         if_waiting: String,
     },
+    /// Submitted by an earlier run for this very digest (`resume-from`): only waited for.
+    Resume {
+        /// The artifact's name, for the log.
+        name: &'a str,
+        /// The digest the earlier request signs, which its signature is verified against.
+        digest: &'a Digest,
+        /// The earlier request's sign id.
+        sign_id: &'a str,
+    },
     /// Not submitted, and why.
     Skip(&'static str),
 }
@@ -78,14 +87,14 @@ pub async fn run(
 ) -> SignResult {
     let mut result = SignResult::default();
     let wait_started = Instant::now();
-    let nothing_to_submit = !plan.iter().any(|p| matches!(p, Planned::Submit { .. }));
+    let nothing_to_submit = !plan.iter().any(|p| matches!(p, Planned::Submit { .. } | Planned::Resume { .. }));
     if nothing_to_submit && matches!(cfg.work, AvxWork::Submit { .. }) {
         // Every artifact was stopped before signing: a session would only be opened and dropped.
         result.artifacts = plan
             .iter()
             .map(|p| match p {
                 Planned::Skip(why) => Some(SignRecord::not_submitted(why)),
-                Planned::Submit { .. } => None,
+                Planned::Submit { .. } | Planned::Resume { .. } => None,
             })
             .collect();
         return result;
@@ -146,9 +155,15 @@ async fn submit_all<C: SigningService>(
 ) -> Vec<(Option<usize>, String)> {
     let repository = ctx.config.github.repository.as_deref().unwrap_or("codesign-gate");
     let mut jobs = Vec::new();
+    let mut resumed = Vec::new();
     for (i, p) in s.plan.iter().enumerate() {
         match p {
             Planned::Skip(why) => result.artifacts[i] = Some(SignRecord::not_submitted(why)),
+            Planned::Resume { name, sign_id, .. } => {
+                ctx.log.info(&format!("resumed {name}: waiting for the earlier sign id {sign_id}"));
+                result.artifacts[i] = Some(SignRecord::pending(sign_id));
+                resumed.push((Some(i), (*sign_id).to_string()));
+            }
             Planned::Submit { name, digest, .. } => jobs.push((
                 i,
                 *name,
@@ -172,7 +187,7 @@ async fn submit_all<C: SigningService>(
         .buffered(ctx.config.max_concurrency)
         .collect()
         .await;
-    let mut polling = Vec::new();
+    let mut polling = resumed;
     for (i, name, answer) in answers {
         let record = match answer {
             Ok(sub) => {
@@ -290,6 +305,7 @@ async fn wait_all<C: SigningService>(
     for ((slot, id), fin) in polling.into_iter().zip(finals) {
         let (name, if_waiting) = match slot.map(|i| &plan[i]) {
             Some(Planned::Submit { name, if_waiting, .. }) => (Some(*name), Some(if_waiting.as_str())),
+            Some(Planned::Resume { name, .. }) => (Some(*name), Some("it was submitted by the run this one resumed")),
             _ => (None, None),
         };
         let waited = Waited { id: &id, name, if_waiting, started, timeout: config.timeout };

@@ -119,7 +119,7 @@ pub async fn run(
     let mut result = TppResult::new(cfg, digested.len());
     let not_attempted = |result: &mut TppResult, why: &str| {
         for (slot, d) in result.prequalify.iter_mut().zip(digested) {
-            if d.digest.is_ok() && cfg.pre_qualify {
+            if d.digest.is_ok() && d.resumed.is_none() && cfg.pre_qualify {
                 slot.0 = StageStatus::Failed { message: format!("not attempted: {why}") };
             }
         }
@@ -259,8 +259,13 @@ async fn chains<C: Tpp>(
     per_signing: Option<&RunnerAddress>,
 ) -> Vec<Answers> {
     let max = ctx.config.max_concurrency;
-    let targets: Vec<(usize, &Digest)> =
-        digested.iter().enumerate().filter_map(|(i, d)| d.digest.as_ref().ok().map(|digest| (i, digest))).collect();
+    // A resumed artifact's request was pre-qualified and pre-approved by the run it came from.
+    let targets: Vec<(usize, &Digest)> = digested
+        .iter()
+        .enumerate()
+        .filter(|(_, d)| d.resumed.is_none())
+        .filter_map(|(i, d)| d.digest.as_ref().ok().map(|digest| (i, digest)))
+        .collect();
     let count = targets.len();
     let (prequalify_slots, preapprove_slots) = (&Semaphore::new(max), &Semaphore::new(max));
     let mut answers: Vec<Answers> = targets

@@ -28,7 +28,9 @@ pub async fn run(ctx: &Context<'_>, cfg: &SignatureConfig, http: &Http, plan: &[
     let mut work = Vec::new();
     for (i, record) in result.artifacts.iter_mut().enumerate() {
         let Some(record) = record.as_mut().filter(|r| r.status == SignStatus::Signed) else { continue };
-        let Some(Planned::Submit { name, digest, .. }) = plan.get(i) else { continue };
+        let Some(Planned::Submit { name, digest, .. } | Planned::Resume { name, digest, .. }) = plan.get(i) else {
+            continue;
+        };
         if let Some(signature) = check(cfg.certificate.as_ref(), digest, record, name, &mut problems) {
             work.push((*name, *digest, record, signature));
         }

@@ -410,23 +410,17 @@ pub fn fake_github_unavailable(times: usize) -> (String, Arc<Mutex<Vec<Request>>
     let seen = Arc::new(Mutex::new(Vec::new()));
     let log = seen.clone();
     std::thread::spawn(move || {
+        // Every check run created so far, answered (newest first) to "List check runs for a
+        // Git reference", as GitHub documents the list.
+        let mut created: Vec<serde_json::Value> = Vec::new();
         for stream in listener.incoming().flatten() {
             let mut reader = BufReader::new(stream.try_clone().expect("clone"));
             let Some((line, headers, body)) = read_request(&mut reader) else { continue };
             let headers = headers.iter().map(|h| h.trim_end().to_string()).collect();
             let body: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
-            let answer = serde_json::json!({
-                "id": 4, "node_id": "CR_1", "details_url": null, "head_sha": body["head_sha"],
-                "url": "https://api.github.com/repos/acme/rocket/check-runs/4",
-                "html_url": "https://github.com/acme/rocket/runs/4", "conclusion": body["conclusion"],
-                "output": {"title": body["output"]["title"], "summary": null, "text": null, "annotations_count": 0,
-                           "annotations_url": "https://api.github.com/repos/acme/rocket/check-runs/4/annotations"},
-                "started_at": null, "completed_at": null, "name": body["name"], "pull_requests": []
-            })
-            .to_string();
             let unavailable = {
                 let mut log = log.lock().expect("log");
-                log.push(Request { line: line.trim_end().to_string(), headers, body });
+                log.push(Request { line: line.trim_end().to_string(), headers, body: body.clone() });
                 log.len() <= times
             };
             let mut stream = stream;
@@ -437,12 +431,48 @@ pub fn fake_github_unavailable(times: usize) -> (String, Arc<Mutex<Vec<Request>>
                 );
                 continue;
             }
+            let (status, answer) = if line.starts_with("GET ") {
+                ("200 OK", listed(&line, &created))
+            } else {
+                let run = check_run(created.len() + 4, &body);
+                created.push(run.clone());
+                ("201 Created", run.to_string())
+            };
             let _ = write!(
                 stream,
-                "HTTP/1.1 201 Created\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{answer}",
+                "HTTP/1.1 {status}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{answer}",
                 answer.len()
             );
         }
     });
     (url, seen)
+}
+
+/// A check run as GitHub answers it, made from the body that created it.
+fn check_run(id: usize, body: &serde_json::Value) -> serde_json::Value {
+    serde_json::json!({
+        "id": id, "node_id": "CR_1", "details_url": null, "head_sha": body["head_sha"],
+        "external_id": body["external_id"],
+        "url": format!("https://api.github.com/repos/acme/rocket/check-runs/{id}"),
+        "html_url": format!("https://github.com/acme/rocket/runs/{id}"), "conclusion": body["conclusion"],
+        "output": {"title": body["output"]["title"], "summary": body["output"]["summary"], "text": body["output"]["text"],
+                   "annotations_count": 0,
+                   "annotations_url": format!("https://api.github.com/repos/acme/rocket/check-runs/{id}/annotations")},
+        "started_at": null, "completed_at": null, "name": body["name"], "pull_requests": []
+    })
+}
+
+/// `GET /repos/{owner}/{repo}/commits/{ref}/check-runs?check_name=…`: the created check runs on
+/// that commit with that name, newest first.
+fn listed(line: &str, created: &[serde_json::Value]) -> String {
+    let target = line.split_whitespace().nth(1).unwrap_or_default();
+    let url = reqwest::Url::parse(&format!("http://stand-in{target}")).expect("a request target");
+    let sha = url.path_segments().and_then(|mut s| s.nth(4)).unwrap_or_default().to_string();
+    let name = url.query_pairs().find(|(k, _)| k == "check_name").map(|(_, v)| v.into_owned());
+    let runs: Vec<&serde_json::Value> = created
+        .iter()
+        .rev()
+        .filter(|r| r["head_sha"] == sha.as_str() && name.as_deref().is_none_or(|n| r["name"] == n))
+        .collect();
+    serde_json::json!({"total_count": runs.len(), "check_runs": runs}).to_string()
 }
