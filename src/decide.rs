@@ -190,22 +190,25 @@ fn artifact_record(i: usize, d: &Digested, tpp: Option<&TppResult>, signed: &Sig
     }
 }
 
+/// What the outcome says of the services the run was configured for.
+fn services(config: &Config, outcome: &mut Outcome) {
+    outcome.tpp_url = config.tpp.as_ref().map(|t| t.base_url.to_string());
+    outcome.preapproval_mode = config.tpp.as_ref().filter(|t| t.pre_approve).map(|t| t.pre_approval.name());
+    outcome.appviewx_url = config.appviewx.as_ref().map(|a| a.base_url.to_string());
+    outcome.environment_dn = config.tpp.as_ref().map(|t| t.environment_dn.clone());
+    if let Some(AvxWork::Submit { signing_policy, signing_key }) = config.appviewx.as_ref().map(|a| &a.work) {
+        outcome.appviewx_signing_policy = Some(signing_policy.clone());
+        outcome.appviewx_signing_key = Some(signing_key.clone());
+    }
+}
+
 /// Builds the outcome. Problems are listed in the order the run met them.
 pub fn outcome(config: &Config, enabled: Enabled, r: Results<'_>) -> Outcome {
     let mut outcome = Outcome::new(r.started_at, config.github.clone(), config.artifacts.hash_algorithm.name());
     if let Some(plan) = r.plan.as_ref().filter(|p| !p.withheld.is_empty()) {
         outcome.warning("plan", None, format!("a pull request from a fork gets no secrets ({} not set), so this run is a plan: nothing was sent to TPP or AppViewX, the job summary lists what would be", plan.withheld.join(", ")));
     }
-    outcome.tpp_url = config.tpp.as_ref().map(|t| t.base_url.to_string());
-    outcome.preapproval_mode = config.tpp.as_ref().filter(|t| t.pre_approve).map(|t| t.pre_approval.name());
-    outcome.appviewx_url = config.appviewx.as_ref().map(|a| a.base_url.to_string());
-    outcome.environment_dn = config.tpp.as_ref().map(|t| t.environment_dn.clone());
-    if let Some(crate::config::AvxWork::Submit { signing_policy, signing_key }) =
-        config.appviewx.as_ref().map(|a| &a.work)
-    {
-        outcome.appviewx_signing_policy = Some(signing_policy.clone());
-        outcome.appviewx_signing_key = Some(signing_key.clone());
-    }
+    services(config, &mut outcome);
     outcome.resumed_from = r.resumed_from;
     if let Some(w) = r.resume_warning {
         outcome.warning("resume", None, w);

@@ -5,6 +5,7 @@ use std::hash::{BuildHasher, Hasher};
 use std::io::{self, Write};
 use std::path::Path;
 
+use super::attestation::Written;
 use super::scrub;
 use crate::outcome::{Outcome, Severity};
 
@@ -77,9 +78,16 @@ pub fn output(w: &mut dyn Write, name: &str, value: &str, delimiter: &str) -> io
     write!(w, "{name}<<{delimiter}\n{value}\n{delimiter}\n")
 }
 
-/// Appends the step outputs: `result` (`success`, `failure` or `planned`), `artifacts` (JSON), the counts, `runner-ip` and
-/// `report-path`.
-pub fn outputs(outcome: &Outcome, report_path: &Path, delimiter: &str, w: &mut dyn Write) -> io::Result<()> {
+/// Appends the step outputs: `result` (`success`, `failure` or `planned`), `artifacts` (JSON), the counts, `runner-ip`,
+/// `report-path`, and the signing record's files (`attestation-path`, `predicate-path`, `subject-checksums`: empty when
+/// not written).
+pub fn outputs(
+    outcome: &Outcome,
+    report_path: &Path,
+    attested: &Written,
+    delimiter: &str,
+    w: &mut dyn Write,
+) -> io::Result<()> {
     let artifacts: Vec<serde_json::Value> = outcome
         .artifacts
         .iter()
@@ -94,7 +102,7 @@ pub fn outputs(outcome: &Outcome, report_path: &Path, delimiter: &str, w: &mut d
                 "status": a.sign.as_ref().map(|s| s.status.label()),
                 "signature-path": a.sign.as_ref().and_then(|s| s.signature_path.as_ref()),
                 "signtool-path": a.sign.as_ref().and_then(|s| s.signtool_path.as_ref()),
-                "verified": a.sign.as_ref().is_some_and(|s| matches!(s.verification, crate::outcome::Verification::Verified { .. })),
+                "verified": a.sign.as_ref().is_some_and(crate::outcome::SignRecord::verified),
             })
         })
         .collect();
@@ -108,7 +116,12 @@ pub fn outputs(outcome: &Outcome, report_path: &Path, delimiter: &str, w: &mut d
     output(w, "verified", &outcome.verified().to_string(), delimiter)?;
     output(w, "failed", &outcome.failed().to_string(), delimiter)?;
     output(w, "runner-ip", outcome.runner_ip.as_deref().unwrap_or(""), delimiter)?;
-    output(w, "report-path", &report_path.to_string_lossy(), delimiter)
+    output(w, "report-path", &report_path.to_string_lossy(), delimiter)?;
+    let path =
+        |p: &Option<std::path::PathBuf>| p.as_ref().map(|p| p.to_string_lossy().into_owned()).unwrap_or_default();
+    output(w, "attestation-path", &path(&attested.statement), delimiter)?;
+    output(w, "predicate-path", &path(&attested.predicate), delimiter)?;
+    output(w, "subject-checksums", &path(&attested.checksums), delimiter)
 }
 
 #[cfg(test)]

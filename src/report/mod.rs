@@ -2,6 +2,7 @@
 //! outputs, the JSON audit record and the signature files. Renderers write to `impl Write` so
 //! tests can assert their exact bytes.
 
+pub mod attestation;
 pub mod check_run;
 pub mod github;
 pub mod json;
@@ -180,20 +181,10 @@ pub async fn finish(
     if let Err(e) = outputs::write_new_with(&places.report, &|w| json::write(outcome, w)) {
         failures.push(format!("report-path: cannot write `{}`: {e}", places.report.display()));
     }
+    let attested = attestation::write(outcome, config, &places.report, &mut failures);
     // A run that signed nothing leaves no empty signatures folder behind.
     places.release_if_empty();
-    let mut buf = Vec::new();
-    let _ = terminal::planned_requests(outcome, &mut buf);
-    log.raw(&String::from_utf8_lossy(&buf));
-    if log.github() {
-        let mut buf = Vec::new();
-        let _ = github::annotations(outcome, &config.artifacts.working_directory, workspace.as_deref(), &mut buf);
-        log.raw(&String::from_utf8_lossy(&buf));
-    } else {
-        let mut buf = Vec::new();
-        let _ = terminal::table(outcome, &mut buf);
-        log.raw(&String::from_utf8_lossy(&buf));
-    }
+    log_views(outcome, config, workspace.as_deref(), log);
     if let Some(path) = &config.github.summary_file {
         if let Err(e) = append_file(path, |w| summary::markdown(outcome, w)) {
             failures.push(format!("cannot append to GITHUB_STEP_SUMMARY `{}`: {e}", path.display()));
@@ -201,7 +192,7 @@ pub async fn finish(
     }
     if let Some(path) = &config.github.output_file {
         let delimiter = github::delimiter();
-        if let Err(e) = append_file(path, |w| github::outputs(outcome, &places.report, &delimiter, w)) {
+        if let Err(e) = append_file(path, |w| github::outputs(outcome, &places.report, &attested, &delimiter, w)) {
             failures.push(format!("cannot append to GITHUB_OUTPUT `{}`: {e}", path.display()));
         }
     }
@@ -213,6 +204,26 @@ pub async fn finish(
         None => {}
     }
     failures
+}
+
+/// The log's views of the outcome: the planned requests, then annotations on GitHub (where the
+/// table is in the summary) or the table elsewhere.
+fn log_views(outcome: &Outcome, config: &Config, workspace: Option<&Path>, log: &Log) {
+    let mut buf = Vec::new();
+    let _ = terminal::planned_requests(outcome, &mut buf);
+    log.raw(&String::from_utf8_lossy(&buf));
+    let mut buf = Vec::new();
+    if log.github() {
+        let _ = github::annotations(outcome, &config.artifacts.working_directory, workspace, &mut buf);
+        log.raw(&String::from_utf8_lossy(&buf));
+        // The table, which says it outside GitHub, is in the summary here; the log says it too.
+        if let Some(line) = text::signatures_line(outcome, &|s: &str| s.to_string()) {
+            log.info(&format!("signatures: {line}"));
+        }
+    } else {
+        let _ = terminal::table(outcome, &mut buf);
+        log.raw(&String::from_utf8_lossy(&buf));
+    }
 }
 
 /// Creates the check run and adds its call to the outcome's journal; answers the line to log.

@@ -164,18 +164,7 @@ async fn submit_all<C: SigningService>(
                 result.artifacts[i] = Some(SignRecord::pending(sign_id));
                 resumed.push((Some(i), (*sign_id).to_string()));
             }
-            Planned::Submit { name, digest, .. } => jobs.push((
-                i,
-                *name,
-                GenerateHashRequest {
-                    signing_policy: s.policy.to_string(),
-                    signing_key: s.key.to_string(),
-                    version_number: "v1",
-                    description: format!("{name} ({repository})"),
-                    signed_type: "Hash Based Signing",
-                    file_hash_content: digest.digest_info_base64(),
-                },
-            )),
+            Planned::Submit { name, digest, .. } => jobs.push((i, *name, request(s, name, digest, repository))),
         }
     }
     let answers: Vec<(usize, &str, Result<appviewx::Submitted, AvxError>)> = stream::iter(jobs)
@@ -207,6 +196,18 @@ async fn submit_all<C: SigningService>(
         result.artifacts[i] = Some(record);
     }
     polling
+}
+
+/// The body of one sign request: where the AppViewX request is built.
+fn request(s: &Submission<'_>, name: &str, digest: &Digest, repository: &str) -> GenerateHashRequest {
+    GenerateHashRequest {
+        signing_policy: s.policy.to_string(),
+        signing_key: s.key.to_string(),
+        version_number: "v1",
+        description: format!("{name} ({repository})"),
+        signed_type: "Hash Based Signing",
+        file_hash_content: digest.digest_info_base64(),
+    }
 }
 
 /// A submission AppViewX answered as already signed or failed: no wait needed.

@@ -34,6 +34,9 @@ fn action_yml_declares_and_passes_every_input() {
         "failed",
         "runner-ip",
         "report-path",
+        "attestation-path",
+        "predicate-path",
+        "subject-checksums",
     ] {
         assert!(
             yml.contains(&format!("value: ${{{{ steps.gate.outputs.{output} }}}}")),

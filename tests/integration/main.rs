@@ -2,6 +2,7 @@
 
 mod action;
 mod approval;
+mod attestation;
 mod check_run;
 mod digest_lists;
 mod documented;
