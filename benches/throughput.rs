@@ -7,6 +7,9 @@
 //! - a full run against the simulator with `max-concurrency` 16 vs 1 (what side-by-side calls buy);
 //! - one pre-approval per signing vs one shared: 500 artifacts through TPP at 50 ms per call, and
 //!   1, 3 and 50 artifacts end to end against the simulator enforcing the approval chain;
+//! - verifying signatures: one `verify` per key type, and 500 artifacts end to end without a
+//!   signing certificate, verified (raw), as CMS, and as CMS with an RFC 3161 timestamp from a
+//!   loopback TSA (`openssl ts -reply`, the tests' own);
 //! - a plan of a 10,000- and a 100,000-line checksum list, the binary end to end with its log
 //!   and report (the time of 100,000 over 10,000 lines: ≈ 10 when linear).
 
@@ -19,6 +22,14 @@ use codesign_gate::config::{Config, Inputs};
 use codesign_gate::digest::{digest_all, hash_file, HashAlgorithm};
 use codesign_gate::report::Log;
 use sha2::Digest as _;
+
+// The integration tests' stand-ins, for the TSA: the same code, not a second copy.
+#[allow(dead_code, clippy::pedantic)]
+#[path = "../tests/integration/support.rs"]
+mod support;
+#[allow(dead_code, clippy::pedantic)]
+#[path = "../tests/integration/tsa.rs"]
+mod tsa;
 
 fn best_of<T>(runs: usize, mut f: impl FnMut() -> T) -> Duration {
     (0..runs)
@@ -221,6 +232,7 @@ fn main() {
     }
 
     plan_of_lists(dir.path());
+    verification(dir.path(), &runtime);
 
     // 4. Waiting for a signature, on the simulated clock of the poll schedule: when a signing
     //    that takes T is noticed, and how many status requests that costs, `auto` vs a fixed 5 s.
@@ -307,4 +319,75 @@ fn plan_of_lists(dir: &Path) {
         hundred.as_secs_f64(),
         hundred.as_secs_f64() / ten.as_secs_f64()
     );
+}
+
+/// 7. What verifying costs: one signature per key type, then 500 artifacts end to end.
+fn verification(dir: &Path, runtime: &tokio::runtime::Runtime) {
+    use codesign_gate::digest::Digest;
+    use codesign_gate::signature::{self, SigningCertificate};
+    let mut sim_config = signing_sim::SimConfig::default();
+    sim_config.appviewx.sign_delay_ms = 0;
+    let sim = signing_sim::SimHandle::spawn(sim_config).expect("simulator");
+    for key in ["sample-key", "sample-ec-key"] {
+        let chain = sim.certificate_chain_pem(key).expect("the key's chain");
+        let certificate = SigningCertificate::parse(chain.as_bytes()).expect("the chain");
+        let digest = Digest { algorithm: HashAlgorithm::Sha256, bytes: sha2::Sha256::digest(b"an artifact").to_vec() };
+        let encoded = sim.signature(key, &digest.digest_info_base64()).expect("a signature");
+        let raw = base64::Engine::decode(&base64::engine::general_purpose::STANDARD, encoded).expect("Base64");
+        let one = best_of(3, || {
+            for _ in 0..200 {
+                signature::verify(&certificate, digest.algorithm, &digest.bytes, &raw).expect("verifies");
+            }
+        }) / 200;
+        let cms = best_of(3, || {
+            for _ in 0..200 {
+                signature::detached_cms(&certificate, digest.algorithm, &raw, None).expect("a CMS");
+            }
+        }) / 200;
+        println!("verify one signature ({}): {:.3} ms; build its CMS: {:.3} ms", certificate.key(), ms(one), ms(cms));
+    }
+    let ws = dir.join("ws-verify");
+    for i in 0..500 {
+        let p = ws.join(format!("dist/v{i:03}.exe"));
+        std::fs::create_dir_all(p.parent().expect("parent")).expect("mkdir");
+        std::fs::write(&p, format!("verified artifact {i}")).expect("write");
+    }
+    std::fs::write(ws.join("cert.pem"), sim.certificate_chain_pem("sample-key").expect("chain")).expect("cert");
+    let authority = tsa::Tsa::start(tsa::Behaviour::Honest);
+    let mut report = 0;
+    let mut run = |extra: &[(&'static str, &str)]| {
+        let mut inputs = inputs_for(&sim, true, &[("poll-interval", "100ms"), ("timeout", "120s")]);
+        for &(k, v) in extra {
+            inputs.set(k, v);
+        }
+        report += 1;
+        inputs.set("report-path", dir.join(format!("verify-report{report}.json")).to_string_lossy());
+        let config = Config::from_inputs(&inputs, &|_| None, &ws).expect("config");
+        let log = Log::new(Box::new(std::io::sink()), false);
+        let started = Instant::now();
+        let outcome = runtime.block_on(codesign_gate::run(&config, &log, &Cancel::never())).expect("run");
+        let wall = started.elapsed();
+        assert!(outcome.success(), "{:?}", outcome.problems);
+        (wall, outcome.verified())
+    };
+    let (plain, _) = run(&[]);
+    let (raw, verified) = run(&[("signing-certificate", "cert.pem")]);
+    let (cms, _) = run(&[("signing-certificate", "cert.pem"), ("signature-format", "cms")]);
+    let (stamped, _) = run(&[
+        ("signing-certificate", "cert.pem"),
+        ("signature-format", "cms"),
+        ("timestamp-url", authority.url.as_str()),
+    ]);
+    println!(
+        "500 artifacts end to end (RSA 3072): not verified {:.2} s, verified {:.2} s ({verified} verified, +{:.2} ms per artifact), CMS {:.2} s, CMS + timestamp {:.2} s (the loopback TSA runs openssl once per token)",
+        plain.as_secs_f64(),
+        raw.as_secs_f64(),
+        (raw.as_secs_f64() - plain.as_secs_f64()) * 1000.0 / 500.0,
+        cms.as_secs_f64(),
+        stamped.as_secs_f64()
+    );
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
 }
