@@ -164,6 +164,21 @@ mod tests {
                 headers: vec!["sessionid: ***".into(), format!("username: u{n}")],
                 body: None,
             }))
+            // Alike but for one field, then one whose fields are not the first's.
+            .chain([("Data", "q6ur"), ("Data", "zMzM"), ("Hours", "1")].into_iter().map(|(field, value)| {
+                PlannedRequest {
+                    service: "tpp",
+                    endpoint: "Flow/Actions/CodeSign/PreQualify/Create",
+                    artifact: Some("dist/app.exe".into()),
+                    method: "POST".into(),
+                    url: "https://tpp.example.com/vedsdk/Flow/Actions/CodeSign/PreQualify/Create".into(),
+                    headers: vec!["authorization: ***".into()],
+                    body: Some(Body::Object(vec![
+                        ("Dn".into(), serde_json::json!("\\VED\\Code Signing\\P")),
+                        (field.into(), serde_json::json!(value)),
+                    ])),
+                }
+            }))
             .collect(),
         })
     }

@@ -191,6 +191,9 @@ struct Endpoint<'a> {
     url: &'a str,
     /// The first call's headers; a request names its own only where they differ.
     headers: &'a [String],
+    /// The first call's body; a request names the fields whose values differ (`fields`), or its
+    /// whole body (`body`) when its fields are not these.
+    body: Option<&'a Body>,
     requests: usize,
 }
 
@@ -202,7 +205,49 @@ struct Planned<'a> {
     url: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     headers: Option<&'a [String]>,
-    body: Option<&'a Body>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    fields: Option<Fields<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    body: Option<OwnBody<'a>>,
+}
+
+/// A request's own body, where its fields are not its endpoint's: none at all, or this one.
+#[derive(Serialize)]
+#[serde(untagged)]
+enum OwnBody<'a> {
+    /// Written `null`.
+    Nothing,
+    Is(&'a Body),
+}
+
+/// The fields of a request's body whose values differ from its endpoint's, in the order sent.
+struct Fields<'a>(Vec<(&'a str, &'a serde_json::Value)>);
+
+impl Serialize for Fields<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(Some(self.0.len()))?;
+        for (k, v) in &self.0 {
+            map.serialize_entry(k, v)?;
+        }
+        map.end()
+    }
+}
+
+/// How a request's body differs from its endpoint's: `(fields, body)` as [`Planned`] has them.
+fn body_difference<'a>(first: Option<&'a Body>, this: Option<&'a Body>) -> (Option<Fields<'a>>, Option<OwnBody<'a>>) {
+    match (first, this) {
+        (None, None) => (None, None),
+        (Some(Body::Object(a)), Some(Body::Object(b)))
+            if a.len() == b.len() && a.iter().zip(b).all(|((ka, _), (kb, _))| ka == kb) =>
+        {
+            let differ: Vec<_> =
+                a.iter().zip(b).filter(|((_, va), (_, vb))| va != vb).map(|(_, (k, v))| (k.as_str(), v)).collect();
+            ((!differ.is_empty()).then_some(Fields(differ)), None)
+        }
+        (Some(a), Some(b)) if a == b => (None, None),
+        _ => (None, Some(this.map_or(OwnBody::Nothing, OwnBody::Is))),
+    }
 }
 
 impl<'a> Record<'a> {
@@ -393,18 +438,21 @@ fn plan(p: &PlanRecord) -> Plan<'_> {
                 method: &r.method,
                 url: &r.url,
                 headers: &r.headers,
+                body: r.body.as_ref(),
                 requests: 0,
             });
             endpoints.len() - 1
         });
         let first = &mut endpoints[at];
         first.requests += 1;
+        let (fields, body) = body_difference(first.body, r.body.as_ref());
         requests.push(Planned {
             endpoint: r.endpoint,
             artifact: r.artifact.as_deref(),
             url: (first.url != r.url).then_some(r.url.as_str()),
             headers: (first.headers != r.headers.as_slice()).then_some(r.headers.as_slice()),
-            body: r.body.as_ref(),
+            fields,
+            body,
         });
     }
     Plan { reason: p.reason, withheld: &p.withheld, endpoints, requests }

@@ -316,10 +316,22 @@ fn a_large_plan_shows_a_few_requests_per_endpoint_and_reports_every_one() {
     let prequalified: Vec<&serde_json::Value> =
         requests.iter().filter(|r| r["endpoint"] == "Flow/Actions/CodeSign/PreQualify/Create").collect();
     assert_eq!(prequalified.len(), 7, "the report keeps every request");
-    let data: std::collections::BTreeSet<&str> =
-        prequalified.iter().map(|r| r["body"]["Data"].as_str().expect("Data")).collect();
+    // Each request names only what differs from its endpoint's first call: here, the digest.
+    let first =
+        endpoints.iter().find(|e| e["endpoint"] == "Flow/Actions/CodeSign/PreQualify/Create").expect("endpoint");
+    let data: std::collections::BTreeSet<&str> = prequalified
+        .iter()
+        .map(|r| r.get("fields").unwrap_or(&first["body"])["Data"].as_str().expect("Data"))
+        .collect();
     assert_eq!(data.len(), 7, "each with its own digest");
-    assert!(prequalified.iter().all(|r| r.get("url").is_none() && r.get("headers").is_none()), "{prequalified:?}");
+    assert!(
+        prequalified.iter().all(|r| r.get("url").is_none() && r.get("headers").is_none() && r.get("body").is_none()),
+        "{prequalified:?}"
+    );
+    assert!(
+        prequalified.iter().skip(1).all(|r| r["fields"].as_object().is_some_and(|f| f.len() == 1)),
+        "{prequalified:?}"
+    );
     let status = endpoints.iter().find(|e| e["endpoint"] == "code-signing-fetch-status-sync-requests").expect("status");
     assert_eq!(status["method"], "GET");
     let own_urls: Vec<&str> = requests

@@ -133,11 +133,12 @@ fn a_plan_asks_the_echo_and_plans_the_pre_approval_for_its_answer() {
     assert_eq!(ran.output("result"), "planned");
     let paths: Vec<String> = sim.state().requests.iter().map(|r| r.path.clone()).collect();
     assert_eq!(paths, ["/__sim/ip"], "only the echo is asked; nothing goes to TPP");
-    let planned = ran.report()["plan"]["requests"].as_array().expect("planned requests").clone();
-    let preapproval = planned
+    // The plan's record gives each endpoint's first body whole.
+    let endpoints = ran.report()["plan"]["endpoints"].as_array().expect("planned endpoints").clone();
+    let preapproval = endpoints
         .iter()
         .find(|r| r["endpoint"] == "Codesign/AddPreApproval")
-        .unwrap_or_else(|| panic!("no AddPreApproval planned: {planned:?}"));
+        .unwrap_or_else(|| panic!("no AddPreApproval planned: {endpoints:?}"));
     assert_eq!(preapproval["body"]["IPAddress"], "127.0.0.1", "{preapproval}");
     assert_eq!(ran.report()["runner_ip_source"], format!("from-url {url}").as_str());
     let calls = ran.report()["calls"].as_array().expect("calls").clone();
