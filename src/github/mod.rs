@@ -146,34 +146,27 @@ pub fn resume_key(run_id: &str, workflow: &str, job: &str, environment: &str) ->
     format!("codesign-gate:{hex}")
 }
 
-/// `{api}/repos/{owner}/{repo}/commits/{sha}/check-runs`, as [`check_runs_url`] builds its own.
-fn commit_check_runs_url(repository: &Repository, head_sha: &str) -> Result<Url, GithubError> {
-    let mut url = repository.api_url.clone();
-    url.set_query(None);
-    url.set_fragment(None);
-    url.path_segments_mut().map_err(|()| GithubError::BadUrl(repository.api_url.to_string()))?.pop_if_empty().extend([
-        "repos",
-        &repository.owner,
-        &repository.repo,
-        "commits",
-        head_sha,
-        "check-runs",
-    ]);
-    Ok(url)
-}
-
 /// `{api}/repos/{owner}/{repo}/check-runs`, appended to the API URL's own path so that a GitHub
 /// Enterprise Server's `/api/v3` stays; owner and repository are percent-encoded.
 fn check_runs_url(repository: &Repository) -> Result<Url, GithubError> {
+    repository_url(repository, &["check-runs"])
+}
+
+/// `{api}/repos/{owner}/{repo}/commits/{sha}/check-runs`.
+fn commit_check_runs_url(repository: &Repository, head_sha: &str) -> Result<Url, GithubError> {
+    repository_url(repository, &["commits", head_sha, "check-runs"])
+}
+
+/// `{api}/repos/{owner}/{repo}/` and then `path`, each segment percent-encoded.
+fn repository_url(repository: &Repository, path: &[&str]) -> Result<Url, GithubError> {
     let mut url = repository.api_url.clone();
     url.set_query(None);
     url.set_fragment(None);
-    url.path_segments_mut().map_err(|()| GithubError::BadUrl(repository.api_url.to_string()))?.pop_if_empty().extend([
-        "repos",
-        &repository.owner,
-        &repository.repo,
-        "check-runs",
-    ]);
+    url.path_segments_mut()
+        .map_err(|()| GithubError::BadUrl(repository.api_url.to_string()))?
+        .pop_if_empty()
+        .extend(["repos", &repository.owner, &repository.repo])
+        .extend(path);
     Ok(url)
 }
 

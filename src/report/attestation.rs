@@ -15,7 +15,7 @@ use serde::Serialize;
 use super::outputs;
 use crate::config::{Config, DigestFiles};
 use crate::digest::{hash_file, HashAlgorithm};
-use crate::outcome::{ArtifactRecord, Outcome, PreApprovalRecord, SignRecord, SignStatus, StageStatus, Verification};
+use crate::outcome::{ArtifactRecord, Outcome, PreApprovalRecord, SignRecord, SignStatus, StageStatus};
 
 /// The in-toto Statement this is.
 pub const STATEMENT_TYPE: &str = "https://in-toto.io/Statement/v1";
@@ -127,17 +127,8 @@ struct Signature<'a> {
     file: String,
     format: &'static str,
     sha256: String,
-    verification: VerificationEntry<'a>,
+    verification: super::record::VerificationEntry<'a>,
     timestamp: Option<Timestamp<'a>>,
-}
-
-#[derive(Serialize)]
-struct VerificationEntry<'a> {
-    status: &'static str,
-    reason: Option<&'a str>,
-    certificate_sha256: Option<&'a str>,
-    subject: Option<&'a str>,
-    key: Option<&'a str>,
 }
 
 #[derive(Serialize)]
@@ -267,7 +258,7 @@ fn artifact<'a>(
             file: Path::new(path).file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(),
             format: if s.detached.is_some() { "cms" } else { "raw" },
             sha256,
-            verification: verification(&s.verification),
+            verification: super::record::verification(&s.verification),
             timestamp: s.timestamp.as_ref().map(|t| Timestamp { time: &t.time, tsa: &t.tsa }),
         },
     })
@@ -280,24 +271,6 @@ fn status(s: &StageStatus) -> &'static str {
         StageStatus::Done => "done",
         StageStatus::Planned => "planned",
         StageStatus::Failed { .. } => "failed",
-    }
-}
-
-fn verification(v: &Verification) -> VerificationEntry<'_> {
-    let plain =
-        |status, reason| VerificationEntry { status, reason, certificate_sha256: None, subject: None, key: None };
-    match v {
-        Verification::NotSigned => plain("not-signed", None),
-        Verification::Unchecked(why) => plain("not-verified", Some(why)),
-        Verification::SignedScript => plain("signed-script", None),
-        Verification::Failed(why) => plain("failed", Some(why)),
-        Verification::Verified { certificate_sha256, subject, key } => VerificationEntry {
-            status: "verified",
-            reason: None,
-            certificate_sha256: Some(certificate_sha256),
-            subject: Some(subject),
-            key: Some(key),
-        },
     }
 }
 
@@ -325,6 +298,7 @@ fn checksum_line(hex: &str, name: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::outcome::Verification;
 
     #[test]
     fn checksum_lines_escape_as_sha256sum_does() {
@@ -350,12 +324,13 @@ mod tests {
         assert_eq!(status(&StageStatus::NotRun), "not-run");
         let v =
             Verification::Verified { certificate_sha256: "5e".into(), subject: "CN=A".into(), key: "RSA 3072".into() };
-        let entry = serde_json::to_value(verification(&v)).unwrap();
+        let entry = serde_json::to_value(crate::report::record::verification(&v)).unwrap();
         assert_eq!(
             entry,
             serde_json::json!({"status": "verified", "reason": null, "certificate_sha256": "5e", "subject": "CN=A", "key": "RSA 3072"})
         );
-        let unchecked = serde_json::to_value(verification(&Verification::Unchecked("no certificate"))).unwrap();
+        let unchecked =
+            serde_json::to_value(crate::report::record::verification(&Verification::Unchecked("no certificate"))).unwrap();
         assert_eq!(unchecked["status"], "not-verified");
         assert_eq!(unchecked["reason"], "no certificate");
     }

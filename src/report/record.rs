@@ -106,8 +106,9 @@ struct Sign<'a> {
     elapsed_ms: Option<u64>,
 }
 
+/// The report's and the signing record's account of one verification.
 #[derive(Serialize)]
-struct VerificationEntry<'a> {
+pub(super) struct VerificationEntry<'a> {
     /// `verified`, `not-verified`, `failed`, `signed-script` or `not-signed`.
     status: &'static str,
     /// Why not verified, or why it failed.
@@ -346,7 +347,7 @@ fn sign(s: &SignRecord) -> Sign<'_> {
     }
 }
 
-fn verification(v: &Verification) -> VerificationEntry<'_> {
+pub(super) fn verification(v: &Verification) -> VerificationEntry<'_> {
     let plain =
         |status, reason| VerificationEntry { status, reason, certificate_sha256: None, subject: None, key: None };
     match v {
