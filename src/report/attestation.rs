@@ -330,7 +330,8 @@ mod tests {
             serde_json::json!({"status": "verified", "reason": null, "certificate_sha256": "5e", "subject": "CN=A", "key": "RSA 3072"})
         );
         let unchecked =
-            serde_json::to_value(crate::report::record::verification(&Verification::Unchecked("no certificate"))).unwrap();
+            serde_json::to_value(crate::report::record::verification(&Verification::Unchecked("no certificate")))
+                .unwrap();
         assert_eq!(unchecked["status"], "not-verified");
         assert_eq!(unchecked["reason"], "no certificate");
     }

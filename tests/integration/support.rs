@@ -126,12 +126,19 @@ impl Gate {
             .input("key-user", "local:sample-cs-user")
     }
 
+    /// AppViewX at the simulator, signing with `sample-key`, whose certificate the gate is given
+    /// (outside the workspace, where no pattern matches it): every signature is verified unless
+    /// a test unsets `signing-certificate`.
     pub fn avx(&mut self, sim: &SimHandle) -> &mut Self {
+        let certificate = self.dir.path().join("signing-certificate.pem");
+        std::fs::write(&certificate, sim.certificate_chain_pem("sample-key").expect("sample-key's chain"))
+            .expect("the signing certificate");
         self.input("appviewx-url", &sim.base_url())
             .input("appviewx-username", "avx-user")
             .input("appviewx-password", AVX_PASSWORD)
             .input("appviewx-signing-policy", "sample-policy")
             .input("appviewx-signing-key", "sample-key")
+            .input("signing-certificate", &certificate.to_string_lossy())
     }
 
     pub fn command(&self) -> Command {
