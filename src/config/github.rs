@@ -26,6 +26,9 @@ pub struct GithubContext {
     pub server_url: Option<String>,
     /// `GITHUB_WORKFLOW`, for the audit record.
     pub workflow: Option<String>,
+    /// `GITHUB_WORKFLOW_REF` (`owner/repo/.github/workflows/release.yml@refs/tags/v1`): which
+    /// workflow file, at which ref, ran the signing, for the signing record.
+    pub workflow_ref: Option<String>,
     /// `GITHUB_JOB`, for the audit record.
     pub job: Option<String>,
     /// `RUNNER_ENVIRONMENT` (`github-hosted` or `self-hosted`): a GitHub-hosted runner always
@@ -52,6 +55,7 @@ impl GithubContext {
             run_attempt: get("GITHUB_RUN_ATTEMPT"),
             server_url: get("GITHUB_SERVER_URL"),
             workflow: get("GITHUB_WORKFLOW"),
+            workflow_ref: get("GITHUB_WORKFLOW_REF"),
             job: get("GITHUB_JOB"),
             runner_environment: get("RUNNER_ENVIRONMENT"),
             output_file: get("GITHUB_OUTPUT").map(PathBuf::from),

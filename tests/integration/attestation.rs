@@ -65,7 +65,9 @@ fn verified_gate(sim: &signing_sim::SimHandle) -> Gate {
 #[test]
 fn a_signed_run_writes_a_statement_its_predicate_and_checksums_beside_the_report() {
     let sim = sim();
-    let gate = verified_gate(&sim);
+    let mut gate = verified_gate(&sim);
+    let workflow_ref = "acme/rocket/.github/workflows/release.yml@refs/tags/v1.0.0";
+    gate.env.insert("GITHUB_WORKFLOW_REF".into(), workflow_ref.into());
     let ran = gate.run();
     assert_eq!(ran.code, 0, "{}", ran.debug());
     let statement_path = PathBuf::from(ran.output("attestation-path"));
@@ -98,6 +100,7 @@ fn a_signed_run_writes_a_statement_its_predicate_and_checksums_beside_the_report
     let predicate = &statement["predicate"];
     assert_eq!(predicate["gate"]["name"], "codesign-gate");
     assert_eq!(predicate["run"]["repository"], "acme/rocket");
+    assert_eq!(predicate["run"]["workflow_ref"], workflow_ref);
     assert_eq!(predicate["run"]["sha"], "0123456789abcdef0123456789abcdef01234567");
     assert_eq!((&predicate["run"]["run_id"], &predicate["run"]["run_attempt"]), (&json!("4242"), &json!("2")));
     assert_eq!(predicate["tpp"]["environment_dn"], DN);
