@@ -62,7 +62,9 @@ pub(super) fn signature_config(
     };
     let certificate = certificate(inputs, cwd, workspace)?;
     let timestamp_url = inputs.trimmed("timestamp-url").map(timestamp_url).transpose()?;
-    let given = |name| inputs.trimmed(name).is_some();
+    // `signature-format: raw` is the default, which the action passes whether it was set or not.
+    let given =
+        |name| inputs.trimmed(name).is_some() && !(name == "signature-format" && format == SignatureFormat::Raw);
     if !signs {
         if let Some(input) = ["signing-certificate", "signature-format", "timestamp-url"].into_iter().find(|n| given(n))
         {
@@ -115,4 +117,25 @@ fn timestamp_url(raw: &str) -> Result<Url, InputError> {
         return Err(bad("timestamp-url", "must not carry credentials"));
     }
     Ok(url)
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::config::tests::with;
+
+    #[test]
+    fn the_default_format_is_no_reason_to_refuse_a_gate_without_appviewx() {
+        let tpp_only = [
+            ("appviewx-url", ""),
+            ("appviewx-username", ""),
+            ("appviewx-password", ""),
+            ("appviewx-signing-policy", ""),
+            ("appviewx-signing-key", ""),
+        ];
+        let raw: Vec<(&'static str, &str)> = tpp_only.iter().copied().chain([("signature-format", "raw")]).collect();
+        assert!(with(&raw).is_ok(), "{:?}", with(&raw).err());
+        let cms: Vec<(&'static str, &str)> = tpp_only.iter().copied().chain([("signature-format", "cms")]).collect();
+        let e = with(&cms).expect_err("cms without AppViewX");
+        assert_eq!(e.input, "signature-format", "{e}");
+    }
 }
