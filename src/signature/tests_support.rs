@@ -7,61 +7,7 @@ use std::path::PathBuf;
 use std::process::{Command, Output};
 
 /// Extensions and TSA settings the tests name with `-extensions` and `-section`.
-const CONFIG: &str = "\
-[req]
-distinguished_name = dn
-[dn]
-[ca_ext]
-basicConstraints = critical,CA:TRUE
-keyUsage = critical,keyCertSign,cRLSign
-subjectKeyIdentifier = hash
-[leaf_ext]
-basicConstraints = CA:FALSE
-keyUsage = critical,digitalSignature
-extendedKeyUsage = codeSigning
-[server_ext]
-basicConstraints = CA:FALSE
-keyUsage = critical,digitalSignature
-extendedKeyUsage = serverAuth
-[no_eku_ext]
-basicConstraints = CA:FALSE
-keyUsage = critical,digitalSignature
-[no_sign_ext]
-basicConstraints = CA:FALSE
-keyUsage = critical,keyEncipherment
-extendedKeyUsage = codeSigning
-[tsa_ext]
-basicConstraints = CA:FALSE
-keyUsage = critical,digitalSignature
-extendedKeyUsage = critical,timeStamping
-[tsa]
-default_tsa = tsa_config
-[tsa_config]
-serial = tsaserial
-crypto_device = builtin
-signer_digest = sha256
-default_policy = 1.2.3.4.1
-digests = sha256, sha384, sha512
-accuracy = secs:1
-ordering = yes
-tsa_name = yes
-ess_cert_id_chain = no
-ess_cert_id_alg = sha256
-[tsa_millis]
-serial = tsaserial
-crypto_device = builtin
-signer_digest = sha256
-default_policy = 1.2.3.4.1
-digests = sha256
-clock_precision_digits = 3
-ess_cert_id_alg = sha256
-[tsa_sha512_only]
-serial = tsaserial
-crypto_device = builtin
-signer_digest = sha256
-default_policy = 1.2.3.4.1
-digests = sha512
-";
+const CONFIG: &str = include_str!("../../tests/openssl.cnf");
 
 /// A key type OpenSSL makes.
 #[derive(Debug, Clone, Copy)]

@@ -11,30 +11,7 @@ use std::sync::{Arc, Mutex};
 use crate::support::read_request;
 
 /// Extensions for the certificates OpenSSL makes here and the TSA's settings (`-section tsa_config`).
-const CONFIG: &str = "\
-[req]
-distinguished_name = dn
-[dn]
-[ca_ext]
-basicConstraints = critical,CA:TRUE
-keyUsage = critical,keyCertSign,cRLSign
-subjectKeyIdentifier = hash
-[tsa_ext]
-basicConstraints = CA:FALSE
-keyUsage = critical,digitalSignature
-extendedKeyUsage = critical,timeStamping
-[tsa_config]
-serial = tsaserial
-crypto_device = builtin
-signer_digest = sha256
-default_policy = 1.2.3.4.1
-digests = sha256, sha384, sha512
-accuracy = secs:1
-ordering = yes
-tsa_name = yes
-ess_cert_id_chain = no
-ess_cert_id_alg = sha256
-";
+const CONFIG: &str = include_str!("../openssl.cnf");
 
 /// Runs the OpenSSL CLI in `dir` with the config `dir/openssl.cnf` when there is one (so the
 /// machine's does not matter); the caller judges the exit status. A missing CLI fails the test.

@@ -26,33 +26,7 @@ const CERTIFICATE: &str = "certs/signing.pem";
 const SIGNTOOL_DI: &str = r"/di <Path>: Creates the signature by ingesting the signed digest to the unsigned file. The input signed digest file path is: <Path>\<file>.dig.signed.";
 
 /// The judge's OpenSSL config: certificate extensions, and `openssl ca` for back-dated certificates.
-const JUDGE_CONFIG: &str = "\
-[req]
-distinguished_name = dn
-[dn]
-[ca_ext]
-basicConstraints = critical,CA:TRUE
-keyUsage = critical,keyCertSign,cRLSign
-subjectKeyIdentifier = hash
-[leaf_ext]
-basicConstraints = CA:FALSE
-keyUsage = critical,digitalSignature
-extendedKeyUsage = codeSigning
-[no_eku_ext]
-basicConstraints = CA:FALSE
-keyUsage = critical,digitalSignature
-[ca]
-default_ca = past
-[past]
-database = index.txt
-new_certs_dir = .
-serial = serial
-default_md = sha256
-policy = any
-unique_subject = no
-[any]
-commonName = supplied
-";
+const JUDGE_CONFIG: &str = include_str!("../openssl.cnf");
 
 /// A temporary directory where OpenSSL judges; files are named relative to it.
 struct Judge(tempfile::TempDir);
