@@ -44,9 +44,12 @@ pub fn tpp_runs(enabled: Enabled, digested: &[Digested]) -> bool {
 /// that it is only waited for.
 pub fn resume(digested: &mut [Digested], resume: Option<&crate::config::Resume>) {
     let Some(resume) = resume else { return };
+    // One lookup per artifact: a resumed run may have as many artifacts as a checksum list.
+    let earlier: std::collections::HashMap<(&str, &str), &str> =
+        resume.requests.iter().map(|r| ((r.name.as_str(), r.hex.as_str()), r.sign_id.as_str())).collect();
     for d in digested {
         if let Ok(digest) = &d.digest {
-            d.resumed = resume.sign_id(&d.artifact.name, &digest.hex()).map(str::to_string);
+            d.resumed = earlier.get(&(d.artifact.name.as_str(), digest.hex().as_str())).map(|id| (*id).to_string());
         }
     }
 }

@@ -36,13 +36,6 @@ pub struct Resumable {
     pub sign_id: String,
 }
 
-impl Resume {
-    /// The sign id to wait for, for an artifact of this name and digest.
-    pub fn sign_id(&self, name: &str, hex: &str) -> Option<&str> {
-        self.requests.iter().find(|r| r.name == name && r.hex == hex).map(|r| r.sign_id.as_str())
-    }
-}
-
 /// What of a report (`report_version` 1) resuming reads; everything else is ignored.
 #[derive(Debug, Deserialize)]
 pub struct EarlierReport {

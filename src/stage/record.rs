@@ -142,13 +142,7 @@ impl SignRecord {
             sign_id: None,
             status: SignStatus::NotSubmitted,
             message: Some(why.to_string()).filter(|m| !m.is_empty()),
-            signature_path: None,
-            elapsed_ms: None,
-            encoded: None,
-            verification: Verification::NotSigned,
-            timestamp: None,
-            detached: None,
-            signtool_path: None,
+            ..SignRecord::pending("")
         }
     }
 }
