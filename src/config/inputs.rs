@@ -125,6 +125,16 @@ impl Inputs {
         self.0.insert(name, value.into());
     }
 
+    /// Set to something other than its default: the action passes every input it declares,
+    /// defaults included, so only a value that differs says the user asked for it.
+    pub(super) fn asked(&self, name: &str) -> bool {
+        let default = match INPUTS.iter().find(|s| s.name == name).map(|s| s.default) {
+            Some(InputDefault::Value(v)) => Some(v),
+            _ => None,
+        };
+        self.trimmed(name).is_some_and(|v| Some(v) != default)
+    }
+
     /// The value without the blanks YAML block scalars and copy-paste leave around it.
     pub(super) fn trimmed(&self, name: &str) -> Option<&str> {
         self.get(name).map(str::trim)

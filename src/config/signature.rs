@@ -62,11 +62,9 @@ pub(super) fn signature_config(
     };
     let certificate = certificate(inputs, cwd, workspace)?;
     let timestamp_url = inputs.trimmed("timestamp-url").map(timestamp_url).transpose()?;
-    // `signature-format: raw` is the default, which the action passes whether it was set or not.
-    let given =
-        |name| inputs.trimmed(name).is_some() && !(name == "signature-format" && format == SignatureFormat::Raw);
     if !signs {
-        if let Some(input) = ["signing-certificate", "signature-format", "timestamp-url"].into_iter().find(|n| given(n))
+        if let Some(input) =
+            ["signing-certificate", "signature-format", "timestamp-url"].into_iter().find(|n| inputs.asked(n))
         {
             return Err(bad(
                 input,
