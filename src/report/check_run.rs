@@ -70,7 +70,7 @@ pub fn render(
 }
 
 /// This step's [`crate::github::resume_key`], when the run knows what it needs.
-pub fn key(outcome: &Outcome) -> Option<String> {
+fn key(outcome: &Outcome) -> Option<String> {
     let g = &outcome.github;
     let environment = outcome.environment_dn.as_deref().unwrap_or_default();
     Some(crate::github::resume_key(g.run_id.as_deref()?, g.workflow.as_deref()?, g.job.as_deref()?, environment))
