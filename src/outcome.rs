@@ -2,7 +2,7 @@
 
 pub use crate::civil::utc_timestamp;
 use crate::config::GithubContext;
-pub use crate::http::{CallRecord, PlannedRequest};
+pub use crate::http::{CallRecord, Planned, PlannedRequest};
 pub use crate::stage::record::{
     AuthRecord, PreApprovalRecord, Problem, Revocation, Severity, SignRecord, SignStatus, StageStatus, TimestampRecord,
     Verification,
@@ -68,12 +68,12 @@ pub struct PlanRecord {
     /// The credentials the run did not get, each stood in for by a placeholder.
     pub withheld: Vec<&'static str>,
     /// Every request the run would have sent, in order.
-    pub requests: Vec<PlannedRequest>,
+    pub requests: Planned,
 }
 
 /// The requests of a plan a log shows (numbered as in the whole plan), and per endpoint how many
 /// more the report holds.
-pub type Shown<'a> = (Vec<(usize, &'a PlannedRequest)>, Vec<(&'static str, usize)>);
+pub type Shown = (Vec<(usize, PlannedRequest)>, Vec<(&'static str, usize)>);
 
 impl PlanRecord {
     /// How many requests to each endpoint a log or a summary shows in full. A plan of thousands
@@ -84,18 +84,19 @@ impl PlanRecord {
 
     /// The requests a log shows, with their numbers in the whole plan, and, per endpoint in the
     /// order first called, how many more the report holds.
-    pub fn shown(&self) -> Shown<'_> {
+    pub fn shown(&self) -> Shown {
         let mut counts: Vec<(&'static str, usize)> = Vec::new();
         let mut shown = Vec::new();
-        for (i, r) in self.requests.iter().enumerate() {
-            let at = counts.iter().position(|(e, _)| *e == r.endpoint).unwrap_or_else(|| {
-                counts.push((r.endpoint, 0));
+        for (i, r) in self.requests.requests.iter().enumerate() {
+            let endpoint = self.requests.endpoints[r.endpoint].first.endpoint;
+            let at = counts.iter().position(|(e, _)| *e == endpoint).unwrap_or_else(|| {
+                counts.push((endpoint, 0));
                 counts.len() - 1
             });
             let n = &mut counts[at].1;
             *n += 1;
             if *n <= Self::SHOWN_PER_ENDPOINT {
-                shown.push((i + 1, r));
+                shown.extend(self.requests.full(i).map(|r| (i + 1, r)));
             }
         }
         let more = counts

@@ -16,10 +16,12 @@ use crate::cancel::Cancel;
 mod call;
 mod journal;
 pub mod plan;
+pub mod planned;
 
 pub use call::{Call, Header, Repeat};
 pub use journal::CallRecord;
 pub use plan::PlannedRequest;
+pub use planned::Planned;
 
 /// Bodies larger than this are not a vendor answer; refuse rather than buffer them.
 const MAX_BODY: usize = 16 * 1024 * 1024;
@@ -111,7 +113,7 @@ pub struct Note {
 struct Journal {
     calls: Vec<CallRecord>,
     notes: Vec<Note>,
-    planned: Vec<PlannedRequest>,
+    planned: Planned,
     /// Calls planned so far, per endpoint: which placeholder the next answer carries.
     planned_per_endpoint: std::collections::HashMap<&'static str, usize>,
 }
@@ -328,7 +330,7 @@ impl Http {
 
     /// Every call a plan recorded instead of sending, in the order they were made, taken out
     /// of the journal: a plan of many artifacts records hundreds of thousands, too many to copy.
-    pub fn take_planned(&self) -> Vec<PlannedRequest> {
+    pub fn take_planned(&self) -> Planned {
         self.journal.lock().map(|mut j| std::mem::take(&mut j.planned)).unwrap_or_default()
     }
 

@@ -4,11 +4,11 @@
 //! path as in a real run. The answers carry placeholders named `planned-…`; the outcome of a plan
 //! turns every success they lead to into "planned".
 
+use std::borrow::Cow;
 use std::fmt;
 
 use serde::de::{MapAccess, Visitor};
-use serde::ser::SerializeMap;
-use serde_json::{json, Value};
+use serde_json::value::RawValue;
 
 use super::call::{Call, Header};
 
@@ -54,76 +54,143 @@ pub fn describe(call: &Call) -> PlannedRequest {
     }
 }
 
-/// A JSON body with its top-level fields in the order they are sent, so the plan shows the
-/// request as it goes out (`serde_json`'s own map sorts its keys).
+/// A request's body as a plan shows it: the JSON object as sent, its top-level fields in the
+/// order they go out (`serde_json`'s own map would sort them), secret fields as `***`.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Body {
-    /// A JSON object, fields in order; secret fields read `***`.
-    Object(Vec<(String, Value)>),
+    /// A JSON object, compact. Kept as its text rather than as a tree of values: a plan of a
+    /// long checksum list holds hundreds of thousands of bodies, and the text is all a plan
+    /// shows of each.
+    Object(String),
     /// Anything else, described by size only: it could hold anything.
     Other(String),
 }
 
+/// A body's top-level fields, borrowed from its text, in order.
+pub type Fields<'a> = Vec<(Cow<'a, str>, &'a RawValue)>;
+
 impl Body {
     fn redacted(bytes: &[u8], secret_fields: &[&str]) -> Body {
-        match serde_json::from_slice::<Fields>(bytes) {
-            Ok(Fields(fields)) => Body::Object(
-                fields
-                    .into_iter()
-                    .map(|(k, v)| {
-                        let v = if secret_fields.contains(&k.as_str()) { Value::String(HIDDEN.into()) } else { v };
-                        (k, v)
-                    })
-                    .collect(),
-            ),
-            Err(_) => Body::Other(format!("({} bytes, not a JSON object)", bytes.len())),
+        let not_an_object = || Body::Other(format!("({} bytes, not a JSON object)", bytes.len()));
+        let Ok(text) = std::str::from_utf8(bytes) else { return not_an_object() };
+        let Some(fields) = fields(text) else { return not_an_object() };
+        if !fields.iter().any(|(key, _)| secret_fields.contains(&key.as_ref())) {
+            return Body::Object(text.to_string());
         }
+        Body::object(fields.iter().map(|(key, value)| {
+            (key.as_ref(), if secret_fields.contains(&key.as_ref()) { "\"***\"" } else { value.get() })
+        }))
+    }
+
+    /// The object of these fields, each a name and its value's JSON text.
+    pub fn object<'a>(fields: impl Iterator<Item = (&'a str, &'a str)>) -> Body {
+        let mut out = String::from("{");
+        for (n, (key, value)) in fields.enumerate() {
+            if n > 0 {
+                out.push(',');
+            }
+            if key.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\') {
+                out.push('"');
+                out.push_str(key);
+                out.push('"');
+            } else {
+                out.push_str(&serde_json::to_string(key).unwrap_or_default());
+            }
+            out.push(':');
+            out.push_str(value);
+        }
+        out.push('}');
+        Body::Object(out)
     }
 
     /// The body on one line, as it would be sent (secrets aside).
-    pub fn text(&self) -> String {
+    pub fn text(&self) -> &str {
         match self {
-            Body::Object(_) => serde_json::to_string(self).unwrap_or_default(),
-            Body::Other(what) => what.clone(),
+            Body::Object(text) | Body::Other(text) => text,
         }
+    }
+
+    /// An object's fields; `None` for anything else.
+    pub fn fields(&self) -> Option<Fields<'_>> {
+        match self {
+            Body::Object(text) => fields(text),
+            Body::Other(_) => None,
+        }
+    }
+
+    /// Passes the text through `redact`. An object that no longer reads as one (a secret
+    /// spanned its punctuation) is shown by size only.
+    pub fn redact(&mut self, redact: impl Fn(&str) -> Cow<'_, str>) {
+        let (Body::Object(text) | Body::Other(text)) = self;
+        let Cow::Owned(redacted) = redact(text) else { return };
+        *self = match self {
+            Body::Object(_) if fields(&redacted).is_none() => {
+                Body::Other(format!("({} bytes, a JSON object with a secret in it)", redacted.len()))
+            }
+            Body::Object(_) => Body::Object(redacted),
+            Body::Other(_) => Body::Other(redacted),
+        };
     }
 }
 
 impl serde::Serialize for Body {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         match self {
-            Body::Object(fields) => {
-                let mut map = s.serialize_map(Some(fields.len()))?;
-                for (k, v) in fields {
-                    map.serialize_entry(k, v)?;
-                }
-                map.end()
-            }
+            Body::Object(text) => match serde_json::from_str::<&RawValue>(text) {
+                Ok(raw) => raw.serialize(s),
+                Err(_) => s.serialize_str(text),
+            },
             Body::Other(what) => s.serialize_str(what),
         }
     }
 }
 
-/// The top-level fields of a JSON object, in order.
-struct Fields(Vec<(String, Value)>);
+/// The top-level fields of the JSON object `text`, borrowed from it; `None` when it is not one.
+fn fields(text: &str) -> Option<Fields<'_>> {
+    serde_json::from_str::<InOrder<'_>>(text).ok().map(|f| f.0)
+}
 
-impl<'de> serde::Deserialize<'de> for Fields {
+struct InOrder<'a>(Fields<'a>);
+
+impl<'de> serde::Deserialize<'de> for InOrder<'de> {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct InOrder;
-        impl<'de> Visitor<'de> for InOrder {
-            type Value = Fields;
+        struct Object;
+        impl<'de> Visitor<'de> for Object {
+            type Value = InOrder<'de>;
             fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
                 f.write_str("a JSON object")
             }
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Fields, A::Error> {
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<InOrder<'de>, A::Error> {
                 let mut fields = Vec::new();
-                while let Some(entry) = map.next_entry::<String, Value>()? {
-                    fields.push(entry);
+                while let Some((Key(k), v)) = map.next_entry::<Key<'de>, &'de RawValue>()? {
+                    fields.push((k, v));
                 }
-                Ok(Fields(fields))
+                Ok(InOrder(fields))
             }
         }
-        d.deserialize_map(InOrder)
+        d.deserialize_map(Object)
+    }
+}
+
+/// A field's name, borrowed unless it holds an escape.
+struct Key<'a>(Cow<'a, str>);
+
+impl<'de> serde::Deserialize<'de> for Key<'de> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Name;
+        impl<'de> Visitor<'de> for Name {
+            type Value = Key<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a field name")
+            }
+            fn visit_borrowed_str<E: serde::de::Error>(self, v: &'de str) -> Result<Key<'de>, E> {
+                Ok(Key(Cow::Borrowed(v)))
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Key<'de>, E> {
+                Ok(Key(Cow::Owned(v.to_string())))
+            }
+        }
+        d.deserialize_str(Name)
     }
 }
 
@@ -131,43 +198,46 @@ impl<'de> serde::Deserialize<'de> for Fields {
 /// could supply a value (`nth` counts earlier calls to the same endpoint, for distinct sign ids).
 /// `None` for a call the plan has no answer for, which then fails loudly.
 pub fn answer(endpoint: &str, nth: usize) -> Option<(u16, Vec<u8>)> {
-    let body = match endpoint {
+    // Written out rather than built as JSON values: a plan of a long checksum list answers
+    // hundreds of thousands of calls.
+    let body: &str = match endpoint {
         // TPP's grant, password or JWT alike; `identity` only a real TPP can name.
-        "authorize/oauth" | "authorize/jwt" => json!({
-            "access_token": "planned-tpp-access-token",
-            "refresh_token": "planned-tpp-refresh-token",
-            "token_type": "Bearer",
-        }),
+        "authorize/oauth" | "authorize/jwt" => {
+            r#"{"access_token":"planned-tpp-access-token","refresh_token":"planned-tpp-refresh-token","token_type":"Bearer"}"#
+        }
         // GitHub's runner: `{"count": …, "value": "<jwt>"}`.
-        "oidc-token" => json!({"count": 1, "value": "planned.github-oidc.token"}),
+        "oidc-token" => r#"{"count":1,"value":"planned.github-oidc.token"}"#,
         // The documented success of Codesign/* and PreQualify/Create.
         "Codesign/GetEnvironment" | "Flow/Actions/CodeSign/PreQualify/Create" | "Codesign/AddPreApproval" => {
-            json!({"Success": true})
+            r#"{"Success":true}"#
         }
         // 200 with no body revokes the grant.
-        "revoke/token" => return Some((200, Vec::new())),
-        "login" => json!({
-            "response": {"status": "SUCCESS", "appStatusCode": null, "statusDescription": null,
-                         "sessionId": "planned-appviewx-session", "availableLoginAttemptCount": null},
-            "message": null, "appStatusCode": null, "tags": null, "headers": null,
-        }),
-        "code-signing-generate-hash" => json!({
-            "response": {"signId": format!("planned-sign-id-{}", nth + 1)},
-            "message": null, "appStatusCode": null, "tags": null, "headers": null,
-        }),
+        "revoke/token" => "",
+        "login" => concat!(
+            r#"{"response":{"status":"SUCCESS","appStatusCode":null,"statusDescription":null,"#,
+            r#""sessionId":"planned-appviewx-session","availableLoginAttemptCount":null},"#,
+            r#""message":null,"appStatusCode":null,"tags":null,"headers":null}"#
+        ),
+        "code-signing-generate-hash" => {
+            let body = format!(
+                r#"{{"response":{{"signId":"planned-sign-id-{}"}},"message":null,"appStatusCode":null,"tags":null,"headers":null}}"#,
+                nth + 1
+            );
+            return Some((200, body.into_bytes()));
+        }
         // Final at the first ask, so the wait ends at once; the outcome of a plan records it
         // as planned and writes no signature.
-        "code-signing-fetch-status-sync-requests" => json!({
-            "response": {"status": "Signed", "encodedHashData": "planned"},
-            "message": null, "appStatusCode": null, "tags": null, "headers": null,
-        }),
+        "code-signing-fetch-status-sync-requests" => concat!(
+            r#"{"response":{"status":"Signed","encodedHashData":"planned"},"#,
+            r#""message":null,"appStatusCode":null,"tags":null,"headers":null}"#
+        ),
         // GitHub's 201 Created; a plan publishes nothing, so there is no page to link.
         "check-runs" => return Some((201, br#"{"html_url":null}"#.to_vec())),
         // No earlier attempt's check run: a plan of a re-run plans a run afresh.
-        "list-check-runs" => json!({"total_count": 0, "check_runs": []}),
+        "list-check-runs" => r#"{"total_count":0,"check_runs":[]}"#,
         _ => return None,
     };
-    Some((200, body.to_string().into_bytes()))
+    Some((200, body.as_bytes().to_vec()))
 }
 
 /// A request a plan would have sent, with every secret as `***`.
@@ -194,6 +264,7 @@ mod tests {
     use super::*;
     use crate::secret::Secret;
     use reqwest::{Method, Url};
+    use serde_json::{json, Value};
 
     #[test]
     fn secrets_read_as_stars_and_fields_keep_their_order() {
@@ -235,5 +306,9 @@ mod tests {
         let (status, body) = answer("code-signing-fetch-status-sync-requests", 0).unwrap();
         assert!(matches!(crate::appviewx::parse_status(status, &body), Ok(crate::appviewx::SignState::Signed { .. })));
         assert!(answer("something-else", 0).is_none());
+        for endpoint in ["oidc-token", "check-runs", "list-check-runs", "Codesign/GetEnvironment"] {
+            let (_, body) = answer(endpoint, 0).unwrap();
+            assert!(serde_json::from_slice::<Value>(&body).is_ok(), "{endpoint}");
+        }
     }
 }

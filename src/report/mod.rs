@@ -5,6 +5,7 @@
 pub mod attestation;
 pub mod check_run;
 pub mod github;
+mod items;
 pub mod json;
 pub mod outputs;
 pub mod record;
@@ -39,12 +40,19 @@ pub struct Log {
     github: bool,
     plan: bool,
     secrets: Mutex<Secrets>,
+    items: Mutex<items::Items>,
 }
 
 impl Log {
     /// `github`: speak workflow commands rather than plain text.
     pub fn new(out: Box<dyn Write + Send>, github: bool) -> Self {
-        Log { out: Mutex::new(out), github, plan: false, secrets: Mutex::new(Secrets::default()) }
+        Log {
+            out: Mutex::new(out),
+            github,
+            plan: false,
+            secrets: Mutex::new(Secrets::default()),
+            items: Mutex::new(items::Items::default()),
+        }
     }
 
     /// A plan's log: every progress line starts with `[plan]`, as a plan's stages run on
@@ -87,6 +95,22 @@ impl Log {
         self.write(&format!("{label}{}\n", escape_line(&self.redact(line))));
     }
 
+    /// One line about one artifact: shown while its kind has lines left in this stage
+    /// ([`items`]).
+    pub fn item(&self, kind: &'static str, line: std::fmt::Arguments<'_>) {
+        if self.items.lock().map_or(true, |mut items| items.admit(kind)) {
+            self.info(&line.to_string());
+        }
+    }
+
+    /// Says how many per-artifact lines the stage left out.
+    fn close_items(&self) {
+        let left_out = self.items.lock().map(|mut items| items.close()).unwrap_or_default();
+        for line in left_out {
+            self.info(&line);
+        }
+    }
+
     /// Tells the runner to hide a value from every later log line, and remembers it so that
     /// this run redacts it itself from every channel (the runner masks the log only). Outside
     /// GitHub there is no runner to tell, and printing the value would defeat the purpose.
@@ -113,6 +137,7 @@ impl Log {
 
     /// Opens a collapsible group in GitHub's log; elsewhere, a heading line.
     pub fn group(&self, name: &str) {
+        self.close_items();
         if self.github {
             self.write(&format!("::group::{}\n", github::escape_data(&self.redact(name))));
         } else {
@@ -122,6 +147,7 @@ impl Log {
 
     /// Closes the group; nothing to close elsewhere.
     pub fn endgroup(&self) {
+        self.close_items();
         if self.github {
             self.write("::endgroup::\n");
         }
@@ -137,6 +163,10 @@ impl Log {
 impl crate::progress::Progress for Log {
     fn info(&self, line: &str) {
         Log::info(self, line);
+    }
+
+    fn item(&self, kind: &'static str, line: std::fmt::Arguments<'_>) {
+        Log::item(self, kind, line);
     }
 
     fn mask(&self, secret: &Secret) {
@@ -162,6 +192,7 @@ pub async fn finish(
     log: &Log,
     cancel: &Cancel,
 ) -> Vec<String> {
+    log.close_items();
     let mut failures = Vec::new();
     let beside_digest_files = config.artifacts.digest_files == crate::config::DigestFiles::PerFile;
     write_signatures(outcome, &places.signatures, beside_digest_files);
@@ -267,7 +298,7 @@ async fn publish_check_run(
         outcome.warning("http", note.artifact.as_deref(), format!("{}: {}", note.endpoint, note.message));
     }
     if let Some(plan) = outcome.plan.as_mut() {
-        plan.requests.extend(http.take_planned());
+        plan.requests.append(&http.take_planned());
         return Ok(format!("check run `{}` not published: this run is a plan", check.name));
     }
     match created {
@@ -302,13 +333,15 @@ fn append_file(path: &Path, render: impl FnOnce(&mut dyn Write) -> std::io::Resu
 /// as the `.dig` it answers was just made anew.
 fn write_signatures(outcome: &mut Outcome, dir: &Path, beside_digest_files: bool) {
     let mut targets: Vec<(Option<String>, Option<String>, String, &mut crate::outcome::SignRecord)> = Vec::new();
+    // Only records with a signature to write (none in a plan), named before anything else.
+    let has_signature = |s: &crate::outcome::SignRecord| s.detached.is_some() || s.encoded.is_some();
     for a in &mut outcome.artifacts {
-        if let Some(s) = a.sign.as_mut() {
+        if let Some(s) = a.sign.as_mut().filter(|s| has_signature(s)) {
             let beside = beside_digest_files.then(|| format!("{}.signed", a.path));
             targets.push((Some(a.name.clone()), beside, signature_stem(&a.name), s));
         }
     }
-    for s in &mut outcome.awaited {
+    for s in outcome.awaited.iter_mut().filter(|s| has_signature(s)) {
         let stem = signature_stem(s.sign_id.as_deref().unwrap_or_default());
         targets.push((None, None, stem, s));
     }

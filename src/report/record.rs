@@ -5,6 +5,7 @@
 use serde::Serialize;
 
 use crate::http::plan::Body;
+use crate::http::planned::BodyDifference;
 use crate::outcome::{
     ArtifactRecord, AuthRecord, CallRecord, Outcome, PlanRecord, PreApprovalRecord, Problem, Revocation, Severity,
     SignRecord, SignStatus, StageStatus, Verification,
@@ -206,8 +207,9 @@ struct Planned<'a> {
     url: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     headers: Option<&'a [String]>,
+    /// The fields of its body whose values differ from its endpoint's, in the order sent.
     #[serde(skip_serializing_if = "Option::is_none")]
-    fields: Option<Fields<'a>>,
+    fields: Option<&'a Body>,
     #[serde(skip_serializing_if = "Option::is_none")]
     body: Option<OwnBody<'a>>,
 }
@@ -219,36 +221,6 @@ enum OwnBody<'a> {
     /// Written `null`.
     Nothing,
     Is(&'a Body),
-}
-
-/// The fields of a request's body whose values differ from its endpoint's, in the order sent.
-struct Fields<'a>(Vec<(&'a str, &'a serde_json::Value)>);
-
-impl Serialize for Fields<'_> {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut map = s.serialize_map(Some(self.0.len()))?;
-        for (k, v) in &self.0 {
-            map.serialize_entry(k, v)?;
-        }
-        map.end()
-    }
-}
-
-/// How a request's body differs from its endpoint's: `(fields, body)` as [`Planned`] has them.
-fn body_difference<'a>(first: Option<&'a Body>, this: Option<&'a Body>) -> (Option<Fields<'a>>, Option<OwnBody<'a>>) {
-    match (first, this) {
-        (None, None) => (None, None),
-        (Some(Body::Object(a)), Some(Body::Object(b)))
-            if a.len() == b.len() && a.iter().zip(b).all(|((ka, _), (kb, _))| ka == kb) =>
-        {
-            let differ: Vec<_> =
-                a.iter().zip(b).filter(|((_, va), (_, vb))| va != vb).map(|(_, (k, v))| (k.as_str(), v)).collect();
-            ((!differ.is_empty()).then_some(Fields(differ)), None)
-        }
-        (Some(a), Some(b)) if a == b => (None, None),
-        _ => (None, Some(this.map_or(OwnBody::Nothing, OwnBody::Is))),
-    }
 }
 
 impl<'a> Record<'a> {
@@ -429,32 +401,38 @@ fn call(c: &CallRecord) -> Call<'_> {
 }
 
 fn plan(p: &PlanRecord) -> Plan<'_> {
-    let mut endpoints: Vec<Endpoint<'_>> = Vec::new();
-    let mut requests = Vec::with_capacity(p.requests.len());
-    for r in &p.requests {
-        let at = endpoints.iter().position(|e| e.endpoint == r.endpoint && e.method == r.method).unwrap_or_else(|| {
-            endpoints.push(Endpoint {
-                service: r.service,
-                endpoint: r.endpoint,
-                method: &r.method,
-                url: &r.url,
-                headers: &r.headers,
-                body: r.body.as_ref(),
-                requests: 0,
-            });
-            endpoints.len() - 1
-        });
-        let first = &mut endpoints[at];
-        first.requests += 1;
-        let (fields, body) = body_difference(first.body, r.body.as_ref());
-        requests.push(Planned {
-            endpoint: r.endpoint,
-            artifact: r.artifact.as_deref(),
-            url: (first.url != r.url).then_some(r.url.as_str()),
-            headers: (first.headers != r.headers.as_slice()).then_some(r.headers.as_slice()),
-            fields,
-            body,
-        });
-    }
+    let planned = &p.requests;
+    let endpoints = planned
+        .endpoints
+        .iter()
+        .map(|e| Endpoint {
+            service: e.first.service,
+            endpoint: e.first.endpoint,
+            method: &e.first.method,
+            url: &e.first.url,
+            headers: &e.first.headers,
+            body: e.first.body.as_ref(),
+            requests: e.requests,
+        })
+        .collect();
+    let requests = planned
+        .requests
+        .iter()
+        .map(|d| {
+            let (fields, body) = match &d.body {
+                BodyDifference::Same => (None, None),
+                BodyDifference::Fields(fields) => (Some(fields), None),
+                BodyDifference::Own(body) => (None, Some(body.as_ref().map_or(OwnBody::Nothing, OwnBody::Is))),
+            };
+            Planned {
+                endpoint: planned.endpoints.get(d.endpoint).map_or("", |e| e.first.endpoint),
+                artifact: d.artifact.as_deref(),
+                url: d.url.as_deref(),
+                headers: d.headers.as_deref(),
+                fields,
+                body,
+            }
+        })
+        .collect();
     Plan { reason: p.reason, withheld: &p.withheld, endpoints, requests }
 }

@@ -14,9 +14,9 @@
 use std::borrow::Cow;
 use std::fmt::Write as _;
 
+use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
 use base64::Engine as _;
 
-use crate::http::plan::Body;
 use crate::outcome::{Outcome, SignRecord, StageStatus};
 
 /// What a redacted secret reads as.
@@ -31,9 +31,9 @@ const MIN_BASE64: usize = 6;
 #[derive(Debug, Clone, Default)]
 pub struct Secrets {
     forms: Vec<String>,
-    /// One searcher per form, built once: a report of many artifacts is searched for every
-    /// form of every secret in hundreds of thousands of short strings.
-    finders: Vec<memchr::memmem::Finder<'static>>,
+    /// One automaton for every form, built once: a report of many artifacts is searched for
+    /// every form of every secret in hundreds of thousands of short strings.
+    finder: Option<AhoCorasick>,
 }
 
 impl Secrets {
@@ -60,7 +60,12 @@ impl Secrets {
             }
         }
         self.forms.sort_by(|a, b| b.len().cmp(&a.len()).then_with(|| a.cmp(b)));
-        self.finders = self.forms.iter().map(|f| memchr::memmem::Finder::new(f.as_bytes()).into_owned()).collect();
+        // Longest first where forms start together (a Base64 form may begin another).
+        self.finder = AhoCorasick::builder()
+            .match_kind(MatchKind::LeftmostLongest)
+            .kind(Some(AhoCorasickKind::DFA))
+            .build(&self.forms)
+            .ok();
     }
 
     /// Whether no secret is known.
@@ -71,14 +76,16 @@ impl Secrets {
     /// The text with every form of every secret replaced by `***`.
     pub fn redact<'a>(&self, text: &'a str) -> Cow<'a, str> {
         let mut out = Cow::Borrowed(text);
-        for (form, finder) in self.forms.iter().zip(&self.finders) {
-            // Longest first: every form from here on could fit.
-            if form.len() > out.len() {
-                continue;
-            }
-            if finder.find(out.as_bytes()).is_some() {
-                out = Cow::Owned(out.replace(form.as_str(), HIDDEN));
-            }
+        let Some(finder) = &self.finder else { return out };
+        // Again until none is left, as what is left around a replacement may read as another
+        // form. Each pass makes the text shorter (a form is longer than `***`), so this ends.
+        while finder.is_match(out.as_ref()) {
+            let mut replaced = String::with_capacity(out.len());
+            finder.replace_all_with(&out, &mut replaced, |_, _, dst| {
+                dst.push_str(HIDDEN);
+                true
+            });
+            out = Cow::Owned(replaced);
         }
         out
     }
@@ -106,15 +113,6 @@ impl Secrets {
         self.redact_option(&mut s.sign_id);
         self.redact_option(&mut s.message);
         self.redact_option(&mut s.signature_path);
-    }
-
-    fn redact_json(&self, value: &mut serde_json::Value) {
-        match value {
-            serde_json::Value::String(s) => self.redact_in_place(s),
-            serde_json::Value::Array(items) => items.iter_mut().for_each(|v| self.redact_json(v)),
-            serde_json::Value::Object(map) => map.values_mut().for_each(|v| self.redact_json(v)),
-            _ => {}
-        }
     }
 
     /// Redacts every free-text field of the outcome, once, before any renderer reads it: the
@@ -169,16 +167,22 @@ impl Secrets {
             self.redact_option(&mut c.artifact);
             self.redact_option(&mut c.error);
         }
-        for r in o.plan.iter_mut().flat_map(|p| p.requests.iter_mut().skip(from.planned)) {
-            self.redact_option(&mut r.artifact);
+        let Some(plan) = o.plan.as_mut() else { return };
+        // Every endpoint's first request again (a few), as a new request may have brought one.
+        for e in &mut plan.requests.endpoints {
+            let r = &mut e.first;
             self.redact_in_place(&mut r.method);
             self.redact_in_place(&mut r.url);
             r.headers.iter_mut().for_each(|h| self.redact_in_place(h));
-            match r.body.as_mut() {
-                Some(Body::Object(fields)) => fields.iter_mut().for_each(|(_, v)| self.redact_json(v)),
-                Some(Body::Other(text)) => self.redact_in_place(text),
-                None => {}
+            if let Some(body) = r.body.as_mut() {
+                body.redact(|text| self.redact(text));
             }
+        }
+        for d in plan.requests.requests.iter_mut().skip(from.planned) {
+            self.redact_option(&mut d.artifact);
+            self.redact_option(&mut d.url);
+            d.headers.iter_mut().flatten().for_each(|h| self.redact_in_place(h));
+            d.body.redact(|text| self.redact(text));
         }
     }
 }

@@ -79,7 +79,7 @@ fn planned_requests(outcome: &Outcome, w: &mut dyn Write) -> io::Result<()> {
             writeln!(w, "   {}", fenced(h))?;
         }
         if let Some(body) = &r.body {
-            writeln!(w, "   {}", fenced(&body.text()))?;
+            writeln!(w, "   {}", fenced(body.text()))?;
         }
     }
     writeln!(w, "```\n\n</details>\n")
@@ -93,7 +93,8 @@ fn table(outcome: &Outcome, w: &mut dyn Write) -> io::Result<()> {
     let alg = outcome.hash_algorithm.to_uppercase().replace("SHA", "SHA-");
     writeln!(w, "| Artifact | Size | {alg} | Pre-qualified | Pre-approved | Sign id | Status | Time |")?;
     writeln!(w, "|---|---:|---|:---:|:---:|---|---|---:|")?;
-    for a in &outcome.artifacts {
+    let (shown, left_out) = super::text::table_rows(outcome);
+    for a in shown {
         let digest = match (&a.digest, &a.digest_error) {
             (Some(d), _) => format!("`{}…`", &d.hex[..16]),
             (None, Some(e)) => text(e),
@@ -117,7 +118,11 @@ fn table(outcome: &Outcome, w: &mut dyn Write) -> io::Result<()> {
         let (id, status, time) = sign_cells(Some(s));
         writeln!(w, "| (sign id) | – | – | – | – | {id} | {status} | {time} |")?;
     }
-    writeln!(w)
+    writeln!(w)?;
+    if let Some(line) = left_out {
+        writeln!(w, "_{}_\n", text(&line))?;
+    }
+    Ok(())
 }
 
 /// Renders the whole summary, as it is appended to `GITHUB_STEP_SUMMARY`.
@@ -152,16 +157,18 @@ pub fn markdown(outcome: &Outcome, w: &mut dyn Write) -> io::Result<()> {
         writeln!(w, "{line}\n")?;
     }
     planned_requests(outcome, w)?;
-    let problems: Vec<_> = outcome.problems.iter().collect();
-    if !problems.is_empty() {
+    if !outcome.problems.is_empty() {
         writeln!(w, "**Problems**\n")?;
-        for p in problems {
+        for p in outcome.problems.iter().take(super::text::PROBLEMS_SHOWN) {
             let mark = match p.severity {
                 Severity::Error => "❌",
                 Severity::Warning => "⚠️",
             };
             let subject = p.artifact.as_deref().map(|a| format!("{} ", code(a))).unwrap_or_default();
             writeln!(w, "- {mark} {subject}({}) {}", p.stage, text(&p.message))?;
+        }
+        if let Some(line) = super::text::problems_left_out(outcome) {
+            writeln!(w, "- {}", text(&line))?;
         }
         writeln!(w)?;
     }
@@ -250,10 +257,12 @@ mod tests {
         let plan = PlanRecord {
             reason: "dry-run",
             withheld: Vec::new(),
-            requests: vec![
+            requests: [
                 request("POST", "https://tpp.example.com/vedauth/authorize/oauth"),
                 request("GET", "https://tpp.example.com/vedauth/revoke/token"),
-            ],
+            ]
+            .into_iter()
+            .collect(),
         };
         let o = empty_outcome().into_plan(plan);
         let mut out = Vec::new();

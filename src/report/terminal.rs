@@ -3,11 +3,12 @@
 use std::io::{self, Write};
 
 use super::scrub::escape_line;
-use crate::outcome::{Outcome, RunResult, Severity, StageStatus};
+use crate::outcome::{ArtifactRecord, Outcome, RunResult, Severity, StageStatus};
 use crate::units::{human_ms, human_size};
 
-/// The table's cells: a header, then one row per artifact and per given sign id.
-fn rows(outcome: &Outcome) -> Vec<[String; 7]> {
+/// The table's cells: a header, then one row per artifact shown ([`super::text::table_rows`])
+/// and per given sign id.
+fn rows(shown: &[&ArtifactRecord], outcome: &Outcome) -> Vec<[String; 7]> {
     let mut rows: Vec<[String; 7]> =
         vec![["ARTIFACT", "SIZE", "DIGEST", "PRE-QUALIFIED", "PRE-APPROVED", "SIGN ID", "STATUS"].map(String::from)];
     let mark = |s: &StageStatus| -> String {
@@ -18,7 +19,7 @@ fn rows(outcome: &Outcome) -> Vec<[String; 7]> {
             StageStatus::Failed { .. } => "FAILED".into(),
         }
     };
-    for a in &outcome.artifacts {
+    for a in shown {
         rows.push([
             escape_line(&a.name),
             a.size.map_or_else(|| "-".into(), human_size),
@@ -45,12 +46,16 @@ fn rows(outcome: &Outcome) -> Vec<[String; 7]> {
 
 /// The per-artifact table, then the problems, for a log that is not GitHub's.
 pub fn table(outcome: &Outcome, w: &mut impl Write) -> io::Result<()> {
-    let rows = rows(outcome);
+    let (shown, left_out) = super::text::table_rows(outcome);
+    let rows = rows(&shown, outcome);
     let widths: Vec<usize> = (0..7).map(|c| rows.iter().map(|r| r[c].chars().count()).max().unwrap_or(0)).collect();
     writeln!(w)?;
     for r in &rows {
         let line: Vec<String> = r.iter().zip(&widths).map(|(v, wd)| format!("{v:<wd$}")).collect();
         writeln!(w, "{}", escape_line(line.join("  ").trim_end()))?;
+    }
+    if let Some(line) = left_out {
+        writeln!(w, "{}", escape_line(&line))?;
     }
     writeln!(w)?;
     if let Some(line) = super::text::preapprovals_line(outcome, &escape_line, &escape_line) {
@@ -62,13 +67,16 @@ pub fn table(outcome: &Outcome, w: &mut impl Write) -> io::Result<()> {
     if let Some(line) = super::text::signatures_line(outcome, &escape_line) {
         writeln!(w, "signatures: {line}")?;
     }
-    for p in &outcome.problems {
+    for p in outcome.problems.iter().take(super::text::PROBLEMS_SHOWN) {
         let tag = match p.severity {
             Severity::Error => "error",
             Severity::Warning => "warning",
         };
         let subject = p.artifact.as_deref().map(|a| format!("{a}: ")).unwrap_or_default();
         writeln!(w, "{}", escape_line(&format!("{tag}: {subject}{} ({})", p.message, p.stage)))?;
+    }
+    if let Some(line) = super::text::problems_left_out(outcome) {
+        writeln!(w, "{line}")?;
     }
     writeln!(
         w,

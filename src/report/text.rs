@@ -1,6 +1,51 @@
 //! The lines every view gives the run's pre-approvals and signatures.
 
-use crate::outcome::{Outcome, SignRecord, StageStatus, Verification};
+use crate::outcome::{ArtifactRecord, Outcome, SignRecord, StageStatus, Verification};
+
+/// Rows of artifacts a table shows. GitHub refuses a job summary over 1 MiB, and a terminal
+/// table of a hundred thousand rows is read by nobody; every ordinary release fits.
+pub(crate) const TABLE_ROWS: usize = 1000;
+
+/// Problems a summary or a terminal lists; the report has every one.
+pub(crate) const PROBLEMS_SHOWN: usize = 200;
+
+/// The line after a list of problems cut at [`PROBLEMS_SHOWN`].
+pub(crate) fn problems_left_out(outcome: &Outcome) -> Option<String> {
+    let more = outcome.problems.len().checked_sub(PROBLEMS_SHOWN).filter(|n| *n > 0)?;
+    Some(format!("… and {more} more problem(s): the report lists every one"))
+}
+
+/// The artifacts a table shows, in their order: all of them up to [`TABLE_ROWS`]; past that,
+/// those that failed first (a failure must not hide behind a limit), then the first others. With
+/// them, when any is left out, a line on what the others are: how many, by status.
+pub(crate) fn table_rows(outcome: &Outcome) -> (Vec<&ArtifactRecord>, Option<String>) {
+    let all = &outcome.artifacts;
+    if all.len() <= TABLE_ROWS {
+        return (all.iter().collect(), None);
+    }
+    let failed = all.iter().filter(|a| a.failed()).count().min(TABLE_ROWS);
+    let (mut failed_left, mut others_left) = (failed, TABLE_ROWS - failed);
+    let mut left_out: Vec<(&'static str, usize)> = Vec::new();
+    let shown = all
+        .iter()
+        .filter(|a| {
+            let room = if a.failed() { &mut failed_left } else { &mut others_left };
+            if *room > 0 {
+                *room -= 1;
+                return true;
+            }
+            let status = a.sign.as_ref().map_or(if a.failed() { "failed" } else { "not signed" }, |s| s.status.label());
+            match left_out.iter_mut().find(|(k, _)| *k == status) {
+                Some((_, n)) => *n += 1,
+                None => left_out.push((status, 1)),
+            }
+            false
+        })
+        .collect();
+    let counts: Vec<String> = left_out.iter().map(|(status, n)| format!("{n} {status}")).collect();
+    let hidden = all.len() - TABLE_ROWS;
+    (shown, Some(format!("… and {hidden} more artifact(s) ({}): the report lists every one", counts.join(", "))))
+}
 
 /// One line on the run's pre-approvals for the summary and the terminal table, each value
 /// passed through `quote` and the address's source through `text`: how many TPP accepted, and

@@ -48,7 +48,7 @@ pub async fn run(
         .zip(results)
         .map(|(artifact, result)| {
             if let Ok(d) = &result {
-                log.info(&format!("{}  {}", d.hex(), artifact.name));
+                log.item("digest", format_args!("{}  {}", d.hex(), artifact.name));
             }
             Digested { artifact, digest: result.map_err(|e| e.to_string()), resumed: None }
         })
@@ -80,7 +80,7 @@ async fn run_lists(
     let mut digested = Vec::with_capacity(count);
     for (list, listed) in read {
         for l in listed {
-            log.info(&format!("{}  {}  ({} line {})", l.digest.hex(), l.name, list.name, l.line));
+            log.item("digest", format_args!("{}  {}  ({} line {})", l.digest.hex(), l.name, list.name, l.line));
             let artifact = Artifact { path: list.path.clone(), name: l.name, size: None };
             digested.push(Digested { artifact, digest: Ok(l.digest), resumed: None });
         }

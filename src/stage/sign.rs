@@ -160,7 +160,7 @@ async fn submit_all<C: SigningService>(
         match p {
             Planned::Skip(why) => result.artifacts[i] = Some(SignRecord::not_submitted(why)),
             Planned::Resume { name, sign_id, .. } => {
-                ctx.log.info(&format!("resumed {name}: waiting for the earlier sign id {sign_id}"));
+                ctx.log.item("resumed", format_args!("resumed {name}: waiting for the earlier sign id {sign_id}"));
                 result.artifacts[i] = Some(SignRecord::pending(sign_id));
                 resumed.push((Some(i), (*sign_id).to_string()));
             }
@@ -180,7 +180,7 @@ async fn submit_all<C: SigningService>(
     for (i, name, answer) in answers {
         let record = match answer {
             Ok(sub) => {
-                ctx.log.info(&format!("submitted {name}: sign id {}", sub.sign_id));
+                ctx.log.item("submitted", format_args!("submitted {name}: sign id {}", sub.sign_id));
                 let mut record = SignRecord::pending(&sub.sign_id);
                 match sub.state {
                     SignState::Pending => polling.push((Some(i), sub.sign_id)),
@@ -244,7 +244,7 @@ fn finished(log: &dyn Progress, w: &Waited<'_>, fin: Final, problems: &mut Probl
     let mut record = SignRecord::pending(id);
     match fin {
         Final::Signed { encoded, elapsed } => {
-            log.info(&format!("signed {} ({id})", name.unwrap_or("request")));
+            log.item("signed", format_args!("signed {} ({id})", name.unwrap_or("request")));
             record.status = SignStatus::Signed;
             record.encoded = Some(encoded);
             record.elapsed_ms = Some(millis(elapsed));

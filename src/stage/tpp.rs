@@ -3,7 +3,7 @@
 
 use std::time::SystemTime;
 
-use futures_util::stream::{FuturesUnordered, StreamExt};
+use futures_util::stream::StreamExt;
 use tokio::sync::Semaphore;
 
 use super::digest::Digested;
@@ -268,9 +268,7 @@ async fn chains<C: Tpp>(
         .collect();
     let count = targets.len();
     let (prequalify_slots, preapprove_slots) = (&Semaphore::new(max), &Semaphore::new(max));
-    let mut answers: Vec<Answers> = targets
-        .into_iter()
-        .enumerate()
+    let mut answers: Vec<Answers> = futures_util::stream::iter(targets.into_iter().enumerate())
         .map(|(k, (i, digest))| async move {
             let name = digested[i].artifact.name.as_str();
             let prequalified = if cfg.pre_qualify {
@@ -280,7 +278,7 @@ async fn chains<C: Tpp>(
                 None
             };
             if let Some(Ok(accepted)) = &prequalified {
-                ctx.log.info(&format!("pre-qualified {name}{}", result_note(*accepted)));
+                ctx.log.item("pre-qualified", format_args!("pre-qualified {name}{}", result_note(*accepted)));
             }
             let approval = match (&prequalified, per_signing) {
                 (Some(Err(_)), _) | (_, None) => None,
@@ -295,7 +293,7 @@ async fn chains<C: Tpp>(
             };
             (i, prequalified, approval)
         })
-        .collect::<FuturesUnordered<_>>()
+        .buffer_unordered(4 * max)
         .collect()
         .await;
     answers.sort_by_key(|(i, _, _)| *i);
@@ -436,11 +434,14 @@ async fn preapprove<C: Tpp>(
 /// Logs a pre-approval TPP accepted, for `artifact` or every signing, as soon as it is.
 fn log_preapproved(record: &PreApprovalRecord, artifact: Option<&str>, log: &dyn Progress) {
     if record.outcome == StageStatus::Done {
-        log.info(&format!(
-            "pre-approved {}{}",
-            artifact.map_or_else(|| format!("{} artifact(s)", record.serves.len()), str::to_string),
-            result_note(Accepted { result: record.result })
-        ));
+        log.item(
+            "pre-approved",
+            format_args!(
+                "pre-approved {}{}",
+                artifact.map_or_else(|| format!("{} artifact(s)", record.serves.len()), str::to_string),
+                result_note(Accepted { result: record.result })
+            ),
+        );
     }
 }
 
