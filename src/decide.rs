@@ -4,9 +4,7 @@
 
 use crate::config::{AvxWork, Config};
 use crate::http::Note;
-use crate::outcome::{
-    ArtifactRecord, CallRecord, DigestRecord, Outcome, PlanRecord, PreApprovalRecord, SignRecord, StageStatus,
-};
+use crate::outcome::{ArtifactRecord, CallRecord, DigestRecord, Outcome, PlanRecord, SignRecord, StageStatus};
 use crate::stage::digest::Digested;
 use crate::stage::sign::{Planned, SignResult};
 use crate::stage::tpp::TppResult;
@@ -68,7 +66,7 @@ pub enum Signing<'a> {
 }
 
 /// Decides the signing stage from the digests and what TPP did (`None`: TPP did not run).
-pub fn signing<'a>(enabled: Enabled, digested: &'a [Digested], tpp: Option<&TppResult>) -> Signing<'a> {
+pub fn signing<'a>(enabled: Enabled, digested: &'a [Digested], tpp: Option<&'a TppResult>) -> Signing<'a> {
     if !enabled.appviewx {
         return Signing::NotConfigured;
     }
@@ -98,30 +96,9 @@ pub fn signing<'a>(enabled: Enabled, digested: &'a [Digested], tpp: Option<&TppR
                 Ok(_) if preapproval(i).is_some_and(|p| p.outcome.is_failed()) => {
                     Planned::Skip("not submitted: pre-approval failed")
                 }
-                Ok(digest) => {
-                    Planned::Submit { name: &d.artifact.name, digest, if_waiting: if_waiting(preapproval(i)) }
-                }
+                Ok(digest) => Planned::Submit { name: &d.artifact.name, digest, preapproval: preapproval(i) },
             })
             .collect(),
-    )
-}
-
-/// Why a signing may still be waiting when the run's timeout passes, as far as the gate can
-/// tell from what it asked TPP for: the AppViewX status says only `Inprogress`.
-fn if_waiting(preapproval: Option<&PreApprovalRecord>) -> String {
-    let Some(p) = preapproval else {
-        return "no pre-approval was asked for it, so it waits for a Key Use Approver in TPP".to_string();
-    };
-    let address = p.ip_address.as_deref().map_or_else(|| "any address".to_string(), |ip| format!("the address {ip}"));
-    let at = p.requested_at.as_deref().unwrap_or("this run");
-    let used_up = if p.single_use {
-        "another signing used up this single-use pre-approval".to_string()
-    } else {
-        format!("its {} h had passed", p.hours)
-    };
-    format!(
-        "the pre-approval made for it at {at} was not used: TPP uses it only for a signer at {address} (runner-ip){}, and not once {used_up}; so it waits for a Key Use Approver in TPP",
-        p.not_before.as_deref().map(|n| format!(" after {n}")).unwrap_or_default(),
     )
 }
 
@@ -268,7 +245,7 @@ mod tests {
     use super::*;
     use crate::digest::{Digest, HashAlgorithm};
     use crate::discover::Artifact;
-    use crate::outcome::AuthRecord;
+    use crate::outcome::{AuthRecord, PreApprovalRecord};
     use crate::stage::Problems;
 
     fn digested(names: &[(&str, bool)]) -> Vec<Digested> {

@@ -149,6 +149,9 @@ pub struct AvxClient {
     username: String,
     password: Secret,
     gwkey: Option<Secret>,
+    /// Each endpoint's URL without a sign id, made once: a run calls two endpoints once per
+    /// artifact.
+    urls: std::sync::Mutex<Vec<((&'static str, &'static str), Url)>>,
 }
 
 /// The endpoints, as the AppViewX API guides name them ("Log Into AppViewX", "Generate Digital
@@ -166,30 +169,35 @@ impl AvxClient {
             username: account.username,
             password: account.password,
             gwkey: account.gwkey,
+            urls: std::sync::Mutex::default(),
         }
     }
 
     /// `/avxapi/<endpoint>?gwsource=<source>[&gwkey=<tenant key>][&signId=<id>]`. The guides
     /// use `gwsource=external` for login and submission and `gwsource=api` in the status call's
     /// sample URL; a multi-tenant install needs its tenant key on every call.
-    fn url(&self, endpoint: &str, gwsource: &str, sign_id: Option<&str>) -> Url {
-        let mut url = self.base.clone();
-        url.set_path(&format!("avxapi/{endpoint}"));
-        {
-            let mut q = url.query_pairs_mut();
-            q.append_pair("gwsource", gwsource);
+    fn url(&self, endpoint: &'static str, gwsource: &'static str, sign_id: Option<&str>) -> Url {
+        let mut urls = self.urls.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut url = if let Some((_, url)) = urls.iter().find(|(k, _)| *k == (endpoint, gwsource)) {
+            url.clone()
+        } else {
+            let mut url = self.base.clone();
+            url.set_path(&format!("avxapi/{endpoint}"));
+            url.query_pairs_mut().append_pair("gwsource", gwsource);
             if let Some(key) = &self.gwkey {
-                q.append_pair("gwkey", key.expose());
+                url.query_pairs_mut().append_pair("gwkey", key.expose());
             }
-            if let Some(id) = sign_id {
-                q.append_pair("signId", id);
-            }
+            urls.push(((endpoint, gwsource), url.clone()));
+            url
+        };
+        if let Some(id) = sign_id {
+            url.query_pairs_mut().append_pair("signId", id);
         }
         url
     }
 
     /// A call to `endpoint`; the tenant key in its query is marked as the credential it is.
-    fn call(&self, endpoint: &'static str, method: Method, gwsource: &str, sign_id: Option<&str>) -> Call {
+    fn call(&self, endpoint: &'static str, method: Method, gwsource: &'static str, sign_id: Option<&str>) -> Call {
         let call = Call::new("appviewx", endpoint, method, self.url(endpoint, gwsource, sign_id));
         if self.gwkey.is_some() {
             call.secret_query("gwkey")

@@ -1,7 +1,5 @@
 //! The SHA-2 algorithms both vendors take, and one digest in the encodings each wants.
 
-use std::fmt::Write as _;
-
 use base64::Engine as _;
 
 /// The SHA-2 digests both vendors take; the DigestInfo prefixes below exist only for these.
@@ -81,10 +79,13 @@ pub struct Digest {
 impl Digest {
     /// Lower-case hex, as logs, the summary and the `artifacts` output show it.
     pub fn hex(&self) -> String {
-        self.bytes.iter().fold(String::with_capacity(self.bytes.len() * 2), |mut hex, b| {
-            let _ = write!(hex, "{b:02x}");
-            hex
-        })
+        const DIGITS: &[u8; 16] = b"0123456789abcdef";
+        let mut hex = String::with_capacity(self.bytes.len() * 2);
+        for b in &self.bytes {
+            hex.push(char::from(DIGITS[usize::from(b >> 4)]));
+            hex.push(char::from(DIGITS[usize::from(b & 0xf)]));
+        }
+        hex
     }
 
     /// Standard Base64 with padding: TPP's `Data` for pre-qualification.

@@ -177,6 +177,13 @@ impl Http {
         if self.plan && !call.sent_in_plans {
             return self.planned_answer(call);
         }
+        // Boxed: the exchange's state (reqwest's, the retry loop's) is large, and every future
+        // that awaits a call would carry it otherwise, moved with it, though a plan never sends.
+        Box::pin(self.exchange_with_retries(call, headers)).await
+    }
+
+    /// Sends `call` until it is answered or its retries are spent.
+    async fn exchange_with_retries(&self, call: &Call, headers: HeaderMap) -> Result<Reply, HttpError> {
         let mut attempt = 0;
         loop {
             attempt += 1;

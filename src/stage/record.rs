@@ -149,7 +149,7 @@ impl SignRecord {
 
 /// A pre-approval exactly as it was asked for: there is no API to list or revoke one later,
 /// so the audit record is the only place an administrator can find it.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PreApprovalRecord {
     /// The artifacts whose signings it serves: one for a per-signing pre-approval, every
     /// artifact to sign for a shared one.

@@ -4,7 +4,7 @@
 use futures_util::stream::{self, StreamExt};
 use tokio::time::Instant;
 
-use super::record::{SignRecord, SignStatus};
+use super::record::{PreApprovalRecord, SignRecord, SignStatus};
 use super::renew::Renewable;
 use super::{Context, Problems};
 use crate::appviewx::model::GenerateHashRequest;
@@ -25,8 +25,9 @@ pub enum Planned<'a> {
         name: &'a str,
         /// As the digest stage computed it (or read it from a digest file).
         digest: &'a Digest,
-        /// Why its signing may still be waiting at the timeout, as far as the gate can tell.
-        if_waiting: String,
+        /// The pre-approval asked for it, if any: why its signing may still be waiting at the
+        /// timeout, as far as the gate can tell.
+        preapproval: Option<&'a PreApprovalRecord>,
     },
     /// Submitted by an earlier run for this very digest (`resume-from`): only waited for.
     Resume {
@@ -227,13 +228,53 @@ fn settled(record: &mut SignRecord, state: SignState, name: &str, started: Insta
     }
 }
 
+/// What the gate knows of why a signing may still wait; put in words only for a timeout.
+#[derive(Clone, Copy)]
+enum IfWaiting<'a> {
+    /// A sign id given in `sign-ids`.
+    Unknown,
+    /// Submitted by the run this one resumed.
+    Resumed,
+    /// Submitted by this run, after asking for this pre-approval, if any.
+    Asked(Option<&'a PreApprovalRecord>),
+}
+
+impl IfWaiting<'_> {
+    fn why(self) -> Option<String> {
+        match self {
+            IfWaiting::Unknown => None,
+            IfWaiting::Resumed => Some("it was submitted by the run this one resumed".into()),
+            IfWaiting::Asked(preapproval) => Some(if_waiting(preapproval)),
+        }
+    }
+}
+
+/// Why a signing may still be waiting when the run's timeout passes, as far as the gate can
+/// tell from what it asked TPP for: the AppViewX status says only `Inprogress`.
+fn if_waiting(preapproval: Option<&PreApprovalRecord>) -> String {
+    let Some(p) = preapproval else {
+        return "no pre-approval was asked for it, so it waits for a Key Use Approver in TPP".to_string();
+    };
+    let address = p.ip_address.as_deref().map_or_else(|| "any address".to_string(), |ip| format!("the address {ip}"));
+    let at = p.requested_at.as_deref().unwrap_or("this run");
+    let used_up = if p.single_use {
+        "another signing used up this single-use pre-approval".to_string()
+    } else {
+        format!("its {} h had passed", p.hours)
+    };
+    format!(
+        "the pre-approval made for it at {at} was not used: TPP uses it only for a signer at {address} (runner-ip){}, and not once {used_up}; so it waits for a Key Use Approver in TPP",
+        p.not_before.as_deref().map(|n| format!(" after {n}")).unwrap_or_default(),
+    )
+}
+
 /// One sign id whose wait ended, and what its message needs.
 struct Waited<'a> {
     id: &'a str,
     /// The artifact's name; `None` for a sign id given in `sign-ids`.
     name: Option<&'a str>,
     /// Why the gate thinks a signing still waits, for a timeout's message.
-    if_waiting: Option<&'a str>,
+    if_waiting: IfWaiting<'a>,
     started: Instant,
     timeout: std::time::Duration,
 }
@@ -267,7 +308,7 @@ fn finished(log: &dyn Progress, w: &Waited<'_>, fin: Final, problems: &mut Probl
                 human_ms(millis(w.started.elapsed())),
                 human_ms(millis(w.timeout)),
                 last_error.map(|e| format!("; last error: {e}")).unwrap_or_default(),
-                w.if_waiting.map(|why| format!("; {why}")).unwrap_or_default()
+                w.if_waiting.why().map(|why| format!("; {why}")).unwrap_or_default()
             );
             problems.error("sign", name, message.clone());
             record.status = SignStatus::TimedOut;
@@ -305,9 +346,9 @@ async fn wait_all<C: SigningService>(
     .await;
     for ((slot, id), fin) in polling.into_iter().zip(finals) {
         let (name, if_waiting) = match slot.map(|i| &plan[i]) {
-            Some(Planned::Submit { name, if_waiting, .. }) => (Some(*name), Some(if_waiting.as_str())),
-            Some(Planned::Resume { name, .. }) => (Some(*name), Some("it was submitted by the run this one resumed")),
-            _ => (None, None),
+            Some(Planned::Submit { name, preapproval, .. }) => (Some(*name), IfWaiting::Asked(*preapproval)),
+            Some(Planned::Resume { name, .. }) => (Some(*name), IfWaiting::Resumed),
+            _ => (None, IfWaiting::Unknown),
         };
         let waited = Waited { id: &id, name, if_waiting, started, timeout: config.timeout };
         let record = finished(ctx.log, &waited, fin, &mut result.problems);

@@ -79,17 +79,24 @@ pub enum Revoked {
 pub struct TppClient {
     http: Http,
     base: Url,
+    /// Each path's URL, made once: a run calls the same few paths once per artifact.
+    urls: std::sync::Mutex<Vec<(String, Url)>>,
 }
 
 impl TppClient {
     /// Only the scheme, host and port of `base` count.
     pub fn new(http: Http, base: Url) -> Self {
-        TppClient { http, base }
+        TppClient { http, base, urls: std::sync::Mutex::default() }
     }
 
     fn url(&self, path: &str) -> Url {
+        let mut urls = self.urls.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some((_, url)) = urls.iter().find(|(p, _)| p == path) {
+            return url.clone();
+        }
         let mut url = self.base.clone();
         url.set_path(path);
+        urls.push((path.to_string(), url.clone()));
         url
     }
 
