@@ -173,10 +173,12 @@ impl Http {
     /// journaled. An answer with an HTTP error status is still an `Ok(Reply)`: what it means is
     /// the vendor client's business.
     pub async fn send(&self, call: &Call) -> Result<Reply, HttpError> {
-        let headers = Self::headers(call)?;
         if self.plan && !call.sent_in_plans {
+            // A header the real run could not send fails the plan the same way.
+            Self::header_values(call).try_for_each(|v| v.map(drop))?;
             return self.planned_answer(call);
         }
+        let headers = Self::headers(call)?;
         // Boxed: the exchange's state (reqwest's, the retry loop's) is large, and every future
         // that awaits a call would carry it otherwise, moved with it, though a plan never sends.
         Box::pin(self.exchange_with_retries(call, headers)).await
@@ -245,9 +247,10 @@ impl Http {
         Ok(Reply { status, body })
     }
 
-    fn headers(call: &Call) -> Result<HeaderMap, HttpError> {
-        let mut headers = HeaderMap::new();
-        for (name, value) in &call.headers {
+    /// Each header's value as sent, secrets marked sensitive; a value no header can carry (a
+    /// line break in a password) is an error naming the header.
+    fn header_values(call: &Call) -> impl Iterator<Item = Result<(&'static str, HeaderValue), HttpError>> + '_ {
+        call.headers.iter().map(|(name, value)| {
             let mut v = match value {
                 Header::Plain(s) => HeaderValue::from_str(s),
                 Header::Secret(s) => HeaderValue::from_str(s.expose()),
@@ -260,6 +263,14 @@ impl Http {
             if matches!(value, Header::Secret(_)) {
                 v.set_sensitive(true);
             }
+            Ok((*name, v))
+        })
+    }
+
+    fn headers(call: &Call) -> Result<HeaderMap, HttpError> {
+        let mut headers = HeaderMap::new();
+        for header in Self::header_values(call) {
+            let (name, v) = header?;
             headers.insert(HeaderName::from_static(name), v);
         }
         Ok(headers)

@@ -140,13 +140,25 @@ impl Secrets {
             self.redact_option(&mut auth.identity);
             self.redact_option(&mut auth.error);
         }
+        // Every per-signing pre-approval repeats the run's environment, user, address and so
+        // on: each value is searched once, then known clean.
+        let mut clean: std::collections::HashSet<String> = std::collections::HashSet::new();
+        let mut repeated = |text: &mut String| {
+            if !clean.contains(text.as_str()) {
+                self.redact_in_place(text);
+                if clean.len() < 64 {
+                    clean.insert(text.clone());
+                }
+            }
+        };
         for p in &mut o.preapprovals {
             p.serves.iter_mut().for_each(|s| self.redact_in_place(s));
-            for text in [&mut p.dn, &mut p.user, &mut p.comment, &mut p.ip_source] {
-                self.redact_in_place(text);
+            self.redact_in_place(&mut p.comment);
+            for text in [&mut p.dn, &mut p.user, &mut p.ip_source] {
+                repeated(text);
             }
             for text in [&mut p.requested_at, &mut p.ip_address, &mut p.not_before, &mut p.signing_executable] {
-                self.redact_option(text);
+                text.as_mut().map(&mut repeated);
             }
             self.redact_status(&mut p.outcome);
         }

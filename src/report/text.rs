@@ -140,3 +140,41 @@ pub(crate) fn resumed_line(outcome: &Outcome, quote: &dyn Fn(&str) -> String) ->
         if resumed.is_empty() { String::new() } else { format!(": {}", resumed.iter().map(|n| quote(n)).collect::<Vec<_>>().join(", ")) }
     ))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::outcome::tests::empty_outcome;
+    use crate::outcome::SignStatus;
+
+    #[test]
+    fn a_long_table_shows_every_failure_then_the_first_others_and_counts_the_rest() {
+        let mut o = empty_outcome();
+        for i in 0..TABLE_ROWS + 5 {
+            let status = if i >= TABLE_ROWS + 2 { SignStatus::Failed } else { SignStatus::Signed };
+            o.artifacts.push(ArtifactRecord {
+                name: format!("a{i}"),
+                path: String::new(),
+                size: None,
+                digest: None,
+                digest_error: None,
+                prequalify: StageStatus::Done,
+                prequalify_result: None,
+                preapproval: StageStatus::Done,
+                preapproval_index: None,
+                sign: Some(SignRecord { status, ..SignRecord::pending("id") }),
+                resumed: false,
+            });
+        }
+        let (shown, left_out) = table_rows(&o);
+        assert_eq!(shown.len(), TABLE_ROWS);
+        let failed: Vec<&str> = shown.iter().filter(|a| a.failed()).map(|a| a.name.as_str()).collect();
+        assert_eq!(failed, ["a1002", "a1003", "a1004"], "no failure hides behind the limit");
+        assert_eq!(shown.first().map(|a| a.name.as_str()), Some("a0"), "in their order");
+        assert_eq!(left_out.as_deref(), Some("… and 5 more artifact(s) (5 signed): the report lists every one"));
+
+        o.artifacts.truncate(TABLE_ROWS);
+        let (shown, left_out) = table_rows(&o);
+        assert_eq!((shown.len(), left_out), (TABLE_ROWS, None));
+    }
+}

@@ -342,3 +342,52 @@ fn a_large_plan_shows_a_few_requests_per_endpoint_and_reports_every_one() {
     assert_eq!(own_urls.len(), 6, "the first sign id's URL is the endpoint's; the other six differ: {own_urls:?}");
     ran.assert_no_secret(&[TPP_PASSWORD, AVX_PASSWORD]);
 }
+
+/// A plan of thousands of artifacts (a checksum list) keeps the log and the job summary
+/// readable, and the summary under GitHub's 1 MiB: the first 1,000 lines of each kind and the
+/// first 1,000 rows, then how many more, by status. The report has every artifact, each on one
+/// line of its own.
+#[test]
+fn a_plan_of_thousands_keeps_the_log_and_the_summary_readable() {
+    let sim = sim();
+    let mut gate = Gate::empty();
+    let list = (0..2500).fold(String::new(), |mut list, i| {
+        let _ = writeln!(list, "{:064x}  dist/file{i:04}.bin", i + 1);
+        list
+    });
+    gate.file("SHA256SUMS", list.as_bytes());
+    gate.input("artifacts", "SHA256SUMS").input("digest-files", "list").tpp(&sim).avx(&sim);
+    gate.input("dry-run", "true");
+    let ran = gate.run();
+    assert_eq!(ran.code, 0, "{}", ran.debug());
+    assert!(sim.state().requests.is_empty(), "a plan sends nothing");
+
+    for kind in ["pre-qualified", "pre-approved", "submitted", "signed"] {
+        let lines = ran.stdout.lines().filter(|l| l.starts_with(&format!("[plan] {kind} dist/"))).count();
+        assert_eq!(lines, 1000, "{kind}");
+        let more =
+            format!("[plan] … and 1500 more `{kind}` line(s) like these, one per artifact: the report has every one");
+        assert!(ran.stdout.lines().any(|l| l == more), "{more}");
+    }
+    let digests = ran.stdout.lines().filter(|l| l.contains("  (SHA256SUMS line ")).count();
+    assert_eq!(digests, 1000, "digest lines");
+    assert!(ran.stdout.lines().count() < 6000, "{} lines", ran.stdout.lines().count());
+
+    let rows = ran.summary.lines().filter(|l| l.starts_with("| `dist/file")).count();
+    assert_eq!(rows, 1000, "table rows");
+    assert!(
+        ran.summary.contains("… and 1500 more artifact(s) (1500 planned): the report lists every one"),
+        "{}",
+        ran.summary
+    );
+    assert!(ran.summary.len() < 1 << 20, "GitHub refuses a summary over 1 MiB: {} bytes", ran.summary.len());
+
+    let report = ran.report();
+    assert_eq!(report["artifacts"].as_array().map(Vec::len), Some(2500));
+    let one_per_line = ran.report_raw.lines().filter(|l| l.starts_with("    {\"name\":\"dist/file")).count();
+    assert_eq!(one_per_line, 2500, "each artifact on a line of its own");
+    let total: u64 =
+        report["plan"]["endpoints"].as_array().expect("endpoints").iter().filter_map(|e| e["requests"].as_u64()).sum();
+    assert_eq!(total, report["plan"]["requests"].as_array().map_or(0, |r| r.len() as u64));
+    assert!(total > 4 * 2500, "every planned request is in the report: {total}");
+}
