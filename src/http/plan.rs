@@ -76,7 +76,8 @@ impl Body {
         if secret_fields.is_empty() {
             // Nothing to hide: as sent, once it reads as an object (checked without reading
             // its fields, as most bodies of a plan are of this kind).
-            let object = text.trim_start().starts_with('{') && serde_json::from_str::<&RawValue>(text).is_ok();
+            let opens_an_object = text.trim_start().starts_with('\u{7b}');
+            let object = opens_an_object && serde_json::from_str::<&RawValue>(text).is_ok();
             return if object { Body::Object(text.to_string()) } else { not_an_object() };
         }
         let Some(fields) = fields(text) else { return not_an_object() };
