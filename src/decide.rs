@@ -196,6 +196,7 @@ pub fn outcome(config: &Config, enabled: Enabled, r: Results<'_>) -> Outcome {
     if let Some(w) = r.discover_warning {
         outcome.warning("discover", None, w);
     }
+    outcome.artifacts.reserve_exact(r.digested.len());
     for (i, d) in r.digested.iter().enumerate() {
         if let Err(e) = &d.digest {
             outcome.error("digest", Some(&d.artifact.name), e.clone());

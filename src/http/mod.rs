@@ -241,7 +241,7 @@ impl Http {
         // planned request per call made a plan of N artifacts take time N².
         let nth = journal.planned_per_endpoint.entry(call.endpoint).or_default();
         let nth = std::mem::replace(nth, *nth + 1);
-        journal.planned.push(plan::describe(call));
+        journal.planned.record(call);
         let (status, body) = plan::answer(call.endpoint, nth)
             .ok_or_else(|| fail(ErrorKind::Transport("a plan has no answer for this call".into())))?;
         Ok(Reply { status, body })

@@ -18,40 +18,49 @@ pub const HIDDEN: &str = "***";
 /// The request as it would go out, without its secrets: headers marked secret, body fields and
 /// query parameters the call site named secret, all read `***`.
 pub fn describe(call: &Call) -> PlannedRequest {
-    let mut url = call.url.clone();
-    if !call.secret_query.is_empty() {
-        let pairs: Vec<(String, String)> = url
-            .query_pairs()
-            .map(|(k, v)| {
-                let hidden = call.secret_query.iter().any(|s| *s == k);
-                (k.into_owned(), if hidden { HIDDEN.to_string() } else { v.into_owned() })
-            })
-            .collect();
-        url.query_pairs_mut().clear().extend_pairs(pairs);
-    }
-    let mut headers: Vec<String> = call
-        .headers
-        .iter()
-        .map(|(name, value)| match value {
-            Header::Plain(v) => format!("{name}: {v}"),
-            Header::Secret(_) => format!("{name}: {HIDDEN}"),
-        })
-        .collect();
-    let body = call.body.as_deref().map(|bytes| {
-        if !headers.iter().any(|h| h.starts_with("content-type:")) {
-            headers.push(format!("content-type: {}", call.content_type));
-        }
-        Body::redacted(bytes, &call.secret_fields)
-    });
     PlannedRequest {
         service: call.service,
         endpoint: call.endpoint,
         artifact: call.artifact.clone(),
         method: call.method.as_str().to_string(),
-        url: url.to_string(),
-        headers,
-        body,
+        url: shown_url(call).into_owned(),
+        headers: shown_headers(call).iter().map(|(name, value)| format!("{name}: {value}")).collect(),
+        body: call.body.as_deref().map(|bytes| Body::redacted(bytes, &call.secret_fields)),
     }
+}
+
+/// The URL as a plan shows it: a credential in the query (`gwkey`) as `***`.
+pub(super) fn shown_url(call: &Call) -> Cow<'_, str> {
+    if call.secret_query.is_empty() {
+        return Cow::Borrowed(call.url.as_str());
+    }
+    let mut url = call.url.clone();
+    let pairs: Vec<(String, String)> = url
+        .query_pairs()
+        .map(|(k, v)| {
+            let hidden = call.secret_query.iter().any(|s| *s == k);
+            (k.into_owned(), if hidden { HIDDEN.to_string() } else { v.into_owned() })
+        })
+        .collect();
+    url.query_pairs_mut().clear().extend_pairs(pairs);
+    Cow::Owned(url.into())
+}
+
+/// The headers as a plan shows them, name and value, credentials as `***`; with a body, its
+/// content type, which the client adds when the call names none.
+pub(super) fn shown_headers(call: &Call) -> Vec<(&'static str, &str)> {
+    let mut headers: Vec<(&'static str, &str)> = call
+        .headers
+        .iter()
+        .map(|(name, value)| match value {
+            Header::Plain(v) => (*name, v.as_str()),
+            Header::Secret(_) => (*name, HIDDEN),
+        })
+        .collect();
+    if call.body.is_some() && !headers.iter().any(|(name, _)| name.eq_ignore_ascii_case("content-type")) {
+        headers.push(("content-type", call.content_type));
+    }
+    headers
 }
 
 /// A request's body as a plan shows it: the JSON object as sent, its top-level fields in the
@@ -71,19 +80,25 @@ pub type Fields<'a> = Vec<(Cow<'a, str>, &'a RawValue)>;
 
 impl Body {
     fn redacted(bytes: &[u8], secret_fields: &[&str]) -> Body {
-        let not_an_object = || Body::Other(format!("({} bytes, not a JSON object)", bytes.len()));
-        let Ok(text) = std::str::from_utf8(bytes) else { return not_an_object() };
+        let Ok(text) = std::str::from_utf8(bytes) else { return Body::not_an_object(bytes.len()) };
         if secret_fields.is_empty() {
             // Nothing to hide: as sent, once it reads as an object (checked without reading
             // its fields, as most bodies of a plan are of this kind).
             let opens_an_object = text.trim_start().starts_with('\u{7b}');
-            let object = opens_an_object && serde_json::from_str::<&RawValue>(text).is_ok();
-            return if object { Body::Object(text.to_string()) } else { not_an_object() };
+            if opens_an_object && serde_json::from_str::<&RawValue>(text).is_ok() {
+                return Body::Object(text.to_string());
+            }
+            return Body::not_an_object(bytes.len());
         }
-        let Some(fields) = fields(text) else { return not_an_object() };
-        Body::object(fields.iter().map(|(key, value)| {
-            (key.as_ref(), if secret_fields.contains(&key.as_ref()) { "\"***\"" } else { value.get() })
-        }))
+        match shown_fields(bytes, secret_fields) {
+            Some(fields) => Body::object(fields.iter().map(|(k, v)| (k.as_ref(), *v))),
+            None => Body::not_an_object(bytes.len()),
+        }
+    }
+
+    /// A body that is not a JSON object, described by size only: it could hold anything.
+    pub(super) fn not_an_object(len: usize) -> Body {
+        Body::Other(format!("({len} bytes, not a JSON object)"))
     }
 
     /// The object of these fields, each a name and its value's JSON text.
@@ -147,6 +162,17 @@ impl serde::Serialize for Body {
             Body::Other(what) => s.serialize_str(what),
         }
     }
+}
+
+/// A body's top-level fields as a plan shows them, each a name and its value's JSON text,
+/// secret fields as `***`; `None` when it is not a JSON object.
+pub(super) fn shown_fields<'a>(bytes: &'a [u8], secret_fields: &[&str]) -> Option<Vec<(Cow<'a, str>, &'a str)>> {
+    let fields = fields(std::str::from_utf8(bytes).ok()?)?;
+    let shown = fields.into_iter().map(|(key, value)| {
+        let hidden = secret_fields.contains(&key.as_ref());
+        (key, if hidden { "\"***\"" } else { value.get() })
+    });
+    Some(shown.collect())
 }
 
 /// The top-level fields of the JSON object `text`, borrowed from it; `None` when it is not one.

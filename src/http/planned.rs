@@ -3,7 +3,10 @@
 //! per-artifact endpoint once per artifact, alike but for a field or two; kept whole, the
 //! requests of a 100,000-line checksum list took more memory than everything else in the run.
 
-use super::plan::{Body, PlannedRequest};
+use std::borrow::Cow;
+
+use super::call::Call;
+use super::plan::{self, Body, PlannedRequest};
 
 /// Every request of a plan, in order.
 #[derive(Debug, Clone, Default)]
@@ -109,6 +112,44 @@ impl Planned {
         });
     }
 
+    /// Records the next call, as [`push`](Self::push) records it described
+    /// ([`plan::describe`]), but without writing out the whole of a call to a known endpoint
+    /// first: only what differs from the endpoint's first is.
+    pub fn record(&mut self, call: &Call) {
+        let method = call.method.as_str();
+        let Some(at) =
+            self.endpoints.iter().position(|e| e.first.endpoint == call.endpoint && e.first.method == method)
+        else {
+            return self.push(plan::describe(call));
+        };
+        let first = &mut self.endpoints[at];
+        first.requests += 1;
+        let url = plan::shown_url(call);
+        let headers = plan::shown_headers(call);
+        let same_headers = headers.len() == first.first.headers.len()
+            && headers.iter().zip(&first.first.headers).all(|((name, value), line)| {
+                line.len() == name.len() + 2 + value.len()
+                    && line.starts_with(name)
+                    && line[name.len()..].starts_with(": ")
+                    && line.ends_with(value)
+            });
+        let body = match call.body.as_deref() {
+            None if first.first.body.is_none() => BodyDifference::Same,
+            None => BodyDifference::Own(None),
+            Some(bytes) => match plan::shown_fields(bytes, &call.secret_fields) {
+                None => BodyDifference::Own(Some(Body::not_an_object(bytes.len()))),
+                Some(fields) => fields_difference(first, &fields),
+            },
+        };
+        self.requests.push(Difference {
+            endpoint: at,
+            artifact: call.artifact.clone(),
+            url: (url != first.first.url).then(|| url.into_owned()),
+            headers: (!same_headers).then(|| headers.iter().map(|(name, value)| format!("{name}: {value}")).collect()),
+            body,
+        });
+    }
+
     /// Request `i` (from 0) in full, as it would have gone out.
     pub fn full(&self, i: usize) -> Option<PlannedRequest> {
         let d = self.requests.get(i)?;
@@ -151,14 +192,27 @@ fn body_difference(first: &Endpoint, body: Option<Body>) -> BodyDifference {
     if body == first.first.body {
         return BodyDifference::Same;
     }
-    let (Some(theirs), Some(this)) = (&first.fields, body.as_ref().and_then(Body::fields)) else {
-        return BodyDifference::Own(body);
-    };
-    if theirs.len() != this.len() || theirs.iter().zip(&this).any(|((a, _), (b, _))| a != b) {
-        return BodyDifference::Own(body);
+    let Some(fields) = body.as_ref().and_then(Body::fields) else { return BodyDifference::Own(body) };
+    let fields: Vec<(Cow<'_, str>, &str)> = fields.into_iter().map(|(k, v)| (k, v.get())).collect();
+    match fields_difference(first, &fields) {
+        // The body as it came, not as its fields would write it again.
+        BodyDifference::Own(_) => BodyDifference::Own(body.clone()),
+        difference => difference,
     }
-    let differ =
-        theirs.iter().zip(&this).filter(|((_, a), (_, b))| a != b.get()).map(|(_, (k, v))| (k.as_ref(), v.get()));
+}
+
+/// How a body of these fields (name, JSON text) differs from the endpoint's first.
+fn fields_difference(first: &Endpoint, fields: &[(Cow<'_, str>, &str)]) -> BodyDifference {
+    let whole = || BodyDifference::Own(Some(Body::object(fields.iter().map(|(k, v)| (k.as_ref(), *v)))));
+    let Some(theirs) = &first.fields else { return whole() };
+    if theirs.len() != fields.len() || theirs.iter().zip(fields).any(|((a, _), (b, _))| a != b) {
+        return whole();
+    }
+    let mut differ =
+        theirs.iter().zip(fields).filter(|((_, a), (_, b))| a != b).map(|(_, (k, v))| (k.as_ref(), *v)).peekable();
+    if differ.peek().is_none() {
+        return BodyDifference::Same;
+    }
     BodyDifference::Fields(Body::object(differ))
 }
 
@@ -188,6 +242,49 @@ mod tests {
             headers: vec!["authorization: ***".into()],
             body: Some(Body::Object(body.into())),
         }
+    }
+
+    /// Recording a call keeps what describing it and pushing the description keeps.
+    #[test]
+    fn a_call_is_recorded_as_its_description_would_be() {
+        use crate::secret::Secret;
+        use reqwest::{Method, Url};
+        use serde_json::json;
+        let url = |q: &str| Url::parse(&format!("https://avx.example.com/avxapi/x?gwsource=api&gwkey=k{q}")).unwrap();
+        let call = |q: &str, user: &str, body: Option<serde_json::Value>| {
+            let mut call = Call::new("appviewx", "x", Method::POST, url(q))
+                .header("username", user)
+                .secret_header("password", &Secret::new("pw"))
+                .secret_query("gwkey")
+                .artifact("dist/a.exe");
+            if let Some(body) = body {
+                call = call.json(&body).secret_field("password");
+            }
+            call
+        };
+        let calls = [
+            call("", "u", Some(json!({"a": 1, "password": "p1", "b": "x"}))),
+            call("", "u", Some(json!({"a": 1, "password": "p2", "b": "x"}))),
+            call("", "u", Some(json!({"a": 2, "password": "p1", "b": "x"}))),
+            call("&signId=7", "u", Some(json!({"a": 1, "password": "p1", "b": "x"}))),
+            call("", "v", Some(json!({"a": 1, "password": "p1", "b": "x"}))),
+            call("", "u", Some(json!({"b": "x"}))),
+            call("", "u", Some(json!([1, 2]))),
+            call("", "u", None),
+            Call::new("appviewx", "x", Method::GET, url("")),
+        ];
+        let mut recorded = Planned::default();
+        let mut described = Planned::default();
+        for c in &calls {
+            recorded.record(c);
+            described.push(plan::describe(c));
+        }
+        assert_eq!(format!("{recorded:?}"), format!("{described:?}"));
+        assert!(!format!("{recorded:?}").contains("pw") && !format!("{recorded:?}").contains("p1"));
+        let bodies: Vec<&BodyDifference> = recorded.requests.iter().map(|d| &d.body).collect();
+        assert_eq!(bodies[1], &BodyDifference::Same, "a secret field reads *** in both");
+        assert_eq!(bodies[2], &BodyDifference::Fields(Body::Object(r#"{"a":2}"#.into())));
+        assert_eq!(recorded.requests[4].headers.as_deref().map(|h| h[0].as_str()), Some("username: v"));
     }
 
     #[test]

@@ -304,6 +304,7 @@ async fn chains<C: Tpp>(
 /// would serve (pre-qualified, or not pre-qualified at all, and without one of their own).
 fn record_answers(digested: &[Digested], answers: Vec<Answers>, result: &mut TppResult) -> Vec<usize> {
     let mut shared_for = Vec::new();
+    result.preapprovals.reserve_exact(answers.iter().filter(|(_, _, approval)| approval.is_some()).count());
     for (i, prequalified, approval) in answers {
         let name = &digested[i].artifact.name;
         match prequalified {
