@@ -247,10 +247,12 @@ async fn approve_all<C: Tpp>(
     }
 }
 
-/// Every digested artifact's chain at once (its pre-qualification, then its per-signing
-/// pre-approval when `per_signing` names the runner), each call waiting for a slot of its kind:
-/// a pre-approval never waits for another artifact's pre-qualification, nor the other way round.
-/// Answers come in artifact order.
+/// Every digested artifact's chain (its pre-qualification, then its per-signing pre-approval
+/// when `per_signing` names the runner), four chains per `max-concurrency` slot under way at a
+/// time, each call waiting for a slot of its kind: a pre-approval never waits for another
+/// artifact's pre-qualification, nor the other way round, while chains remain to fill both. Not
+/// every chain at once: each holds a kilobyte of state, and a checksum list may have 100,000
+/// lines. Answers come in artifact order.
 async fn chains<C: Tpp>(
     ctx: &Context<'_>,
     cfg: &TppConfig,
