@@ -183,6 +183,17 @@ def floors(lib_text):
 
 MAX_FILE, MAX_FN = 500, 60
 
+# Literals whose braces are not the code's: raw strings first, then strings, then characters
+# (a lifetime such as `'a` is never closed by a quote one character later).
+LITERALS = re.compile(r'r(#*)".*?"\1|"(?:\\.|[^"\\])*"|\'(?:\\[^\']+|[^\'\\])\'')
+
+
+def braces(line):
+    """The braces of a line's code, its literals and line comment aside."""
+    code = LITERALS.sub('""', line)
+    code = re.sub(r"//.*$", "", code)
+    return code.count("{"), code.count("}")
+
 
 def rooms(crate):
     """Files over MAX_FILE lines and functions over MAX_FN lines, tests aside."""
@@ -198,8 +209,9 @@ def rooms(crate):
                 continue
             depth, opened = 0, False
             for j in range(i, len(lines)):
-                depth += lines[j].count("{") - lines[j].count("}")
-                opened = opened or "{" in lines[j]
+                opening, closing = braces(lines[j])
+                depth += opening - closing
+                opened = opened or opening > 0
                 if opened and depth <= 0:
                     if j - i + 1 > MAX_FN:
                         found.append(f"{rel}:{i + 1}: fn {m.group(1)} has {j - i + 1} lines (at most {MAX_FN})")

@@ -84,8 +84,7 @@ impl Body {
         if secret_fields.is_empty() {
             // Nothing to hide: as sent, once it reads as an object (checked without reading
             // its fields, as most bodies of a plan are of this kind).
-            let opens_an_object = text.trim_start().starts_with('\u{7b}');
-            if opens_an_object && serde_json::from_str::<&RawValue>(text).is_ok() {
+            if text.trim_start().starts_with('{') && serde_json::from_str::<&RawValue>(text).is_ok() {
                 return Body::Object(text.to_string());
             }
             return Body::not_an_object(bytes.len());
