@@ -11,13 +11,9 @@ use crate::outcome::Outcome;
 /// on its line, and each artifact, pre-approval, call and planned request on one line of its
 /// own ([`Lines`]).
 pub fn write(outcome: &Outcome, w: &mut dyn Write) -> io::Result<()> {
-    // A buffer of a type the serializer knows, so that its many small writes (a quote, a
-    // comma) are copies into it rather than calls through `dyn Write`.
-    let mut buffered = io::BufWriter::with_capacity(1 << 16, w);
-    let mut serializer = serde_json::Serializer::with_formatter(&mut buffered, Lines::default());
+    let mut serializer = serde_json::Serializer::with_formatter(&mut *w, Lines::default());
     serde::Serialize::serialize(&Record::of(outcome), &mut serializer).map_err(io::Error::other)?;
-    writeln!(buffered)?;
-    buffered.flush()
+    writeln!(w)
 }
 
 /// Pretty-printing down to the elements of the record's lists, each then written on one line:
